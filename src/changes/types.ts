@@ -1,0 +1,58 @@
+/**
+ * The domain's public surface. Inputs and results are the contract's types; nothing here knows of HTTP or MCP.
+ */
+import type {
+  ChangeArchiveInput,
+  ChangeArchiveResult,
+  ChangeEvent,
+  ChangeOpenInput,
+  ChangeOpenResult,
+  Lock,
+  ProgressStep,
+} from '../../generated/types.gen.js';
+
+export type { ChangeArchiveInput, ChangeArchiveResult, ChangeEvent, ChangeOpenInput, ChangeOpenResult, Lock };
+
+/** Reports one step of a long call: `progress` of `total` steps done. */
+export type ProgressFn = (step: ProgressStep, progress: number, total: number, message?: string) => void;
+
+export interface CallContext {
+  /** The caller's token name; the default owner and the receipt's actor. */
+  actor: string;
+  progress?: ProgressFn;
+}
+
+/** Where the domain publishes change events; the HTTP layer's feed is one sink. */
+export interface ChangeEventSink {
+  emit(event: ChangeEvent): void;
+}
+
+export interface ActiveChange {
+  slug: string;
+  title: string;
+  lock: Lock | null;
+  tasks: { done: number; total: number };
+}
+
+export interface ActivePage {
+  changes: ActiveChange[];
+  nextCursor?: string;
+}
+
+export interface ResourceContent {
+  uri: string;
+  mimeType: string;
+  text: string;
+}
+
+export interface ChangeService {
+  open(input: ChangeOpenInput, ctx: CallContext): Promise<ChangeOpenResult>;
+  archive(input: ChangeArchiveInput, ctx: CallContext): Promise<ChangeArchiveResult>;
+  listActive(page?: { cursor?: string; limit?: number }): Promise<ActivePage>;
+  /** Reads `changes://active`, `change://<slug>/proposal|tasks|receipt` or `change://<slug>/delta/<path>`. */
+  readResource(uri: string): Promise<ResourceContent>;
+  /** Lists the delta files of a change, as `change://<slug>/delta/<path>` URIs. */
+  listDeltas(slug: string): Promise<string[]>;
+  /** Readiness: throws a TaskError when the repository cannot be served. */
+  check(): Promise<void>;
+}
