@@ -1,0 +1,50 @@
+/**
+ * Handlers typed from the contract. Each operation's handler gets its validated input typed from the generated
+ * `…Data` type and must answer one of the operation's declared statuses with that status's body type, so a wrong
+ * status or body does not compile. A handler that writes the response itself (a stream, or a library that owns
+ * `res`) returns `HANDLED`.
+ */
+import type { ParameterizedContext } from 'koa';
+import type { OperationId, Operations } from '../../generated/operations.gen.js';
+import type { Logger } from 'pino';
+
+/** What the auth middleware established about the caller. */
+export interface Caller {
+  /** The token's name from `TASK_MCP_TOKENS`; never the token. */
+  name: string;
+  via: 'bearer' | 'cookie';
+}
+
+/** Per-request state every handler can rely on. */
+export interface RequestState {
+  requestId: string;
+  log: Logger;
+  caller?: Caller;
+  /** Set by tool-calling routes; logged on the request's line. */
+  tool?: string;
+  transport?: 'mcp' | 'sse' | 'invoke' | 'events';
+}
+
+export type AppContext = ParameterizedContext<RequestState>;
+
+type Data<Op extends OperationId> = Operations[Op]['data'];
+type Replies<Op extends OperationId> = Operations[Op]['responses'] & Operations[Op]['errors'];
+
+/** The validated parts of the request, typed from the contract. */
+export interface Input<Op extends OperationId> {
+  body: Data<Op> extends { body?: infer B } ? B : never;
+  path: Data<Op> extends { path?: infer P } ? P : never;
+  query: Data<Op> extends { query?: infer Q } ? Q : never;
+}
+
+export type Reply<Op extends OperationId> = {
+  [S in keyof Replies<Op>]: { status: S; body: Replies<Op>[S]; headers?: Record<string, string> };
+}[keyof Replies<Op>];
+
+export const HANDLED: unique symbol = Symbol('handled');
+export type Handled = typeof HANDLED;
+
+export type Handler<Op extends OperationId> = (ctx: AppContext, input: Input<Op>) => Promise<Reply<Op> | Handled>;
+
+/** Handlers by operation id; an operation without one answers 501 `ENOTIMPLEMENTED`. */
+export type Handlers = { [Op in OperationId]?: Handler<Op> };

@@ -1,0 +1,51 @@
+/**
+ * The two tools, described once for every transport. Schemas are named, not copied: each transport takes them
+ * from the contract (`contract.schema(name)`), so MCP `inputSchema`s, request validation and types agree.
+ */
+import type { CallContext, ChangeService } from '../changes/types.js';
+import type { ChangeArchiveInput, ChangeOpenInput, ToolResult } from '../../generated/types.gen.js';
+
+export interface ToolSpec {
+  /** The canonical, dotted name (`change.open`). */
+  name: 'change.open' | 'change.archive';
+  /** The name safe for Anthropic's tool-name pattern `^[a-zA-Z0-9_-]{1,64}$` (`change_open`). */
+  safeName: 'change_open' | 'change_archive';
+  title: string;
+  description: string;
+  /** Component schema names in `openapi.yaml`. */
+  inputSchema: 'ChangeOpenInput' | 'ChangeArchiveInput';
+  outputSchema: 'ChangeOpenResult' | 'ChangeArchiveResult';
+  /** Input is already validated against `inputSchema`. */
+  run(service: ChangeService, input: unknown, ctx: CallContext): Promise<ToolResult>;
+}
+
+export const TOOLS: readonly ToolSpec[] = [
+  {
+    name: 'change.open',
+    safeName: 'change_open',
+    title: 'Open a change',
+    description:
+      'Open (or resume) the OpenSpec change `slug` in the repository: scaffolds proposal.md, tasks.md and specs/, ' +
+      'and takes its lock for `ttl` seconds. Returns the repo-relative paths and the resource URIs to read.',
+    inputSchema: 'ChangeOpenInput',
+    outputSchema: 'ChangeOpenResult',
+    run: (service, input, ctx) => service.open(input as ChangeOpenInput, ctx),
+  },
+  {
+    name: 'change.archive',
+    safeName: 'change_archive',
+    title: 'Archive a change',
+    description:
+      'Validate the change `slug` (strict OpenSpec validation, every task checked), merge its spec deltas into ' +
+      'openspec/specs/, move it to the archive and write a receipt of the commits made since it was opened. ' +
+      'Archiving an archived change returns its receipt.',
+    inputSchema: 'ChangeArchiveInput',
+    outputSchema: 'ChangeArchiveResult',
+    run: (service, input, ctx) => service.archive(input as ChangeArchiveInput, ctx),
+  },
+];
+
+const byName = new Map(TOOLS.flatMap((tool) => [[tool.name, tool] as const, [tool.safeName, tool] as const]));
+
+/** Finds a tool by either spelling (`change.open` or `change_open`). */
+export const findTool = (name: string): ToolSpec | undefined => byName.get(name);
