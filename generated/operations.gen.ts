@@ -3,18 +3,18 @@
 import type * as T from './types.gen.js';
 
 export const operations = {
-  getHealth: { method: 'GET', path: '/healthz', auth: 'none' },
-  getReadiness: { method: 'GET', path: '/readyz', auth: 'none' },
-  getContract: { method: 'GET', path: '/openapi.yaml', auth: 'none' },
-  getMcp: { method: 'GET', path: '/mcp', auth: 'bearer' },
-  postMcp: { method: 'POST', path: '/mcp', auth: 'bearer' },
-  deleteMcp: { method: 'DELETE', path: '/mcp', auth: 'bearer' },
-  getLegacySse: { method: 'GET', path: '/sse', auth: 'bearerOrCookie' },
-  postLegacyMessage: { method: 'POST', path: '/messages', auth: 'bearer' },
-  invokeTool: { method: 'POST', path: '/v1/tools/{tool}/invoke', auth: 'bearer' },
-  getEvents: { method: 'GET', path: '/v1/events', auth: 'bearerOrCookie' },
-  createSession: { method: 'POST', path: '/v1/session', auth: 'bearer' },
-  deleteSession: { method: 'DELETE', path: '/v1/session', auth: 'bearer' },
+  getHealth: { method: 'GET', path: '/healthz', auth: 'none', body: false },
+  getReadiness: { method: 'GET', path: '/readyz', auth: 'none', body: false },
+  getContract: { method: 'GET', path: '/openapi.yaml', auth: 'none', body: false },
+  getMcp: { method: 'GET', path: '/mcp', auth: 'bearer', body: false },
+  postMcp: { method: 'POST', path: '/mcp', auth: 'bearer', body: true },
+  deleteMcp: { method: 'DELETE', path: '/mcp', auth: 'bearer', body: false },
+  getLegacySse: { method: 'GET', path: '/sse', auth: 'bearerOrCookie', body: false },
+  postLegacyMessage: { method: 'POST', path: '/messages', auth: 'bearer', body: true },
+  invokeTool: { method: 'POST', path: '/v1/tools/{tool}/invoke', auth: 'bearer', body: true },
+  getEvents: { method: 'GET', path: '/v1/events', auth: 'bearerOrCookie', body: false },
+  createSession: { method: 'POST', path: '/v1/session', auth: 'bearer', body: false },
+  deleteSession: { method: 'DELETE', path: '/v1/session', auth: 'bearer', body: false },
 } as const;
 
 export type OperationId = keyof typeof operations;

@@ -6,7 +6,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
-type Operation = { operationId: string; security?: Array<Record<string, unknown>>; responses: Record<string, unknown> };
+type Operation = {
+  operationId: string;
+  security?: Array<Record<string, unknown>>;
+  requestBody?: unknown;
+  responses: Record<string, unknown>;
+};
 type Document = { security?: Operation['security']; paths: Record<string, Record<string, Operation>> };
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
@@ -29,7 +34,9 @@ for (const [path, item] of Object.entries(doc.paths)) {
     const name = pascal(op.operationId);
     const statuses = Object.keys(op.responses).map(Number);
     const has = (ok: boolean) => statuses.some((s) => s < 400 === ok);
-    entries.push(`  ${op.operationId}: { method: '${method.toUpperCase()}', path: '${path}', auth: '${authOf(op)}' },`);
+    entries.push(
+      `  ${op.operationId}: { method: '${method.toUpperCase()}', path: '${path}', auth: '${authOf(op)}', body: ${op.requestBody !== undefined} },`,
+    );
     types.push(
       `  ${op.operationId}: {\n` +
         `    data: T.${name}Data;\n` +

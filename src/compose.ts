@@ -1,0 +1,39 @@
+/**
+ * The composition root: configuration in, a listening server out. `main.ts` and the tests both start the
+ * server through here, so the tests exercise what `npm start` runs.
+ */
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { createChangeService } from './changes/index.js';
+import { readConfig } from './config.js';
+import { loadContract } from './contract/index.js';
+import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
+import { createApp } from './http/app.js';
+import { BODY_CHECKED_ELSEWHERE } from './http/router.js';
+import { createLifecycle } from './lifecycle.js';
+import { readVersion } from './package-root.js';
+import { listen, type Listening } from './server.js';
+
+export interface TaskMcp extends Listening {
+  runtime: Runtime;
+  logger: Logger;
+}
+
+/** Secrets never reach a log line, whoever logs what: pino removes these paths from every record. */
+const REDACT = ['authorization', 'cookie', 'token', '*.authorization', '*.cookie', '*.token', '*.headers', 'headers'];
+
+export async function startTaskMcp(env: Record<string, string | undefined>, logDestination?: DestinationStream): Promise<TaskMcp> {
+  const runtime = await withEmbeddedDefaults(readConfig(env));
+  const { config } = runtime;
+  const logger = pino(
+    { level: config.logLevel, base: { service: 'task-mcp' }, redact: { paths: REDACT, censor: '[redacted]' } },
+    logDestination,
+  );
+  const lifecycle = createLifecycle();
+  const contract = loadContract(BODY_CHECKED_ELSEWHERE);
+  const version = readVersion();
+  const service = createChangeService({ repoRoot: config.repoRoot, events: { emit: () => {} }, version });
+  const app = createApp(config, { contract, service, logger, lifecycle });
+  const listening = await listen(app, { host: config.host, port: config.port, tls: runtime.tls, lifecycle });
+  logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
+  return { ...listening, runtime, logger };
+}

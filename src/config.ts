@@ -1,0 +1,191 @@
+/**
+ * Configuration: read from the environment here and nowhere else, checked at start. `SETTINGS` is the one table
+ * of variables; the README's configuration table is checked against it by a test.
+ */
+import { isIP } from 'node:net';
+
+export interface Token {
+  name: string;
+  token: string;
+}
+
+export type TlsConfig =
+  | { mode: 'files'; certPath: string; keyPath: string }
+  | { mode: 'off' }
+  /** The embedded default: a self-signed certificate generated into `stateDir` on first start. */
+  | { mode: 'dev' };
+
+export interface Config {
+  production: boolean;
+  host: string;
+  port: number;
+  tls: TlsConfig;
+  /** Empty means the embedded default: one random token, printed at start. */
+  tokens: Token[];
+  /** Unset means the embedded default: a demo repository under `stateDir`. */
+  repoRoot: string | undefined;
+  corsOrigins: string[];
+  heartbeatMs: number;
+  /** How many proxies in front of us append to `X-Forwarded-For` (0: trust no header). */
+  trustProxy: number;
+  logLevel: string;
+  shutdownGraceMs: number;
+  mcpToolNames: 'safe' | 'dotted';
+  /** Unset means a random secret per process: sessions end on restart. */
+  cookieSecret: string | undefined;
+  maxBodyBytes: number;
+  eventRingSize: number;
+  streamMaxBufferedBytes: number;
+  /** Where the embedded default keeps its certificate and demo repository. */
+  stateDir: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+interface Setting {
+  name: string;
+  default: string;
+  description: string;
+}
+
+/** Every variable the server reads, its default and meaning: the source of the README table. */
+export const SETTINGS: readonly Setting[] = [
+  { name: 'HOST', default: '127.0.0.1', description: 'Address to bind.' },
+  { name: 'PORT', default: '8443', description: 'Port to bind (0 picks a free one).' },
+  { name: 'TLS_CERT', default: '', description: 'PEM certificate (chain) path; set with `TLS_KEY`.' },
+  { name: 'TLS_KEY', default: '', description: 'PEM private key path; set with `TLS_CERT`.' },
+  { name: 'TLS', default: '', description: '`off`: plain HTTP, for use behind a TLS-terminating proxy.' },
+  { name: 'TASK_MCP_TOKENS', default: '', description: 'Comma-separated `name:token` pairs (tokens ≥ 16 chars).' },
+  { name: 'REPO_ROOT', default: '', description: 'The git work tree to serve.' },
+  { name: 'CORS_ORIGINS', default: '', description: 'Comma-separated origins allowed by CORS and the MCP Origin check.' },
+  { name: 'HEARTBEAT_MS', default: '25000', description: 'Interval of stream heartbeats (1000–300000).' },
+  { name: 'TRUST_PROXY', default: '0', description: 'Proxies in front that append `X-Forwarded-For`: a count, or `true` for 1.' },
+  { name: 'LOG_LEVEL', default: 'info', description: 'pino level: `fatal` … `trace`, or `silent`.' },
+  { name: 'SHUTDOWN_GRACE_MS', default: '10000', description: 'How long in-flight calls may finish after SIGTERM.' },
+  { name: 'MCP_TOOL_NAMES', default: 'safe', description: '`safe` advertises `change_open`; `dotted` advertises `change.open`.' },
+  { name: 'COOKIE_SECRET', default: '', description: 'HMAC secret of session cookies (≥ 32 chars); random per process when unset.' },
+  { name: 'MAX_BODY_BYTES', default: '1048576', description: 'Largest request body accepted.' },
+  { name: 'EVENT_RING_SIZE', default: '1000', description: 'Change events kept for `Last-Event-ID` replay.' },
+  { name: 'STREAM_MAX_BUFFERED_BYTES', default: '1048576', description: 'Unsent bytes after which a slow stream reader is cut off.' },
+  { name: 'TASK_MCP_STATE_DIR', default: '.task-mcp', description: 'Where the embedded default keeps its certificate and demo repo.' },
+  { name: 'NODE_ENV', default: '', description: '`production` requires tokens, a repo and explicit TLS.' },
+];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and checks the configuration; a bad value throws a ConfigError naming the variable. */
+export function readConfig(env: Env = process.env): Config {
+  const get = (name: string): string => {
+    const value = env[name]?.trim();
+    return value ? value : (SETTINGS.find((s) => s.name === name)?.default ?? '');
+  };
+  const config: Config = {
+    production: get('NODE_ENV') === 'production',
+    host: readHost(get('HOST')),
+    port: readInt('PORT', get('PORT'), 0, 65535),
+    tls: readTls(get('TLS'), get('TLS_CERT'), get('TLS_KEY')),
+    tokens: readTokens(get('TASK_MCP_TOKENS')),
+    repoRoot: get('REPO_ROOT') || undefined,
+    corsOrigins: readOrigins(get('CORS_ORIGINS')),
+    heartbeatMs: readInt('HEARTBEAT_MS', get('HEARTBEAT_MS'), 1000, 300_000),
+    trustProxy: get('TRUST_PROXY') === 'true' ? 1 : readInt('TRUST_PROXY', get('TRUST_PROXY'), 0, 10),
+    logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL'), LOG_LEVELS),
+    shutdownGraceMs: readInt('SHUTDOWN_GRACE_MS', get('SHUTDOWN_GRACE_MS'), 0, 600_000),
+    mcpToolNames: oneOf('MCP_TOOL_NAMES', get('MCP_TOOL_NAMES'), ['safe', 'dotted'] as const),
+    cookieSecret: readSecret(get('COOKIE_SECRET')),
+    maxBodyBytes: readInt('MAX_BODY_BYTES', get('MAX_BODY_BYTES'), 1024, 64 * 1024 * 1024),
+    eventRingSize: readInt('EVENT_RING_SIZE', get('EVENT_RING_SIZE'), 1, 1_000_000),
+    streamMaxBufferedBytes: readInt('STREAM_MAX_BUFFERED_BYTES', get('STREAM_MAX_BUFFERED_BYTES'), 16 * 1024, 1 << 30),
+    stateDir: get('TASK_MCP_STATE_DIR'),
+  };
+  if (config.production) requireProductionSettings(config);
+  return config;
+}
+
+function readInt(name: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
+  if (!allowed.includes(raw as T)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+function readHost(raw: string): string {
+  if (isIP(raw) === 0 && !/^[a-z0-9.-]+$/i.test(raw)) throw new ConfigError(`HOST must be an address or host name`);
+  return raw;
+}
+
+function readTls(mode: string, certPath: string, keyPath: string): TlsConfig {
+  if (mode !== '' && mode !== 'off') throw new ConfigError(`TLS must be "off" or unset, got "${mode}"`);
+  if (mode === 'off') {
+    if (certPath || keyPath) throw new ConfigError('TLS=off conflicts with TLS_CERT/TLS_KEY: set one or the other');
+    return { mode: 'off' };
+  }
+  if (Boolean(certPath) !== Boolean(keyPath)) throw new ConfigError('TLS_CERT and TLS_KEY must be set together');
+  return certPath ? { mode: 'files', certPath, keyPath } : { mode: 'dev' };
+}
+
+function readTokens(raw: string): Token[] {
+  if (!raw) return [];
+  const tokens = raw.split(',').map((pair) => {
+    const at = pair.indexOf(':');
+    const name = pair.slice(0, at).trim();
+    const token = pair.slice(at + 1).trim();
+    // The message names the pair's position, never its text: it may hold a secret.
+    const position = raw.split(',').indexOf(pair) + 1;
+    if (at < 1 || !/^[A-Za-z0-9._@-]{1,64}$/.test(name)) {
+      throw new ConfigError(`TASK_MCP_TOKENS entry ${position} must be name:token with a name of [A-Za-z0-9._@-]`);
+    }
+    if (token.length < 16 || /\s/.test(token)) {
+      throw new ConfigError(`TASK_MCP_TOKENS entry ${position} (${name}) needs a token of at least 16 characters`);
+    }
+    return { name, token };
+  });
+  const names = tokens.map((t) => t.name);
+  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+  if (duplicate) throw new ConfigError(`TASK_MCP_TOKENS names ${duplicate} twice`);
+  return tokens;
+}
+
+function readOrigins(raw: string): string[] {
+  if (!raw) return [];
+  return raw.split(',').map((entry) => {
+    const origin = entry.trim();
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError(`CORS_ORIGINS entry "${origin}" is not an origin like https://app.example.com`);
+    }
+    if (parsed.origin !== origin) {
+      throw new ConfigError(`CORS_ORIGINS entry "${origin}" must be a bare origin (scheme://host[:port]): ${parsed.origin}`);
+    }
+    return origin;
+  });
+}
+
+function readSecret(raw: string): string | undefined {
+  if (!raw) return undefined;
+  if (raw.length < 32) throw new ConfigError('COOKIE_SECRET must be at least 32 characters');
+  return raw;
+}
+
+function requireProductionSettings(config: Config): void {
+  const missing = [
+    config.tokens.length === 0 && 'TASK_MCP_TOKENS',
+    !config.repoRoot && 'REPO_ROOT',
+    config.tls.mode === 'dev' && 'TLS_CERT and TLS_KEY (or TLS=off)',
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new ConfigError(`NODE_ENV=production needs ${missing.join(', ')}; the embedded defaults are for development`);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The Koa application, built from explicit dependencies: no module-level state, so tests and several instances
+ * can build as many as they need.
+ */
+import cors from '@koa/cors';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { ChangeService } from '../changes/types.js';
+import type { Config } from '../config.js';
+import type { Contract } from '../contract/index.js';
+import type { Lifecycle } from '../lifecycle.js';
+import { errorResponder } from './error-responder.js';
+import type { Handlers, RequestState } from './handler.js';
+import { requestLog } from './request-log.js';
+import { createRouter } from './router.js';
+import { opsHandlers } from './routes/ops.js';
+import { createTokenStore } from './tokens.js';
+
+export interface AppDeps {
+  contract: Contract;
+  service: ChangeService;
+  logger: Logger;
+  lifecycle: Lifecycle;
+}
+
+/** Headers a browser script may read from our responses. */
+const EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'];
+const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Accept', 'Last-Event-ID', 'X-Request-Id', 'MCP-Protocol-Version', 'Mcp-Method', 'Mcp-Name'];
+
+export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
+  const app = new Koa<RequestState>({ proxy: config.trustProxy > 0, maxIpsCount: config.trustProxy });
+  // A client that goes away mid-stream is normal life for a streaming server, not an error worth a stack trace.
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
+    deps.logger.error({ err }, 'unhandled application error');
+  });
+
+  const handlers: Handlers = {
+    ...opsHandlers({ contract: deps.contract, lifecycle: deps.lifecycle, checks: { repo: () => deps.service.check().then(() => 'ok') } }),
+  };
+  const router = createRouter({
+    contract: deps.contract,
+    handlers,
+    tokens: createTokenStore(config.tokens),
+    maxBodyBytes: config.maxBodyBytes,
+  });
+
+  app.use(requestLog(deps.logger));
+  app.use(corsAllowlist(config.corsOrigins));
+  app.use(errorResponder(deps.contract.errorMap));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+/** CORS for the listed origins only; @koa/cors alone would reflect any origin once credentials are allowed. */
+function corsAllowlist(origins: readonly string[]): Koa.Middleware<RequestState> {
+  const allowed = new Set(origins);
+  return cors({
+    origin: (ctx) => (allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : ''),
+    credentials: true,
+    exposeHeaders: EXPOSED_HEADERS,
+    allowHeaders: ALLOWED_HEADERS,
+    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    maxAge: 600,
+  }) as Koa.Middleware<RequestState>;
+}

@@ -1,0 +1,70 @@
+/**
+ * One JSON log line per request, written when the response ends (for a stream, when the stream ends), with the
+ * request id, method, path, status, duration, the bytes really sent, the caller's token name and, for tool calls,
+ * the tool and the transport. Headers are not logged at all; the root logger also redacts by configuration.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import koaPinoLogger from 'koa-pino-logger';
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import type { RequestState } from './handler.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A well-formed `X-Request-Id` from the client, or a new one. */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Counts the body bytes written to `res`, whoever writes them (Koa, a stream, the MCP SDK). */
+function meterBytes(res: ServerResponse): () => number {
+  let bytes = 0;
+  const count = (chunk: unknown, encoding?: unknown): void => {
+    if (typeof chunk === 'string') bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    else if (chunk instanceof Uint8Array) bytes += chunk.byteLength;
+  };
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.write = ((chunk: unknown, ...rest: unknown[]) => (count(chunk, rest[0]), write(chunk, ...rest))) as typeof res.write;
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (typeof chunk !== 'function') count(chunk, rest[0]);
+    return end(chunk, ...rest);
+  }) as typeof res.end;
+  return () => bytes;
+}
+
+/** koa-pino-logger, then what fills `ctx.state` (request id, request logger) for handlers and the log line. */
+export function requestLog(logger: Logger): Middleware<RequestState> {
+  const requests = new WeakMap<IncomingMessage, { state: RequestState; bytes: () => number }>();
+  const summary = (req: IncomingMessage) => {
+    const entry = requests.get(req);
+    if (!entry) return {};
+    const { caller, tool, transport } = entry.state;
+    return { caller: caller?.name, tool, transport, bytes: entry.bytes() };
+  };
+  const http = koaPinoLogger({
+    logger,
+    quietReqLogger: true,
+    genReqId: (req, res) => {
+      const id = requestIdOf(req);
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    serializers: {
+      req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
+      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+    },
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    customSuccessObject: (req, _res, val: object) => ({ ...val, ...summary(req) }),
+    customErrorObject: (req, _res, _err, val: object) => ({ ...val, ...summary(req) }),
+  });
+  return (ctx, next) =>
+    (http as Middleware<RequestState>)(ctx, () => {
+      ctx.state.requestId = String(ctx.req.id);
+      ctx.state.log = ctx.req.log;
+      requests.set(ctx.req, { state: ctx.state, bytes: meterBytes(ctx.res) });
+      return next();
+    });
+}

@@ -1,0 +1,74 @@
+/**
+ * Routes from the contract: every operation of `openapi.yaml` is registered, with its auth, body parsing and
+ * request validation; an operation without a handler answers 501 once the caller is authenticated.
+ */
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Middleware } from 'koa';
+import { operations, type OperationId } from '../../generated/operations.gen.js';
+import type { Contract } from '../contract/index.js';
+import { TaskError } from '../errors.js';
+import { authenticate, type SessionVerifier } from './auth.js';
+import { HANDLED, type Handler, type Handlers, type Input, type RequestState } from './handler.js';
+import { PROBLEM_TYPE, invalidRequest } from './problem.js';
+import type { TokenStore } from './tokens.js';
+
+/**
+ * Operations whose body is not checked against the contract here: the tool's own input schema checks an invoke
+ * body (the contract's `ToolInput` is a union, whose errors would not say which tool's field was wrong), and the
+ * MCP SDK answers malformed JSON-RPC with JSON-RPC errors, as MCP clients expect.
+ */
+export const BODY_CHECKED_ELSEWHERE = ['invokeTool', 'postMcp', 'postLegacyMessage'] as const satisfies readonly OperationId[];
+
+export interface RouterDeps {
+  contract: Contract;
+  handlers: Handlers;
+  tokens: TokenStore;
+  verifySession?: SessionVerifier;
+  maxBodyBytes: number;
+}
+
+type AnyReply = { status: number; body: unknown; headers?: Record<string, string> };
+
+/** `/v1/tools/{tool}/invoke` → `/v1/tools/:tool/invoke`. */
+const koaPath = (path: string): string => path.replace(/\{(\w+)\}/g, ':$1');
+
+export function createRouter(deps: RouterDeps): Router<RequestState> {
+  const router = new Router<RequestState>();
+  const parseJson = jsonBody(deps.maxBodyBytes);
+  for (const id of Object.keys(operations) as OperationId[]) {
+    const op = operations[id];
+    const chain: Middleware<RequestState>[] = [authenticate(op.auth, deps.tokens, deps.verifySession)];
+    if (op.body) chain.push(parseJson);
+    chain.push(runHandler(id, deps.handlers[id] as Handler<OperationId> | undefined, deps.contract));
+    router.register(koaPath(op.path), [op.method], chain);
+  }
+  return router;
+}
+
+/** Parses a JSON body within the size limit; any other media type is a 415. */
+function jsonBody(limit: number): Middleware<RequestState> {
+  const parse = bodyParser({ enableTypes: ['json'], jsonLimit: limit, encoding: 'utf-8' }) as unknown as Middleware<RequestState>;
+  return (ctx, next) => {
+    if (!ctx.is('application/json')) {
+      throw new TaskError('EUNSUPPORTED_MEDIA', `The body must be application/json, not ${ctx.get('Content-Type') || 'absent'}.`);
+    }
+    return parse(ctx, next);
+  };
+}
+
+function runHandler(id: OperationId, handler: Handler<OperationId> | undefined, contract: Contract): Middleware<RequestState> {
+  return async (ctx) => {
+    if (!handler) throw new TaskError('ENOTIMPLEMENTED', `${ctx.method} ${ctx.path} is in the contract but not served yet.`);
+    const parts = { path: ctx.params, query: ctx.query, header: ctx.headers, body: ctx.request.body };
+    const issues = contract.checkRequest(id, parts);
+    if (issues.length > 0) throw invalidRequest(issues);
+    // Each handler was type-checked against its own operation where it was written; here they are all alike.
+    const reply = (await handler(ctx, parts as unknown as Input<OperationId>)) as AnyReply | typeof HANDLED;
+    if (reply === HANDLED) return;
+    ctx.status = reply.status;
+    if (reply.headers) ctx.set(reply.headers);
+    ctx.body = reply.body;
+    if (ctx.status >= 400) ctx.type = PROBLEM_TYPE;
+  };
+}
