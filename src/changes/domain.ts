@@ -1,0 +1,18 @@
+/**
+ * What the domain's operations share: built once per service by `createChangeService`, passed down explicitly.
+ */
+import type { ToolVersions } from '../../generated/types.gen.js';
+import type { RepoGit } from './git.js';
+import type { Layout } from './layout.js';
+import type { OpenSpecCli } from './openspec-cli.js';
+import type { ChangeEventSink } from './types.js';
+
+export interface Domain {
+  layout: Layout;
+  git: RepoGit;
+  cli: OpenSpecCli;
+  events: ChangeEventSink;
+  clock: () => Date;
+  /** task-mcp, OpenSpec, git and Node versions (git's is read once). */
+  toolVersions(): Promise<ToolVersions>;
+}

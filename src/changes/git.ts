@@ -1,0 +1,143 @@
+/**
+ * The git operations the domain needs, through simple-git. Failures become ENOTREPO or EGIT with messages scrubbed
+ * of server paths.
+ */
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { TaskError } from '../errors.js';
+import type { Layout } from './layout.js';
+
+/** One commit of a receipt. */
+export interface CommitInfo {
+  sha: string;
+  subject: string;
+  author: string;
+  date: string;
+}
+
+export interface RangeSummary {
+  commits: CommitInfo[];
+  commitsTruncated: boolean;
+  files: string[];
+  filesTruncated: boolean;
+}
+
+export interface RepoGit {
+  /** Throws ENOTREPO unless the root is inside a git work tree. */
+  assertWorkTree(): Promise<void>;
+  /** The full sha of HEAD; EGIT when the repository has no commit yet. */
+  head(): Promise<string>;
+  /** Whether `rev` names a commit. */
+  isCommit(rev: string): Promise<boolean>;
+  /** The commits and files of `base..head`, capped. */
+  range(base: string, head: string, caps: { commits: number; files: number }): Promise<RangeSummary>;
+  /** `git --version`'s number, read once per service. */
+  version(): Promise<string>;
+}
+
+const FIELD = '\x1f';
+const RECORD = '\x1e';
+
+const notRepo = (cause?: unknown): TaskError =>
+  new TaskError('ENOTREPO', 'The served path is not a git work tree.', {
+    hint: 'Point the server at the root of a git repository (run "git init" and commit there first).',
+    cause,
+  });
+
+/** git bound to the repository at `layout.root`. */
+export function createRepoGit(layout: Layout): RepoGit {
+  let client: SimpleGit | undefined;
+  let versionOnce: Promise<string> | undefined;
+
+  // simple-git throws at construction when the folder does not exist; a server must still start and report it.
+  const git = (): SimpleGit => {
+    try {
+      client ??= simpleGit({ baseDir: layout.root, maxConcurrentProcesses: 4 });
+      return client;
+    } catch (cause) {
+      throw notRepo(cause);
+    }
+  };
+
+  const gitError = (operation: string, cause: unknown): TaskError =>
+    new TaskError(
+      'EGIT',
+      `git ${operation} failed: ${layout.scrub(String((cause as Error).message ?? cause)).trim()}`,
+      {
+        details: { operation },
+        cause,
+      },
+    );
+
+  return {
+    async assertWorkTree() {
+      const inside = await git()
+        .revparse(['--is-inside-work-tree'])
+        .catch((cause: unknown) => {
+          throw notRepo(cause);
+        });
+      if (inside.trim() !== 'true') throw notRepo();
+    },
+
+    async head() {
+      try {
+        return (await git().revparse(['--verify', 'HEAD^{commit}'])).trim();
+      } catch (cause) {
+        throw new TaskError('EGIT', 'The repository has no commit yet, so a change has no base to start from.', {
+          hint: 'Make an initial commit, then open the change again.',
+          details: { operation: 'rev-parse HEAD' },
+          cause,
+        });
+      }
+    },
+
+    async isCommit(rev) {
+      if (!/^[0-9a-f]{7,64}$/.test(rev)) return false;
+      return git()
+        .revparse(['--verify', '--quiet', `${rev}^{commit}`])
+        .then(
+          () => true,
+          () => false,
+        );
+    },
+
+    async range(base, head, caps) {
+      try {
+        const log = await git().raw([
+          'log',
+          `--max-count=${caps.commits + 1}`,
+          `--format=%H${FIELD}%s${FIELD}%an${FIELD}%aI${RECORD}`,
+          `${base}..${head}`,
+        ]);
+        const commits = log
+          .split(RECORD)
+          .map((line) => line.trim())
+          .filter(Boolean)
+          .map((line) => {
+            const [sha = '', subject = '', author = '', date = ''] = line.split(FIELD);
+            return { sha, subject, author, date };
+          });
+        const diff = await git().raw(['diff', '--name-only', '--no-renames', '-z', base, head]);
+        const files = diff.split('\0').filter(Boolean);
+        return {
+          commits: commits.slice(0, caps.commits),
+          commitsTruncated: commits.length > caps.commits,
+          files: files.slice(0, caps.files),
+          filesTruncated: files.length > caps.files,
+        };
+      } catch (cause) {
+        throw gitError('log', cause);
+      }
+    },
+
+    version() {
+      versionOnce ??= git()
+        .version()
+        .then(({ major, minor, patch }) => `${major}.${minor}.${patch}`)
+        .catch((cause: unknown) => {
+          versionOnce = undefined;
+          throw gitError('--version', cause);
+        });
+      return versionOnce;
+    },
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * The change domain's public entry point.
+ */
+export { createChangeService } from './service.js';
+export type { ChangeServiceDeps } from './service.js';
+export type {
+  ActiveChange,
+  ActivePage,
+  CallContext,
+  ChangeArchiveInput,
+  ChangeArchiveResult,
+  ChangeEvent,
+  ChangeEventSink,
+  ChangeOpenInput,
+  ChangeOpenResult,
+  ChangeService,
+  Lock,
+  ProgressFn,
+  ResourceContent,
+} from './types.js';

@@ -1,0 +1,76 @@
+/**
+ * Where things live in an OpenSpec 1.x repository, and the guards that keep every path built from caller input
+ * inside it. Paths returned here are absolute; `rel()` turns one into the repo-relative form callers may see.
+ */
+import path from 'node:path';
+import { TaskError } from '../errors.js';
+
+/** The contract's `Slug` pattern; the domain checks it itself because it builds paths from it. */
+const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,62})[a-z0-9]$/;
+
+/** `openspec/changes/archive` is OpenSpec's own folder, so `archive` can never name a change. */
+const RESERVED_SLUGS = new Set(['archive']);
+
+/** An archived change's folder: `YYYY-MM-DD-<slug>`. */
+const ARCHIVED_NAME = /^(\d{4}-\d{2}-\d{2})-(.+)$/;
+
+/** Throws EBADSLUG unless `slug` is a valid change name. */
+export function assertSlug(slug: unknown): asserts slug is string {
+  if (typeof slug !== 'string' || !SLUG_PATTERN.test(slug) || RESERVED_SLUGS.has(slug)) {
+    throw new TaskError('EBADSLUG', 'The slug must be 3–64 lowercase letters, digits or hyphens (not "archive").', {
+      hint: 'Use a kebab-case name such as "add-login-rate-limit".',
+      details: { pattern: SLUG_PATTERN.source },
+    });
+  }
+}
+
+/** True when `name` is an archived folder name for `slug`. */
+export const isArchivedNameOf = (name: string, slug: string): boolean => ARCHIVED_NAME.exec(name)?.[2] === slug;
+
+/** True when `child` is `parent` or lies below it (both absolute and normalized). */
+export const isInside = (parent: string, child: string): boolean => {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+};
+
+export interface Layout {
+  root: string;
+  openspec: string;
+  config: string;
+  specs: string;
+  changes: string;
+  archive: string;
+  archiveLock: string;
+  journal: string;
+  change(slug: string): string;
+  archived(name: string): string;
+  /** Repo-relative, `/`-separated. */
+  rel(absolute: string): string;
+  /** Removes absolute server paths from text that may reach a caller. */
+  scrub(text: string): string;
+}
+
+/** The OpenSpec layout under `root` (an absolute path). */
+export function createLayout(root: string): Layout {
+  const openspec = path.join(root, 'openspec');
+  const changes = path.join(openspec, 'changes');
+  return {
+    root,
+    openspec,
+    config: path.join(openspec, 'config.yaml'),
+    specs: path.join(openspec, 'specs'),
+    changes,
+    archive: path.join(changes, 'archive'),
+    archiveLock: path.join(changes, '.archive.lock'),
+    journal: path.join(changes, '.archive-journal'),
+    change: (slug) => path.join(changes, slug),
+    archived: (name) => path.join(changes, 'archive', name),
+    rel: (absolute) => path.relative(root, absolute).split(path.sep).join('/'),
+    scrub: (text) =>
+      text
+        .split(root + path.sep)
+        .join('')
+        .split(root)
+        .join('.'),
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Lock files shared by processes that share nothing else (two servers may serve one repository).
+ *
+ * - Creation is exclusive: the record is linked into place (`link` fails with EEXIST exactly like O_EXCL), so a
+ *   reader never sees an empty or half-written lock that it could mistake for a corrupt, takeable one.
+ * - Changing an existing lock (takeover of a stale one, renewal, release) is a compare-and-swap on its exact text.
+ *   Each generation of a lock has its own guard file, `<lock>.swap-<hash of its text>`, created with O_EXCL: only the
+ *   guard's holder may replace or remove that generation, and it re-reads the lock under the guard, so two takers
+ *   of one stale lock cannot both win and nobody can replace a lock that changed since they read it. The
+ *   replacement is a rename over the lock, so the lock never disappears during a takeover (a creator could
+ *   otherwise slip in). A guard left by a crash goes stale after GUARD_STALE_MS.
+ */
+import { createHash } from 'node:crypto';
+import { open, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { createFileExclusive, writeFileAtomic } from './atomic-write.js';
+
+const GUARD_STALE_MS = 10_000;
+
+export interface LockFile {
+  /** The exact text, the identity used for compare-and-swap. */
+  raw: string;
+  /** The parsed JSON, or undefined when the file is not JSON (a corrupt lock, treated as takeable). */
+  record: Record<string, unknown> | undefined;
+}
+
+const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** Creates the lock with `text` unless one exists; false when one does. */
+export const createLock = (file: string, text: string): Promise<boolean> => createFileExclusive(file, text);
+
+/** Reads a lock file, or undefined when there is none. */
+export async function readLock(file: string): Promise<LockFile | undefined> {
+  let raw: string;
+  try {
+    raw = await readFile(file, 'utf8');
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    const record = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
+    return { raw, record };
+  } catch {
+    return { raw, record: undefined };
+  }
+}
+
+/** Takes the guard of one lock generation; false when someone else holds it. */
+async function takeGuard(guard: string): Promise<boolean> {
+  try {
+    await (await open(guard, 'wx')).close();
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  // A guard is held for a few milliseconds; an old one was left by a crash, and removing it only lets the caller
+  // retry (it still re-reads the lock under a guard of its own).
+  const since = await stat(guard).then(
+    (s) => s.mtimeMs,
+    () => Date.now(),
+  );
+  if (Date.now() - since > GUARD_STALE_MS) await rm(guard, { force: true });
+  return false;
+}
+
+/**
+ * Replaces the lock with `next` (or removes it when `next` is null) if its text is still `expected`.
+ * Returns false when the lock changed or another process is swapping the same generation.
+ */
+export async function swapLock(file: string, expected: string, next: string | null): Promise<boolean> {
+  const guard = `${file}.swap-${createHash('sha256').update(expected).digest('hex').slice(0, 16)}`;
+  if (!(await takeGuard(guard))) return false;
+  try {
+    const current = await readLock(file);
+    if (current?.raw !== expected) return false;
+    if (next === null) await unlink(file);
+    else await writeFileAtomic(file, next);
+    return true;
+  } finally {
+    await rm(guard, { force: true });
+  }
+}
+
+/** Waits a few milliseconds, jittered so that contending callers spread out. */
+export const backoff = (attempt: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.min(100, 2 + attempt * 3) * (0.5 + Math.random())));

@@ -1,0 +1,84 @@
+/**
+ * A change's lock, `openspec/changes/<slug>/.lock` = `{ owner, since, ttl }`: who may work on the change until when.
+ * Built on the exclusive create and compare-and-swap of `lock-file.ts`.
+ */
+import { TaskError } from '../errors.js';
+import type { Lock } from './types.js';
+import { backoff, createLock, readLock, swapLock } from './lock-file.js';
+
+/** The lock file's name inside a change folder. */
+export const LOCK_FILE = '.lock';
+
+const MAX_ATTEMPTS = 40;
+
+interface LockRecord {
+  owner: string;
+  since: string;
+  ttl: number;
+}
+
+const parseRecord = (record: Record<string, unknown> | undefined): LockRecord | undefined => {
+  if (!record) return undefined;
+  const { owner, since, ttl } = record;
+  if (typeof owner !== 'string' || typeof since !== 'string' || typeof ttl !== 'number') return undefined;
+  return Number.isNaN(Date.parse(since)) ? undefined : { owner, since, ttl };
+};
+
+const toLock = ({ owner, since, ttl }: LockRecord): Lock => ({
+  owner,
+  since,
+  ttl,
+  expiresAt: new Date(Date.parse(since) + ttl * 1000).toISOString(),
+});
+
+const isLive = (lock: Lock, now: Date): boolean => Date.parse(lock.expiresAt) > now.getTime();
+
+const lockedError = (lock: Lock): TaskError =>
+  new TaskError('ELOCKED', `The change is locked by "${lock.owner}" until ${lock.expiresAt}.`, {
+    hint: 'Wait for the lock to expire, or ask its owner to archive the change.',
+    details: { owner: lock.owner, since: lock.since, expiresAt: lock.expiresAt },
+  });
+
+/** A lock for `owner` from `now`: the file's text and the contract's view of it. */
+export function newLock(owner: string, ttl: number, now: Date): { text: string; lock: Lock } {
+  const record: LockRecord = { owner, since: now.toISOString(), ttl };
+  return { text: `${JSON.stringify(record)}\n`, lock: toLock(record) };
+}
+
+/** The change's lock, expired or not; undefined when there is none (or it is unreadable). */
+export async function readChangeLock(file: string): Promise<Lock | undefined> {
+  const current = await readLock(file);
+  const record = parseRecord(current?.record);
+  return record && toLock(record);
+}
+
+/** The change's lock if it is still live at `now`, else null. */
+export async function liveChangeLock(file: string, now: Date): Promise<Lock | null> {
+  const lock = await readChangeLock(file);
+  return lock && isLive(lock, now) ? lock : null;
+}
+
+/** Throws ELOCKED when a live lock of another owner is on the change. */
+export async function assertNotLockedByOther(file: string, owner: string, now: Date): Promise<void> {
+  const lock = await liveChangeLock(file, now);
+  if (lock && lock.owner !== owner) throw lockedError(lock);
+}
+
+/**
+ * Takes (or renews) the lock for `owner`. A live lock of another owner → ELOCKED; an expired, unreadable or own lock
+ * is replaced by compare-and-swap, so concurrent takers of one stale lock cannot both win.
+ */
+export async function acquireChangeLock(file: string, owner: string, ttl: number, now: Date): Promise<Lock> {
+  const { text, lock } = newLock(owner, ttl, now);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (await createLock(file, text)) return lock;
+    const current = await readLock(file);
+    if (!current) continue; // released between our create and read
+    const held = parseRecord(current.record);
+    if (held && held.owner !== owner && isLive(toLock(held), now)) throw lockedError(toLock(held));
+    if (await swapLock(file, current.raw, text)) return lock;
+    await backoff(attempt);
+  }
+  const held = await readChangeLock(file);
+  throw held ? lockedError(held) : new TaskError('ELOCKED', 'The change lock is contended; try again.');
+}

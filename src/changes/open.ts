@@ -1,0 +1,145 @@
+/**
+ * change.open: create (or resume) a change and take its lock.
+ */
+import { access, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { TaskError } from '../errors.js';
+import { withArchiveLock } from './archive-lock.js';
+import type { Domain } from './domain.js';
+import { assertSlug } from './layout.js';
+import { acquireChangeLock, LOCK_FILE, newLock } from './lock.js';
+import { completeChange, createChange, type ScaffoldInput, type Template } from './scaffold.js';
+import { archivedName, isOpen } from './state.js';
+import type { CallContext, ChangeOpenInput, ChangeOpenResult, Lock } from './types.js';
+
+const TEMPLATES: readonly Template[] = ['feature', 'bugfix', 'chore'];
+const OWNER = /^[A-Za-z0-9._@-]{1,64}$/;
+const DEFAULT_TTL = 3600;
+
+interface OpenRequest {
+  slug: string;
+  title: string;
+  rationale: string | undefined;
+  owner: string;
+  ttl: number;
+  template: Template;
+}
+
+const badInput = (message: string, field: string): TaskError =>
+  new TaskError('EBADINPUT', message, { details: { field } });
+
+/** Checks what the domain relies on; the edges have already checked the rest against the contract. */
+function parseInput(input: ChangeOpenInput, ctx: CallContext): OpenRequest {
+  assertSlug(input.slug);
+  const { title, rationale, ttl = DEFAULT_TTL, template = 'feature' } = input;
+  const owner = input.owner ?? ctx.actor;
+  if (typeof title !== 'string' || title.trim().length === 0 || title.length > 200 || /[\r\n]/.test(title))
+    throw badInput('The title must be one line of 1–200 characters.', 'title');
+  if (rationale !== undefined && (typeof rationale !== 'string' || rationale.length > 4000))
+    throw badInput('The rationale must be at most 4000 characters.', 'rationale');
+  if (!Number.isInteger(ttl) || ttl < 60 || ttl > 86400)
+    throw badInput('The ttl must be a whole number of seconds from 60 to 86400.', 'ttl');
+  if (!TEMPLATES.includes(template)) throw badInput(`The template must be one of ${TEMPLATES.join(', ')}.`, 'template');
+  if (typeof owner !== 'string' || !OWNER.test(owner))
+    throw badInput('The owner must be 1–64 letters, digits or . _ @ -.', 'owner');
+  return { slug: input.slug, title: title.trim(), rationale, owner, ttl, template };
+}
+
+/** Runs `openspec init` on a repository without `openspec/`, once even when several callers race to it. */
+async function ensureInitialized(domain: Domain): Promise<boolean> {
+  const { layout } = domain;
+  if (await exists(layout.openspec)) return false;
+  await mkdir(layout.changes, { recursive: true });
+  return withArchiveLock(layout.archiveLock, domain.clock, async () => {
+    if (await exists(layout.config)) return false;
+    await domain.cli.init();
+    return true;
+  });
+}
+
+const exists = (file: string): Promise<boolean> =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
+
+async function assertNotArchived(domain: Domain, slug: string): Promise<void> {
+  const archivedAs = await archivedName(domain.layout, slug);
+  if (archivedAs) {
+    throw new TaskError('EARCHIVED', `The change "${slug}" is already archived as ${archivedAs}.`, {
+      hint: 'Open a change under a new slug; read the archived one through its receipt.',
+      details: { slug, archivedAs },
+    });
+  }
+}
+
+/** Creates the change holding the lock; false when it already exists. */
+async function create(domain: Domain, req: OpenRequest, lock: { text: string }): Promise<boolean> {
+  if (await isOpen(domain.layout, req.slug)) return false;
+  return createChange(domain.layout, req.slug, await scaffoldInput(domain, req), lock.text);
+}
+
+const scaffoldInput = async (domain: Domain, req: OpenRequest): Promise<ScaffoldInput> => ({
+  title: req.title,
+  rationale: req.rationale,
+  template: req.template,
+  base: await domain.git.head(),
+  now: domain.clock(),
+});
+
+/** Resumes an existing change: fills missing scaffold files, then takes or renews the lock. */
+async function resume(domain: Domain, req: OpenRequest, now: Date): Promise<Lock> {
+  const { layout } = domain;
+  try {
+    await completeChange(layout, req.slug, () => scaffoldInput(domain, req));
+    return await acquireChangeLock(path.join(layout.change(req.slug), LOCK_FILE), req.owner, req.ttl, now);
+  } catch (err) {
+    // The folder vanished under us: archived meanwhile (or removed by hand).
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await assertNotArchived(domain, req.slug);
+    throw new TaskError('ENOCHANGE', `The change "${req.slug}" disappeared while it was being opened.`, {
+      details: { slug: req.slug },
+    });
+  }
+}
+
+/** change.open. */
+export async function openChange(domain: Domain, input: ChangeOpenInput, ctx: CallContext): Promise<ChangeOpenResult> {
+  const req = parseInput(input, ctx);
+  await domain.git.assertWorkTree();
+  if (await ensureInitialized(domain)) ctx.progress?.('init', 1, 3);
+  await assertNotArchived(domain, req.slug);
+  const now = domain.clock();
+  const fresh = newLock(req.owner, req.ttl, now);
+  const created = await create(domain, req, fresh);
+  ctx.progress?.('scaffold', 2, 3);
+  const lock = created ? fresh.lock : await resume(domain, req, now);
+  ctx.progress?.('lock', 3, 3);
+  const type = created ? 'change.opened' : 'change.resumed';
+  domain.events.emit({ type, slug: req.slug, actor: ctx.actor, at: now.toISOString() });
+  return result(domain, req.slug, created, lock);
+}
+
+async function result(domain: Domain, slug: string, created: boolean, lock: Lock): Promise<ChangeOpenResult> {
+  const folder = domain.layout.rel(domain.layout.change(slug));
+  return {
+    apiVersion: 'task-mcp/v1',
+    slug,
+    status: 'open',
+    created,
+    locked: true,
+    lock,
+    paths: {
+      change: folder,
+      proposal: `${folder}/proposal.md`,
+      tasks: `${folder}/tasks.md`,
+      specs: `${folder}/specs`,
+    },
+    resourceUris: {
+      proposal: `change://${slug}/proposal`,
+      tasks: `change://${slug}/tasks`,
+      delta: `change://${slug}/delta`,
+    },
+    toolVersions: await domain.toolVersions(),
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The real OpenSpec CLI (1.13.x), run as a child process for what it owns: `init`, `validate`, `archive`.
+ * Each call costs ~0.5 s (Node start + module load), so callers use it only where nothing cheaper will do.
+ * No shell: arguments go straight to `execFile`.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { TaskError } from '../errors.js';
+import type { Layout } from './layout.js';
+
+/** The package's root: its exports map hides package.json, so walk up from the main entry to find it. */
+function packageRoot(): string {
+  let dir = path.dirname(createRequire(import.meta.url).resolve('@fission-ai/openspec'));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+const ROOT = packageRoot();
+const PACKAGE_JSON = path.join(ROOT, 'package.json');
+const BIN = path.join(ROOT, 'bin', 'openspec.js');
+const TIMEOUT_MS = 120_000;
+
+/** The installed OpenSpec version, read from its package.json rather than by running it. */
+export const OPENSPEC_VERSION: string = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
+
+interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** One issue of `openspec validate --json`. */
+export interface ValidationIssue {
+  level: string;
+  path: string;
+  message: string;
+}
+
+export interface Validation {
+  valid: boolean;
+  issues: ValidationIssue[];
+}
+
+export interface ArchiveOutcome {
+  archivedAs: string;
+  totals: { added: number; modified: number; removed: number; renamed: number };
+}
+
+/** OpenSpec's archive refusal codes mapped to ours; any other refusal is EOPENSPEC. */
+const ARCHIVE_CODES: Record<string, 'ENOCHANGE' | 'EBADSHAPE' | 'ETASKS_INCOMPLETE' | 'EPATH_ESCAPE'> = {
+  archive_change_not_found: 'ENOCHANGE',
+  archive_validation_failed: 'EBADSHAPE',
+  archive_spec_validation_failed: 'EBADSHAPE',
+  archive_spec_update_failed: 'EBADSHAPE',
+  archive_tasks_incomplete: 'ETASKS_INCOMPLETE',
+  archive_change_symlink: 'EPATH_ESCAPE',
+  archive_path_outside_root: 'EPATH_ESCAPE',
+};
+
+export interface OpenSpecCli {
+  init(): Promise<void>;
+  validate(slug: string): Promise<Validation>;
+  archive(slug: string): Promise<ArchiveOutcome>;
+}
+
+/** The CLI bound to one repository. */
+export function createOpenSpecCli(layout: Layout): OpenSpecCli {
+  const run = (args: string[]): Promise<RunResult> =>
+    new Promise((resolve, reject) => {
+      const env = { ...process.env, OPENSPEC_TELEMETRY: '0', OPENSPEC_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
+      const options = { cwd: layout.root, env, shell: false, timeout: TIMEOUT_MS, maxBuffer: 8 * 1024 * 1024 };
+      execFile(process.execPath, [BIN, ...args], options, (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') reject(cliError(args, layout.scrub(err.message), err));
+        else resolve({ exitCode: err ? Number(err.code) : 0, stdout, stderr });
+      });
+    });
+
+  const parseJson = (args: string[], result: RunResult): Record<string, unknown> => {
+    try {
+      return JSON.parse(result.stdout) as Record<string, unknown>;
+    } catch (cause) {
+      const said = layout.scrub((result.stderr || result.stdout).trim().split('\n').slice(-3).join(' '));
+      throw cliError(args, said || `exit code ${result.exitCode}`, cause);
+    }
+  };
+
+  return {
+    async init() {
+      const args = ['init', '--tools', 'none', '--no-animation'];
+      const result = await run(args);
+      if (result.exitCode !== 0) throw cliError(args, layout.scrub(result.stderr.trim().slice(-300)));
+    },
+
+    async validate(slug) {
+      const args = ['validate', slug, '--type', 'change', '--strict', '--json', '--no-interactive'];
+      const output = parseJson(args, await run(args));
+      const item = (output.items as { valid?: boolean; issues?: ValidationIssue[] }[] | undefined)?.[0];
+      if (!item) throw cliError(args, 'no validation result');
+      const issues = (item.issues ?? []).map(({ level, path: where, message }) => ({
+        level,
+        path: where,
+        message: layout.scrub(message),
+      }));
+      return { valid: item.valid === true, issues };
+    },
+
+    async archive(slug) {
+      const args = ['archive', slug, '--yes', '--json'];
+      const output = parseJson(args, await run(args));
+      const archived = output.archive as Partial<ArchiveOutcome> | null | undefined;
+      if (archived?.archivedAs) {
+        const totals = { added: 0, modified: 0, removed: 0, renamed: 0, ...archived.totals };
+        return { archivedAs: archived.archivedAs, totals };
+      }
+      const status = (output.status as { code?: string; message?: string }[] | undefined)?.[0];
+      const code = (status?.code && ARCHIVE_CODES[status.code]) || 'EOPENSPEC';
+      throw new TaskError(code, layout.scrub(status?.message ?? 'openspec archive did not archive the change.'), {
+        hint: code === 'EOPENSPEC' ? 'Run "openspec archive <slug>" in the repository to see why.' : undefined,
+        details: { openspecCode: status?.code ?? null },
+      });
+    },
+  };
+}
+
+const cliError = (args: string[], said: string, cause?: unknown): TaskError =>
+  new TaskError('EOPENSPEC', `openspec ${args[0]} failed: ${said}`, {
+    hint: 'Check that the repository is a valid OpenSpec layout (openspec/config.yaml).',
+    details: { command: `openspec ${args.join(' ')}` },
+    cause,
+  });

@@ -1,0 +1,62 @@
+/**
+ * The change service: change.open, change.archive and the read-only resources over one git repository laid out
+ * the OpenSpec 1.x way. Holds no state a second process serving the same repository would need: locks, journal and
+ * receipts all live in the repository.
+ */
+import path from 'node:path';
+import type { ToolVersions } from '../../generated/types.gen.js';
+import { archiveChange } from './archive.js';
+import type { Domain } from './domain.js';
+import { createRepoGit } from './git.js';
+import { createLayout } from './layout.js';
+import { openChange } from './open.js';
+import { createOpenSpecCli, OPENSPEC_VERSION } from './openspec-cli.js';
+import { listActive, listDeltas, readResource } from './resources.js';
+import type { ChangeEventSink, ChangeService } from './types.js';
+
+export interface ChangeServiceDeps {
+  /** The repository's work tree root. */
+  repoRoot: string;
+  /** Where change events go. */
+  events: ChangeEventSink;
+  /** The time source for locks, receipts and events; defaults to the system clock. */
+  clock?: () => Date;
+  /** task-mcp's version, for `toolVersions`. */
+  version: string;
+}
+
+/**
+ * Builds the change service for one repository.
+ *
+ * @example
+ * const changes = createChangeService({ repoRoot: '/srv/repo', events: { emit: () => {} }, version: '0.1.0' });
+ * await changes.open({ slug: 'add-login', title: 'Add login' }, { actor: 'ci' });
+ */
+export function createChangeService(deps: ChangeServiceDeps): ChangeService {
+  if (typeof deps.repoRoot !== 'string' || deps.repoRoot === '') throw new TypeError('repoRoot must be a path');
+  if (typeof deps.events?.emit !== 'function') throw new TypeError('events must have an emit(event) method');
+  if (typeof deps.version !== 'string' || deps.version === '') throw new TypeError('version must be a string');
+  const layout = createLayout(path.resolve(deps.repoRoot));
+  const git = createRepoGit(layout);
+  const domain: Domain = {
+    layout,
+    git,
+    cli: createOpenSpecCli(layout),
+    events: deps.events,
+    clock: deps.clock ?? (() => new Date()),
+    toolVersions: async (): Promise<ToolVersions> => ({
+      taskMcp: deps.version,
+      openspec: OPENSPEC_VERSION,
+      git: await git.version(),
+      node: process.versions.node,
+    }),
+  };
+  return {
+    open: (input, ctx) => openChange(domain, input, ctx),
+    archive: (input, ctx) => archiveChange(domain, input, ctx),
+    listActive: (page) => listActive(domain, page),
+    readResource: (uri) => readResource(domain, uri),
+    listDeltas: (slug) => listDeltas(domain, slug),
+    check: () => git.assertWorkTree(),
+  };
+}
