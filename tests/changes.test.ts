@@ -1,0 +1,272 @@
+/**
+ * change.open and change.archive on real temp git repos with the real OpenSpec CLI.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
+import type { Receipt } from '../generated/types.gen.js';
+import {
+  addedDelta,
+  checkAllTasks,
+  createTempRepo,
+  rejectsWith,
+  serve,
+  writeDelta,
+  type Harness,
+  type TempRepo,
+} from './helpers/repo.js';
+
+const changeDir = (repo: TempRepo, slug: string) => path.join(repo.root, 'openspec', 'changes', slug);
+const read = (repo: TempRepo, rel: string) => readFile(path.join(repo.root, rel), 'utf8');
+
+describe('change.open and change.archive', () => {
+  let repo: TempRepo;
+  let h: Harness;
+  before(async () => {
+    repo = await createTempRepo();
+    h = serve(repo);
+  });
+  after(() => repo.remove());
+
+  it('initializes a repo without openspec/ and scaffolds the change with its base commit', async () => {
+    const head = (await repo.git.revparse(['HEAD'])).trim();
+    const result = await h.service.open(
+      { slug: 'add-greeting', title: 'Add a greeting', rationale: 'Users want to be greeted when they arrive.' },
+      { actor: 'alice' },
+    );
+    assert.equal(result.created, true);
+    assert.equal(result.locked, true);
+    assert.equal(result.lock.owner, 'alice');
+    assert.equal(result.lock.ttl, 3600);
+    assert.deepEqual(result.paths, {
+      change: 'openspec/changes/add-greeting',
+      proposal: 'openspec/changes/add-greeting/proposal.md',
+      tasks: 'openspec/changes/add-greeting/tasks.md',
+      specs: 'openspec/changes/add-greeting/specs',
+    });
+    assert.equal(result.resourceUris.delta, 'change://add-greeting/delta');
+    assert.equal(result.toolVersions.openspec, '1.13.2');
+    assert.ok(JSON.stringify(result).length < 2048, 'the result stays compact');
+    assert.match(await read(repo, 'openspec/config.yaml'), /schema: spec-driven/);
+    const metadata = parse(await read(repo, 'openspec/changes/add-greeting/.openspec.yaml')) as Record<string, string>;
+    assert.equal(metadata.schema, 'spec-driven');
+    assert.equal(metadata.base_commit, head);
+    assert.match(metadata.created ?? '', /^\d{4}-\d{2}-\d{2}$/);
+    const proposal = await read(repo, result.paths.proposal);
+    for (const section of ['## Why', '## What Changes', '## Capabilities', '## Impact'])
+      assert.ok(proposal.includes(section));
+    assert.ok(proposal.includes('Users want to be greeted when they arrive.'));
+    assert.match(await read(repo, result.paths.tasks), /^## 1\. .+\n\n- \[ \] 1\.1 /);
+    assert.deepEqual(h.events.at(-1), {
+      type: 'change.opened',
+      slug: 'add-greeting',
+      actor: 'alice',
+      at: result.lock.since,
+    });
+  });
+
+  it('resumes an open change without overwriting any file', async () => {
+    const proposal = path.join(changeDir(repo, 'add-greeting'), 'proposal.md');
+    await writeFile(proposal, '# Edited by hand\n');
+    const result = await h.service.open(
+      { slug: 'add-greeting', title: 'Another title', template: 'chore' },
+      { actor: 'alice' },
+    );
+    assert.equal(result.created, false);
+    assert.equal(await readFile(proposal, 'utf8'), '# Edited by hand\n');
+    assert.equal(h.events.at(-1)?.type, 'change.resumed');
+  });
+
+  it('refuses to archive a change whose tasks are open (ETASKS_INCOMPLETE with the open items)', async () => {
+    await writeDelta(repo.root, 'add-greeting', 'greeting', addedDelta('Greet the user'));
+    const err = await rejectsWith(
+      h.service.archive({ slug: 'add-greeting' }, { actor: 'alice' }),
+      'ETASKS_INCOMPLETE',
+      repo.root,
+    );
+    assert.equal(err.details?.done, 0);
+    assert.equal(err.details?.total, 6);
+    assert.equal((err.details?.open as unknown[]).length, 6);
+  });
+
+  it('archives: merges the delta into openspec/specs and writes a receipt listing the real commits', async () => {
+    const base = (await repo.git.revparse(['HEAD'])).trim();
+    const first = await repo.commit('feat: greet users', 'greet.txt', 'hello\n');
+    await checkAllTasks(repo.root, 'add-greeting');
+    const second = await repo.commit('docs: tasks done');
+    const steps: string[] = [];
+    const result = await h.service.archive(
+      { slug: 'add-greeting' },
+      { actor: 'alice', progress: (step, n, total) => steps.push(`${step} ${n}/${total}`) },
+    );
+    assert.deepEqual(steps, ['validate 1/3', 'archive 2/3', 'receipt 3/3']);
+    assert.equal(result.alreadyArchived, false);
+    assert.match(result.archivedAs, /^\d{4}-\d{2}-\d{2}-add-greeting$/);
+    assert.equal(result.receiptUri, 'change://add-greeting/receipt');
+    assert.match(await read(repo, 'openspec/specs/greeting/spec.md'), /### Requirement: Greet the user/);
+    const receipt = JSON.parse(
+      await read(repo, `openspec/changes/archive/${result.archivedAs}/receipt.json`),
+    ) as Receipt;
+    assert.deepEqual(receipt, result.receipt);
+    assert.equal(receipt.gitRange.head, second);
+    assert.deepEqual(
+      receipt.commits.map((c) => c.sha),
+      [second, first],
+    );
+    assert.deepEqual(
+      receipt.commits.map((c) => c.subject),
+      ['docs: tasks done', 'feat: greet users'],
+    );
+    assert.equal(receipt.commits[0]?.author, 'Test Author');
+    assert.ok(receipt.filesTouched.includes('greet.txt'));
+    assert.ok(receipt.gitRange.base.length === 40 && base !== second);
+    assert.deepEqual(receipt.specsUpdated, {
+      capabilities: ['greeting'],
+      added: 1,
+      modified: 0,
+      removed: 0,
+      renamed: 0,
+    });
+    assert.deepEqual(receipt.validation, { valid: true, issues: 0 });
+    assert.equal(receipt.actor, 'alice');
+    assert.equal(receipt.toolVersions.node, process.versions.node);
+    assert.deepEqual(
+      h.events.slice(-2).map((e) => e.type),
+      ['lock.released', 'change.archived'],
+    );
+    assert.equal(h.events.at(-1)?.archivedAs, result.archivedAs);
+    await assert.rejects(readFile(path.join(repo.root, 'openspec/changes/archive', result.archivedAs, '.lock')));
+    await assert.rejects(readFile(path.join(repo.root, 'openspec/changes/.archive.lock')));
+  });
+
+  it('re-archiving an archived change returns its receipt instead of failing', async () => {
+    const again = await h.service.archive({ slug: 'add-greeting' }, { actor: 'bob' });
+    assert.equal(again.alreadyArchived, true);
+    assert.equal(again.receipt.actor, 'alice');
+    assert.equal(again.receiptUri, 'change://add-greeting/receipt');
+  });
+
+  it('refuses to open an archived slug (EARCHIVED)', async () => {
+    await rejectsWith(
+      h.service.open({ slug: 'add-greeting', title: 'Again' }, { actor: 'alice' }),
+      'EARCHIVED',
+      repo.root,
+    );
+  });
+
+  it('refuses a live lock of another owner with ELOCKED carrying owner, since and expiresAt', async () => {
+    const opened = await h.service.open({ slug: 'locked-one', title: 'Locked', ttl: 60 }, { actor: 'alice' });
+    const err = await rejectsWith(h.service.open({ slug: 'locked-one', title: 'Locked' }, { actor: 'bob' }), 'ELOCKED');
+    assert.deepEqual(err.details, { owner: 'alice', since: opened.lock.since, expiresAt: opened.lock.expiresAt });
+    await rejectsWith(h.service.archive({ slug: 'locked-one' }, { actor: 'bob' }), 'ELOCKED');
+  });
+
+  it('lets another owner take over a lock once it has expired by the injected clock', async () => {
+    const opened = await h.service.open({ slug: 'stale-one', title: 'Stale', ttl: 60 }, { actor: 'alice' });
+    h.setNow(new Date(Date.parse(opened.lock.expiresAt) + 1000));
+    const taken = await h.service.open({ slug: 'stale-one', title: 'Stale' }, { actor: 'bob' });
+    assert.equal(taken.created, false);
+    assert.equal(taken.lock.owner, 'bob');
+    await rejectsWith(h.service.open({ slug: 'stale-one', title: 'Stale' }, { actor: 'alice' }), 'ELOCKED');
+    h.setNow(new Date());
+  });
+
+  it('gives an expired lock to exactly one of 20 concurrent takers', async () => {
+    const opened = await h.service.open({ slug: 'race-stale', title: 'Race', ttl: 60 }, { actor: 'alice' });
+    h.setNow(new Date(Date.parse(opened.lock.expiresAt) + 1000));
+    const owners = Array.from({ length: 20 }, (_, i) => `taker-${i}`);
+    const results = await Promise.allSettled(
+      owners.map((owner) => h.service.open({ slug: 'race-stale', title: 'Race' }, { actor: owner })),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    assert.equal(won.length, 1, 'exactly one taker wins');
+    for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as { code: string }).code, 'ELOCKED');
+    const lock = JSON.parse(await readFile(path.join(changeDir(repo, 'race-stale'), '.lock'), 'utf8')) as {
+      owner: string;
+    };
+    assert.equal(lock.owner, won[0]?.status === 'fulfilled' ? won[0].value.lock.owner : '');
+    h.setNow(new Date());
+  });
+
+  it('20 concurrent opens of a new slug by different owners: one creates and holds the lock, the rest get ELOCKED', async () => {
+    const owners = Array.from({ length: 20 }, (_, i) => `agent-${i}`);
+    const results = await Promise.allSettled(
+      owners.map((owner) =>
+        h.service.open(
+          { slug: 'race-new', title: `Race by ${owner}`, rationale: `Opened by ${owner}.` },
+          { actor: owner },
+        ),
+      ),
+    );
+    const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    assert.equal(won.length, 1);
+    assert.equal(won[0]?.created, true);
+    for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as { code: string }).code, 'ELOCKED');
+    const winner = won[0]?.lock.owner ?? '';
+    const lock = JSON.parse(await readFile(path.join(changeDir(repo, 'race-new'), '.lock'), 'utf8')) as {
+      owner: string;
+    };
+    assert.equal(lock.owner, winner);
+    const proposal = await readFile(path.join(changeDir(repo, 'race-new'), 'proposal.md'), 'utf8');
+    assert.ok(
+      proposal.startsWith(`# Race by ${winner}\n`) && proposal.includes(`Opened by ${winner}.`),
+      'one whole proposal',
+    );
+    const opened = h.events.filter((e) => e.slug === 'race-new' && e.type === 'change.opened');
+    assert.equal(opened.length, 1);
+  });
+
+  it('20 concurrent opens of a new slug by one owner: one creates, the others resume', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => h.service.open({ slug: 'race-same', title: 'Same owner' }, { actor: 'carol' })),
+    );
+    assert.equal(results.filter((r) => r.created).length, 1);
+    assert.ok(results.every((r) => r.lock.owner === 'carol'));
+  });
+
+  it('refuses to archive a change that strict validation rejects (EBADSHAPE with the CLI issues)', async () => {
+    await h.service.open({ slug: 'no-deltas', title: 'No deltas' }, { actor: 'alice' });
+    await checkAllTasks(repo.root, 'no-deltas');
+    const err = await rejectsWith(h.service.archive({ slug: 'no-deltas' }, { actor: 'alice' }), 'EBADSHAPE', repo.root);
+    const issues = err.details?.issues as { message: string }[];
+    assert.ok(issues.some((i) => /delta/i.test(i.message)));
+  });
+
+  it('maps an OpenSpec archive refusal it has no code for to EOPENSPEC', async () => {
+    await h.service.open({ slug: 'clash', title: 'Clash' }, { actor: 'alice' });
+    await writeDelta(repo.root, 'clash', 'clash', addedDelta('Clash politely'));
+    await checkAllTasks(repo.root, 'clash');
+    // `openspec archive` names the folder by the local date and refuses an existing one.
+    const now = new Date();
+    const day = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map((n) => String(n).padStart(2, '0')).join('-');
+    await writeDelta(repo.root, `archive/${day}-clash`, 'x', 'taken\n');
+    const err = await rejectsWith(h.service.archive({ slug: 'clash' }, { actor: 'alice' }), 'EOPENSPEC', repo.root);
+    assert.equal(err.details?.openspecCode, 'archive_target_exists');
+    await assert.rejects(readFile(path.join(repo.root, 'openspec/specs/clash/spec.md')), 'no spec merged');
+    await assert.rejects(readFile(path.join(repo.root, 'openspec/changes/.archive-journal/intent.json')));
+  });
+
+  it('refuses to archive an unknown slug (ENOCHANGE)', async () => {
+    await rejectsWith(h.service.archive({ slug: 'never-opened' }, { actor: 'alice' }), 'ENOCHANGE', repo.root);
+  });
+
+  it('refuses slugs that are not change names or try to escape (EBADSLUG)', async () => {
+    for (const slug of ['../../etc', 'Add_Thing', 'a', '/abs/path', 'archive', 'x%2F..', 'ok-slug/../x']) {
+      await rejectsWith(h.service.open({ slug, title: 'Bad' }, { actor: 'alice' }), 'EBADSLUG');
+      await rejectsWith(h.service.archive({ slug }, { actor: 'alice' }), 'EBADSLUG');
+    }
+  });
+
+  it('refuses inputs outside the contract that the domain relies on (EBADINPUT)', async () => {
+    await rejectsWith(h.service.open({ slug: 'bad-input', title: '' }, { actor: 'alice' }), 'EBADINPUT');
+    await rejectsWith(h.service.open({ slug: 'bad-input', title: 'T', ttl: 5 }, { actor: 'alice' }), 'EBADINPUT');
+    const template = 'epic' as 'chore';
+    await rejectsWith(h.service.open({ slug: 'bad-input', title: 'T', template }, { actor: 'alice' }), 'EBADINPUT');
+    await rejectsWith(
+      h.service.open({ slug: 'bad-input', title: 'T', owner: '../x' }, { actor: 'alice' }),
+      'EBADINPUT',
+    );
+  });
+});
