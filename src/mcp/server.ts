@@ -1,0 +1,69 @@
+/**
+ * The MCP server factory. A stateless Streamable HTTP endpoint needs a fresh SDK `Server` per request, so
+ * everything that can be built once is: the tool listing with its schemas, the argument validators, the resource
+ * listings and the SDK's JSON Schema validator. What remains per request is one `Server` and five handler
+ * closures. The low-level `Server` rather than `McpServer`: `McpServer` converts every tool schema again on each
+ * listing and cannot accept a second spelling of a tool name (`change.open`) without advertising it.
+ */
+import { Server } from '@modelcontextprotocol/server';
+import type { ServerOptions } from '@modelcontextprotocol/server';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
+import type { Logger } from 'pino';
+import type { ProgressStep } from '../../generated/types.gen.js';
+import type { CallContext, ChangeService } from '../changes/types.js';
+import type { Contract } from '../contract/index.js';
+import { createResourceBox } from './resources.js';
+import { createToolBox, type ToolNames } from './tools.js';
+
+export interface McpServerDeps {
+  service: ChangeService;
+  contract: Contract;
+  toolNames: ToolNames;
+  /** Reported as `serverInfo.version`. */
+  version: string;
+}
+
+/** Who a server instance acts for: the caller's token name, and the request's logger. */
+export interface Principal {
+  actor: string;
+  log: Logger;
+}
+
+export type ServerFactory = (principal: Principal) => Server;
+
+const INSTRUCTIONS =
+  'Plan work as OpenSpec changes: call change_open with a title and a kebab-case slug, edit the files it ' +
+  'returns, check every task, then call change_archive. Read changes://active for what is open.';
+
+export function createServerFactory(deps: McpServerDeps): ServerFactory {
+  const tools = createToolBox(deps.service, deps.contract, deps.toolNames);
+  const resources = createResourceBox(deps.service, deps.contract.errorMap);
+  const info = { name: 'task-mcp', title: 'task-mcp', version: deps.version };
+  const options: ServerOptions = {
+    capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
+    instructions: INSTRUCTIONS,
+    // The SDK builds a validator per Server unless given one; ours never validates (no elicitation), so share it.
+    jsonSchemaValidator: new AjvJsonSchemaValidator(),
+  };
+
+  return ({ actor, log }) => {
+    const server = new Server(info, options);
+    server.setRequestHandler('tools/list', () => tools.listing);
+    server.setRequestHandler('tools/call', (request, ctx) => {
+      const callCtx: CallContext = { actor };
+      const token = request.params._meta?.progressToken;
+      if (token !== undefined) {
+        callCtx.progress = (step: ProgressStep, progress: number, total: number, message?: string) => {
+          const params = { progressToken: token, progress, total, message: message ?? step };
+          // Progress is best effort: a client gone mid-call must not fail the call itself.
+          ctx.mcpReq.notify({ method: 'notifications/progress', params }).catch(() => undefined);
+        };
+      }
+      return tools.call(request.params.name, request.params.arguments, callCtx, log);
+    });
+    server.setRequestHandler('resources/list', () => resources.list);
+    server.setRequestHandler('resources/templates/list', () => resources.templates);
+    server.setRequestHandler('resources/read', (request) => resources.read(request.params.uri, log));
+    return server;
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * `POST /mcp`: MCP Streamable HTTP, stateless, served by the SDK's `createMcpHandler` (2026-07-28 requests, and
+ * 2025-era clients through its stateless legacy fallback) and mounted in Koa with `toNodeHandler`. Koa has
+ * already authenticated, logged and size-checked the request and parsed its body; the SDK then owns `res`.
+ */
+import { createMcpHandler } from '@modelcontextprotocol/server';
+import type { AuthInfo, McpHttpHandler, McpRequestContext } from '@modelcontextprotocol/server';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import type { Logger } from 'pino';
+import { TaskError } from '../errors.js';
+import { HANDLED, type AppContext, type Handlers } from '../http/handler.js';
+import { findTool } from '../tools/catalog.js';
+import type { Guard } from './guard.js';
+import type { Principal, ServerFactory } from './server.js';
+
+export const STREAM_HEADERS = {
+  // nginx and other proxies buffer a response until it ends unless told otherwise.
+  'X-Accel-Buffering': 'no',
+  'Cache-Control': 'no-cache, no-transform',
+} as const;
+
+export interface StreamableDeps {
+  factory: ServerFactory;
+  guard: Guard;
+  heartbeatMs: number;
+  logger?: Logger;
+}
+
+export interface StreamableRoutes {
+  handlers: Required<Pick<Handlers, 'postMcp' | 'getMcp' | 'deleteMcp'>>;
+  close(): Promise<void>;
+}
+
+/** Principals ride to the factory in `AuthInfo.extra`, the SDK's pass-through slot for what the edge verified. */
+const PRINCIPAL = 'task-mcp/principal';
+
+export function createStreamableRoutes({ factory, guard, heartbeatMs, logger }: StreamableDeps): StreamableRoutes {
+  const handler = createMcpHandler((ctx: McpRequestContext) => factory(principalOf(ctx.authInfo)), {
+    legacy: 'stateless',
+    keepAliveMs: heartbeatMs,
+    // Rejections the SDK answers itself (wrong protocol version, bad envelope…) are the client's problem.
+    onerror: (err) => logger?.debug({ err: err.message }, 'mcp request rejected'),
+  });
+  const node = toNodeHandler(withStreamHeaders(handler), {
+    onerror: (err) => logger?.error({ err }, 'mcp handler failed'),
+  });
+
+  const refuse = async (ctx: AppContext) => {
+    guard(ctx);
+    ctx.state.transport = 'mcp';
+    // A stateless server has no stream to offer (GET) and no session to end (DELETE).
+    ctx.set('Allow', 'POST');
+    throw new TaskError('EMETHOD', `${ctx.method} is not served on /mcp: this server is stateless.`, {
+      hint: 'POST one JSON-RPC message per request.',
+      details: { allow: 'POST' },
+    });
+  };
+
+  return {
+    handlers: {
+      async postMcp(ctx, input) {
+        guard(ctx);
+        ctx.state.transport = 'mcp';
+        ctx.state.tool = toolOf(input.body);
+        const principal: Principal = { actor: callerOf(ctx), log: ctx.state.log };
+        const auth: AuthInfo = { token: '', clientId: principal.actor, scopes: [], extra: { [PRINCIPAL]: principal } };
+        ctx.respond = false;
+        await node(Object.assign(ctx.req, { auth }), ctx.res, input.body);
+        return HANDLED;
+      },
+      getMcp: refuse,
+      deleteMcp: refuse,
+    },
+    close: () => handler.close(),
+  };
+}
+
+/** The caller's token name; the auth middleware runs first, so its absence is a wiring fault. */
+export function callerOf(ctx: AppContext): string {
+  if (ctx.state.caller === undefined) throw new TaskError('EAUTH', 'Authentication required.');
+  return ctx.state.caller.name;
+}
+
+/** The canonical tool name of a `tools/call`, for the request's log line. */
+export function toolOf(body: unknown): string | undefined {
+  const message = body as { method?: unknown; params?: { name?: unknown } } | null;
+  if (message?.method !== 'tools/call' || typeof message.params?.name !== 'string') return undefined;
+  return findTool(message.params.name)?.name ?? message.params.name.slice(0, 64);
+}
+
+function principalOf(auth: AuthInfo | undefined): Principal {
+  const principal = auth?.extra?.[PRINCIPAL] as Principal | undefined;
+  // Only postMcp calls this handler, and it always attaches one.
+  if (principal === undefined) throw new Error('mcp: request reached the SDK without a principal');
+  return principal;
+}
+
+/** Adds the proxy-proof stream headers to the SDK's SSE replies (JSON replies are left alone). */
+function withStreamHeaders(handler: McpHttpHandler): Pick<McpHttpHandler, 'fetch'> {
+  return {
+    async fetch(request, options) {
+      const response = await handler.fetch(request, options);
+      if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+        for (const [name, value] of Object.entries(STREAM_HEADERS)) response.headers.set(name, value);
+      }
+      return response;
+    },
+  };
+}

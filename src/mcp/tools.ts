@@ -1,0 +1,112 @@
+/**
+ * The MCP face of the tool catalog: the `tools/list` listing, built once from the contract's schemas, and the
+ * `tools/call` step that validates arguments, runs the domain and shapes its result or error for MCP.
+ */
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import type { CallToolResult, ListToolsResult, Tool } from '@modelcontextprotocol/server';
+import type { ValidateFunction } from 'ajv';
+import type { Logger } from 'pino';
+import type { ChangeArchiveResult, ChangeOpenResult } from '../../generated/types.gen.js';
+import type { CallContext, ChangeService } from '../changes/types.js';
+import { toIssues, type Contract } from '../contract/index.js';
+import { isTaskError } from '../errors.js';
+import { findTool, TOOLS, type ToolSpec } from '../tools/catalog.js';
+
+/** Which spelling `tools/list` advertises; `tools/call` accepts both either way. */
+export type ToolNames = 'safe' | 'dotted';
+
+/** Where a failing call's error travels in the result (`_meta`, not `structuredContent`: see `errorResult`). */
+export const ERROR_META_KEY = 'task-mcp/error';
+
+export interface ToolBox {
+  /** The whole `tools/list` result, built once and shared by every server instance. */
+  readonly listing: ListToolsResult;
+  call(name: string, args: unknown, ctx: CallContext, log: Logger): Promise<CallToolResult>;
+}
+
+const ANNOTATIONS: Record<ToolSpec['name'], Tool['annotations']> = {
+  // Opening an open change resumes it: same result, no second scaffold.
+  'change.open': { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  // Archiving an archived change returns its receipt.
+  'change.archive': { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+};
+
+/** Builds the listing and the per-tool validators once, from the contract's self-contained schemas. */
+export function createToolBox(service: ChangeService, contract: Contract, toolNames: ToolNames): ToolBox {
+  if (toolNames !== 'safe' && toolNames !== 'dotted') {
+    throw new Error(`toolNames must be 'safe' or 'dotted', got ${JSON.stringify(toolNames)}`);
+  }
+  const validators = new Map<ToolSpec, ValidateFunction>(TOOLS.map((t) => [t, contract.validator(t.inputSchema)]));
+  const listing: ListToolsResult = {
+    tools: TOOLS.map((t): Tool => ({
+      name: toolNames === 'safe' ? t.safeName : t.name,
+      title: t.title,
+      description: t.description,
+      inputSchema: contract.schema(t.inputSchema) as Tool['inputSchema'],
+      outputSchema: contract.schema(t.outputSchema) as Tool['outputSchema'],
+      annotations: ANNOTATIONS[t.name],
+    })),
+  };
+
+  return {
+    listing,
+    async call(name, args, ctx, log) {
+      const tool = findTool(name);
+      if (tool === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      const input = args ?? {};
+      const validate = validators.get(tool)!;
+      if (!validate(input)) {
+        const issues = toIssues(validate.errors ?? []);
+        const summary = issues.map((i) => `${i.location}: ${i.message}`).join('; ');
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid arguments for ${name}: ${summary}`, {
+          code: 'EBADINPUT',
+          errors: issues,
+        });
+      }
+      try {
+        const result = await tool.run(service, input, ctx);
+        return { content: [{ type: 'text', text: render(tool, result) }], structuredContent: { ...result } };
+      } catch (err) {
+        if (isTaskError(err)) return errorResult(err.code, err.message, err.hint, err.details);
+        // Unknown faults are logged here, once, and leave as a bare -32603: no stack, no server paths.
+        log.error({ err, tool: tool.name }, 'tool call failed');
+        throw new ProtocolError(ProtocolErrorCode.InternalError, 'Internal error');
+      }
+    },
+  };
+}
+
+/**
+ * A domain refusal as a tool result the model can read and act on. The error rides in `_meta` and the text, not
+ * in `structuredContent`: 2025-era SDK clients validate `structuredContent` against the tool's `outputSchema`
+ * even when `isError` is set (@modelcontextprotocol/sdk 1.32 `Client.callTool`), so an error object there would
+ * turn a clean refusal into a client-side exception.
+ */
+function errorResult(code: string, message: string, hint?: string, details?: Record<string, unknown>): CallToolResult {
+  const text = `${code}: ${message}` + (hint ? `\nHint: ${hint}` : '');
+  return {
+    isError: true,
+    content: [{ type: 'text', text }],
+    _meta: { [ERROR_META_KEY]: { code, message, ...(hint && { hint }), ...(details && { details }) } },
+  };
+}
+
+/** One short paragraph a model can act on; the full result is in `structuredContent`. */
+function render(tool: ToolSpec, result: unknown): string {
+  if (tool.name === 'change.open') {
+    const r = result as ChangeOpenResult;
+    return [
+      `${r.created ? 'Opened' : 'Resumed'} change ${r.slug}; locked by ${r.lock.owner} until ${r.lock.expiresAt}.`,
+      `Edit ${r.paths.proposal}, ${r.paths.tasks} and the spec deltas under ${r.paths.specs}.`,
+      `Resources: ${r.resourceUris.proposal}, ${r.resourceUris.tasks}, ${r.resourceUris.delta}.`,
+    ].join('\n');
+  }
+  const r = result as ChangeArchiveResult;
+  const specs = r.receipt.specsUpdated;
+  return [
+    `${r.alreadyArchived ? 'Already archived' : 'Archived'} ${r.receipt.slug} as ${r.archivedAs}.`,
+    `${r.receipt.commits.length} commit(s); specs: +${specs.added} ~${specs.modified} -${specs.removed} ` +
+      `→${specs.renamed} in ${specs.capabilities.join(', ') || 'no capability'}.`,
+    `Receipt: ${r.receiptUri}.`,
+  ].join('\n');
+}

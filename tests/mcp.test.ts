@@ -1,0 +1,335 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { Client, StreamableHTTPClientTransport, type ProtocolError } from '@modelcontextprotocol/client';
+import type { ChangeService } from '../src/changes/types.js';
+import { TaskError } from '../src/errors.js';
+import { ERROR_META_KEY } from '../src/mcp/index.js';
+import { getContract, gitStatus, startHarness, TOKENS, type Harness } from './helpers/mcp-harness.js';
+
+const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
+
+async function connect(h: Harness, era: 'modern' | 'legacy', token: string = TOKENS.alice): Promise<Client> {
+  const client = new Client({ name: 'mcp-test', version: '1.0.0' }, era === 'modern' ? MODERN : {});
+  const headers = { Authorization: `Bearer ${token}` };
+  await client.connect(new StreamableHTTPClientTransport(new URL(h.url), { requestInit: { headers } }));
+  return client;
+}
+
+/** One raw JSON-RPC POST, as a 2025-era client without a session would send it. */
+function post(h: Harness, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(h.url, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${TOKENS.alice}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body,
+  });
+}
+
+/** The JSON-RPC reply of a POST, whether it came as one JSON body or as the last event of an SSE stream. */
+async function reply(
+  res: Response,
+): Promise<{ result?: { tools: { inputSchema: unknown }[] }; error?: { code: number } }> {
+  const text = await res.text();
+  if (!res.headers.get('content-type')?.startsWith('text/event-stream')) return JSON.parse(text);
+  const data = text.split('\n').filter((line) => line.startsWith('data: '));
+  return JSON.parse(data.at(-1)!.slice(6));
+}
+
+/** A raw request with a Host header of our choosing (fetch refuses to set one). */
+function postWithHost(h: Harness, host: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      h.url,
+      {
+        method: 'POST',
+        headers: {
+          Host: host,
+          Authorization: `Bearer ${TOKENS.alice}`,
+          'Content-Type': 'application/json',
+          Accept: 'application/json, text/event-stream',
+        },
+      },
+      (res) => {
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (chunk) => (text += chunk))
+          .on('end', () => resolve({ status: res.statusCode!, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const listRequest = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+
+describe('MCP over Streamable HTTP', () => {
+  let h: Harness;
+  // Archiving for real needs a finished change; the progress tests use the stand-in domain, which reports the
+  // same three steps at once.
+  let standIn: Harness;
+  before(async () => {
+    [h, standIn] = await Promise.all([startHarness(), startHarness({ standIn: true })]);
+  });
+  after(() => Promise.all([h.close(), standIn.close()]));
+
+  for (const era of ['modern', 'legacy'] as const) {
+    it(`lists change_open and change_archive with the contract's schemas (${era})`, async () => {
+      const client = await connect(h, era);
+      const { tools } = await client.listTools();
+      assert.deepEqual(
+        tools.map((t) => t.name),
+        ['change_open', 'change_archive'],
+      );
+      const c = getContract();
+      assert.deepEqual(tools[0]!.inputSchema, c.schema('ChangeOpenInput'));
+      assert.deepEqual(tools[1]!.outputSchema, c.schema('ChangeArchiveResult'));
+      assert.ok(!JSON.stringify(tools).includes('$ref'), 'schemas travel self-contained');
+      await client.close();
+    });
+  }
+
+  it('accepts the dotted name in tools/call and returns structuredContent with a text rendering', async () => {
+    const client = await connect(h, 'modern');
+    const result = await client.callTool({
+      name: 'change.open',
+      arguments: { title: 'Add search', slug: 'add-search' },
+    });
+    assert.equal(result.isError, undefined);
+    const sc = result.structuredContent as { slug: string; lock: { owner: string } };
+    assert.equal(sc.slug, 'add-search');
+    assert.equal(sc.lock.owner, 'alice', 'the caller is the actor');
+    const text = (result.content as { type: string; text: string }[])[0]!.text;
+    assert.match(text, /Opened change add-search/);
+    assert.match(gitStatus(h.repo), /openspec\/changes\/add-search\/proposal\.md/);
+    await client.close();
+  });
+
+  it('reports a change locked by another owner as an isError result carrying ELOCKED', async () => {
+    const alice = await connect(h, 'modern');
+    await alice.callTool({ name: 'change_open', arguments: { title: 'Locked one', slug: 'locked-one' } });
+    const before = gitStatus(h.repo);
+    const bob = await connect(h, 'legacy', TOKENS.bob);
+    const result = await bob.callTool({ name: 'change_open', arguments: { title: 'Mine now', slug: 'locked-one' } });
+    assert.equal(result.isError, true);
+    assert.equal((result._meta?.[ERROR_META_KEY] as { code: string }).code, 'ELOCKED');
+    assert.match((result.content as { text: string }[])[0]!.text, /^ELOCKED: /);
+    assert.equal(gitStatus(h.repo), before, 'the refused call changed nothing');
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  for (const era of ['modern', 'legacy'] as const) {
+    it(`answers a bad slug with invalid-params -32602 and leaves the repo unchanged (${era})`, async () => {
+      const client = await connect(h, era);
+      const before = gitStatus(h.repo);
+      await assert.rejects(
+        client.callTool({ name: 'change_open', arguments: { title: 'x', slug: '../../etc' } }),
+        (err: ProtocolError) => err.code === -32602 && /slug/.test(err.message),
+      );
+      assert.equal(gitStatus(h.repo), before);
+      await client.close();
+    });
+  }
+
+  it('answers an unknown tool with invalid-params', async () => {
+    const client = await connect(h, 'modern');
+    await assert.rejects(
+      client.callTool({ name: 'rm_rf', arguments: {} }),
+      (err: ProtocolError) => err.code === -32602,
+    );
+    await client.close();
+  });
+
+  it('sends change_archive progress (validate, archive, receipt) when the client asks for it', async () => {
+    const client = await connect(standIn, 'modern');
+    await client.callTool({ name: 'change_open', arguments: { title: 'To archive', slug: 'to-archive' } });
+    const seen: { progress: number; total?: number; message?: string }[] = [];
+    const result = await client.callTool(
+      { name: 'change_archive', arguments: { slug: 'to-archive' } },
+      { onprogress: (p) => seen.push(p) },
+    );
+    assert.equal(result.isError, undefined);
+    assert.deepEqual(
+      seen.map((p) => p.message),
+      ['validate', 'archive', 'receipt'],
+    );
+    assert.deepEqual(
+      seen.map((p) => [p.progress, p.total]),
+      [
+        [1, 3],
+        [2, 3],
+        [3, 3],
+      ],
+    );
+    await client.close();
+  });
+
+  it('streams a progress-reporting call as SSE with proxy-proof headers', async () => {
+    const open = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'change_open', arguments: { title: 'Sse', slug: 'sse-one' } },
+    };
+    await (await post(standIn, JSON.stringify(open))).text();
+    const archive = {
+      ...open,
+      id: 2,
+      params: { name: 'change_archive', arguments: { slug: 'sse-one' }, _meta: { progressToken: 7 } },
+    };
+    const res = await post(standIn, JSON.stringify(archive));
+    assert.equal(res.headers.get('content-type')?.split(';')[0], 'text/event-stream');
+    assert.equal(res.headers.get('x-accel-buffering'), 'no');
+    assert.equal(res.headers.get('cache-control'), 'no-cache, no-transform');
+    const body = await res.text();
+    assert.equal(body.match(/"notifications\/progress"/g)?.length, 3);
+    assert.match(body, /"archived":true/);
+  });
+
+  it('offers the resources and maps a domain refusal to its JSON-RPC code', async () => {
+    const client = await connect(h, 'modern');
+    const { resources } = await client.listResources();
+    assert.deepEqual(
+      resources.map((r) => r.uri),
+      ['changes://active'],
+    );
+    const { resourceTemplates } = await client.listResourceTemplates();
+    assert.deepEqual(
+      resourceTemplates.map((t) => t.uriTemplate),
+      ['change://{slug}/proposal', 'change://{slug}/tasks', 'change://{slug}/delta/{+path}', 'change://{slug}/receipt'],
+    );
+    await client.callTool({ name: 'change_open', arguments: { title: 'Readable', slug: 'readable' } });
+    const read = await client.readResource({ uri: 'change://readable/proposal' });
+    assert.match((read.contents[0] as { text: string }).text, /# Readable/);
+    await assert.rejects(
+      client.readResource({ uri: 'change://missing/proposal' }),
+      // ENOCHANGE's -32002 leaves the SDK as -32602, the 2026-07-28 code for a missing resource; data keeps ours.
+      (err: ProtocolError) => err.code === -32602 && (err.data as { code: string }).code === 'ENOCHANGE',
+    );
+    await client.close();
+  });
+
+  it('keeps the listing intact across requests (built once, never mutated)', async () => {
+    const first = await reply(await post(h, listRequest));
+    const second = await reply(await post(h, listRequest));
+    assert.deepEqual(first, second);
+    assert.deepEqual(getContract().schema('ChangeOpenInput'), first.result?.tools[0]?.inputSchema);
+  });
+
+  it('refuses a missing or wrong token with 401 EAUTH', async () => {
+    for (const auth of [undefined, 'Bearer not-a-token-at-all-0000']) {
+      const res = await fetch(h.url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...(auth && { Authorization: auth }) },
+        body: listRequest,
+      });
+      assert.equal(res.status, 401);
+      assert.equal((await res.json()).code, 'EAUTH');
+    }
+  });
+
+  it('refuses an Origin outside the allowlist and a foreign Host with 403 EFORBIDDEN', async () => {
+    const before = gitStatus(h.repo);
+    const call = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'change_open', arguments: { title: 'Evil', slug: 'evil-one' } },
+    });
+    for (const headers of [{ Origin: 'https://evil.example' }, { Origin: 'null' }]) {
+      const res = await post(h, call, headers);
+      assert.equal(res.status, 403, JSON.stringify(headers));
+      assert.equal(res.headers.get('content-type'), 'application/problem+json');
+      assert.equal((await res.json()).code, 'EFORBIDDEN');
+    }
+    const rebound = await postWithHost(h, 'evil.example:80', call);
+    assert.equal(rebound.status, 403);
+    assert.equal(JSON.parse(rebound.body).code, 'EFORBIDDEN');
+    assert.equal(gitStatus(h.repo), before);
+    const allowed = await post(h, listRequest, { Origin: 'https://app.example.com' });
+    assert.equal(allowed.status, 200);
+    await allowed.text();
+  });
+
+  it('refuses a body that is not JSON (EBADJSON) or not JSON-RPC (EBADINPUT) before the SDK sees it', async () => {
+    const bad = await post(h, '{"jsonrpc":"2.0", "id": 1, "method": ');
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).code, 'EBADJSON');
+    const notRpc = await post(h, JSON.stringify({ jsonrpc: '1.0', id: 1, method: 'tools/list' }));
+    assert.equal(notRpc.status, 400);
+    assert.equal((await notRpc.json()).code, 'EBADINPUT');
+  });
+
+  it('answers GET and DELETE /mcp with 405, Allow: POST and EMETHOD', async () => {
+    for (const method of ['GET', 'DELETE']) {
+      const res = await fetch(h.url, { method, headers: { Authorization: `Bearer ${TOKENS.alice}` } });
+      assert.equal(res.status, 405);
+      assert.equal(res.headers.get('allow'), 'POST');
+      assert.equal((await res.json()).code, 'EMETHOD');
+    }
+  });
+});
+
+describe('MCP tool names and faults', () => {
+  it('advertises the dotted names with toolNames: dotted', async () => {
+    const h = await startHarness({ toolNames: 'dotted' });
+    try {
+      const client = await connect(h, 'modern');
+      assert.deepEqual(
+        (await client.listTools()).tools.map((t) => t.name),
+        ['change.open', 'change.archive'],
+      );
+      await client.close();
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('turns an unknown domain fault into -32603 without its message, stack or paths', async () => {
+    const wrap = (s: ChangeService): ChangeService => ({
+      ...s,
+      open: async () => {
+        throw new Error('EACCES: /srv/secret/repo/openspec at Object.open (/app/src/x.ts:1:1)');
+      },
+      readResource: async () => {
+        throw new Error('/srv/secret/repo exploded');
+      },
+      archive: async () => {
+        throw new TaskError('ETASKS_INCOMPLETE', '2 tasks are open.', { details: { open: ['1.1', '1.2'] } });
+      },
+    });
+    const h = await startHarness({ wrap });
+    try {
+      const client = await connect(h, 'modern');
+      await assert.rejects(
+        client.callTool({ name: 'change_open', arguments: { title: 'x', slug: 'boom-one' } }),
+        (err: ProtocolError) => err.code === -32603 && !/secret|src|EACCES/.test(JSON.stringify(err)),
+      );
+      await assert.rejects(
+        client.readResource({ uri: 'changes://active' }),
+        (err: ProtocolError) => err.code === -32603 && !/secret/.test(JSON.stringify(err)),
+      );
+      const refused = await client.callTool({ name: 'change_archive', arguments: { slug: 'boom-one' } });
+      assert.equal(refused.isError, true);
+      assert.deepEqual(refused._meta?.[ERROR_META_KEY], {
+        code: 'ETASKS_INCOMPLETE',
+        message: '2 tasks are open.',
+        details: { open: ['1.1', '1.2'] },
+      });
+      await client.close();
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('rejects options that cannot work when built', async () => {
+    await assert.rejects(startHarness({ allowedOrigins: ['https://ok.example/path'] }), /allowedOrigins/);
+    await assert.rejects(startHarness({ heartbeatMs: 0 }), /heartbeatMs/);
+  });
+});
