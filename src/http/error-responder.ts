@@ -1,6 +1,6 @@
 /**
- * The one place an HTTP error becomes a response: TaskErrors keep their code, errors from Koa's own middleware
- * (body parser, router) get the code of their status, anything else is a 500 that says nothing but the request
+ * The one place an HTTP error becomes a response: TaskErrors keep their code, the router's 404/405/501 get the
+ * code of their status, anything else is a 500 that says nothing but the request
  * id and is logged once, on the request's log line.
  */
 import type { Middleware } from 'koa';
@@ -11,13 +11,10 @@ import { challenge } from './auth.js';
 import type { RequestState } from './handler.js';
 import { PROBLEM_TYPE, toProblem } from './problem.js';
 
-/** Codes for statuses that Koa middleware sets or throws without a TaskError. */
+/** Codes for the statuses @koa/router sets or throws without a TaskError. */
 const CODE_OF_STATUS: Record<number, { code: ErrorCode; message: string }> = {
-  400: { code: 'EBADJSON', message: 'The body is not valid JSON.' },
   404: { code: 'ENOTFOUND', message: 'No such route.' },
   405: { code: 'EMETHOD', message: 'This route does not take that method.' },
-  413: { code: 'ETOOLARGE', message: 'The body is over the size limit.' },
-  415: { code: 'EUNSUPPORTED_MEDIA', message: 'The body must be application/json.' },
   501: { code: 'ENOTIMPLEMENTED', message: 'This method is not implemented.' },
 };
 
@@ -32,7 +29,7 @@ export function errorResponder(errorMap: ErrorMap): Middleware<RequestState> {
   return async (ctx, next) => {
     try {
       await next();
-      const unanswered = ctx.respond !== false && ctx.body == null && CODE_OF_STATUS[ctx.status] && ctx.status !== 400 && ctx.status !== 413;
+      const unanswered = ctx.respond !== false && ctx.body == null && CODE_OF_STATUS[ctx.status];
       if (unanswered) throw new TaskError(CODE_OF_STATUS[ctx.status]!.code, CODE_OF_STATUS[ctx.status]!.message);
     } catch (err) {
       if (ctx.headerSent || !ctx.writable) return; // a stream failed mid-way; its own cleanup ends it

@@ -58,7 +58,11 @@ export function requestLog(logger: Logger): Middleware<RequestState> {
     },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     customSuccessObject: (req, _res, val: object) => ({ ...val, ...summary(req) }),
-    customErrorObject: (req, _res, _err, val: object) => ({ ...val, ...summary(req) }),
+    // pino-http invents an error with a stack for every 5xx; keep only a real one (set by the error responder).
+    customErrorObject: (req, res, _err, val: { err?: unknown }) => {
+      const { err, ...rest } = val;
+      return { ...rest, ...((res as { err?: unknown }).err ? { err } : {}), ...summary(req) };
+    },
   });
   return (ctx, next) =>
     (http as Middleware<RequestState>)(ctx, () => {

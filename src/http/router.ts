@@ -48,7 +48,17 @@ export function createRouter(deps: RouterDeps): Router<RequestState> {
 
 /** Parses a JSON body within the size limit; any other media type is a 415. */
 function jsonBody(limit: number): Middleware<RequestState> {
-  const parse = bodyParser({ enableTypes: ['json'], jsonLimit: limit, encoding: 'utf-8' }) as unknown as Middleware<RequestState>;
+  const parse = bodyParser({
+    enableTypes: ['json'],
+    jsonLimit: limit,
+    encoding: 'utf-8',
+    onError(err) {
+      if ((err as { status?: number }).status === 413) {
+        throw new TaskError('ETOOLARGE', `The body is over the ${limit}-byte limit.`, { details: { limit } });
+      }
+      throw new TaskError('EBADJSON', 'The body is not valid JSON.', { cause: err });
+    },
+  }) as unknown as Middleware<RequestState>;
   return (ctx, next) => {
     if (!ctx.is('application/json')) {
       throw new TaskError('EUNSUPPORTED_MEDIA', `The body must be application/json, not ${ctx.get('Content-Type') || 'absent'}.`);

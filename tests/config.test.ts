@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { ConfigError, SETTINGS, readConfig } from '../src/config.js';
+
+const TOKENS = 'ci:0123456789abcdef0123';
+
+describe('configuration', () => {
+  it('runs on the embedded defaults when nothing is set', () => {
+    const config = readConfig({});
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.port, 8443);
+    assert.deepEqual(config.tls, { mode: 'dev' });
+    assert.deepEqual(config.tokens, []);
+    assert.equal(config.repoRoot, undefined);
+    assert.equal(config.heartbeatMs, 25000);
+  });
+
+  it('stops on a bad value with a message naming the variable', () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ PORT: 'eighty' }, /^PORT must be a whole number/],
+      [{ PORT: '70000' }, /^PORT must be/],
+      [{ HEARTBEAT_MS: '5' }, /^HEARTBEAT_MS/],
+      [{ TLS: 'on' }, /^TLS must be "off"/],
+      [{ TLS_CERT: '/c.pem' }, /TLS_CERT and TLS_KEY must be set together/],
+      [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+      [{ MCP_TOOL_NAMES: 'both' }, /^MCP_TOOL_NAMES/],
+      [{ CORS_ORIGINS: 'https://a.test/path' }, /^CORS_ORIGINS entry/],
+      [{ CORS_ORIGINS: 'not a url' }, /^CORS_ORIGINS entry/],
+      [{ COOKIE_SECRET: 'short' }, /^COOKIE_SECRET/],
+      [{ TASK_MCP_TOKENS: 'alice:short' }, /^TASK_MCP_TOKENS entry 1 \(alice\)/],
+      [{ TASK_MCP_TOKENS: `${TOKENS},ci:fedcba9876543210fedc` }, /names ci twice/],
+      [{ TRUST_PROXY: 'yes' }, /^TRUST_PROXY/],
+    ];
+    for (const [env, message] of cases) {
+      assert.throws(() => readConfig(env), (err: Error) => err instanceof ConfigError && message.test(err.message));
+    }
+  });
+
+  it('never puts a token in a configuration error', () => {
+    const secret = 'x'.repeat(8);
+    assert.throws(
+      () => readConfig({ TASK_MCP_TOKENS: `bad name:${secret}` }),
+      (err: Error) => !err.message.includes(secret),
+    );
+  });
+
+  it('refuses the embedded defaults in production, naming what is missing', () => {
+    assert.throws(
+      () => readConfig({ NODE_ENV: 'production' }),
+      /NODE_ENV=production needs TASK_MCP_TOKENS, REPO_ROOT, TLS_CERT and TLS_KEY \(or TLS=off\)/,
+    );
+    const config = readConfig({ NODE_ENV: 'production', TASK_MCP_TOKENS: TOKENS, REPO_ROOT: '/srv/repo', TLS: 'off' });
+    assert.equal(config.production, true);
+  });
+
+  it('reads TRUST_PROXY as a hop count', () => {
+    assert.equal(readConfig({ TRUST_PROXY: 'true' }).trustProxy, 1);
+    assert.equal(readConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+  });
+
+  it('is documented in the README table, variable by variable, with the same defaults', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const rows = new Map(
+      [...readme.matchAll(/^\| `([A-Z_]+)` \| (.+?) \| (.+?) \|$/gm)].map((m) => [m[1], { default: m[2], description: m[3] }]),
+    );
+    for (const setting of SETTINGS) {
+      const row = rows.get(setting.name);
+      assert.ok(row, `README has no row for ${setting.name}`);
+      assert.equal(row.default, setting.default ? `\`${setting.default}\`` : '—', `${setting.name}'s default`);
+      assert.equal(row.description, setting.description, `${setting.name}'s description`);
+    }
+  });
+});

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { createClient } from '@hey-api/openapi-ts';
+import config from '../openapi-ts.config.js';
+import { loadContract } from '../src/contract/index.js';
+import { BODY_CHECKED_ELSEWHERE } from '../src/http/router.js';
+import { contractDocument } from './helpers/contract.js';
+
+const root = new URL('..', import.meta.url).pathname;
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe('the contract', () => {
+  it('has generated/ up to date: regenerating from openapi.yaml changes nothing', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'task-mcp-generated-'));
+    try {
+      await createClient({ ...config, output: { ...config.output, path: out }, logs: { level: 'silent' } });
+      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/generate-operations.ts', out], { cwd: root });
+      execFileSync(join(root, 'node_modules/.bin/prettier'), ['--config', '.prettierrc.json', '--log-level', 'warn', '--write', out], { cwd: root });
+      const fresh = filesUnder(out).map((f) => relative(out, f)).sort();
+      const committed = filesUnder(join(root, 'generated')).map((f) => relative(join(root, 'generated'), f)).sort();
+      assert.deepEqual(committed, fresh, 'generated/ has other files than the generator makes: run npm run generate');
+      for (const file of fresh) {
+        const same = readFileSync(join(out, file), 'utf8') === readFileSync(join(root, 'generated', file), 'utf8');
+        assert.ok(same, `generated/${file} is stale against openapi.yaml: run npm run generate`);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('maps every error code to a status and a JSON-RPC code, and uses each status on some route', () => {
+    const { errorMap } = loadContract(BODY_CHECKED_ELSEWHERE);
+    const schema = contractDocument.components.schemas!.ErrorCode as { enum: string[] };
+    assert.deepEqual(Object.keys(errorMap).sort(), [...schema.enum].sort());
+    const declared = new Set(
+      Object.values(contractDocument.paths).flatMap((item) => Object.values(item).flatMap((op) => Object.keys(op.responses))),
+    );
+    for (const [code, spec] of Object.entries(errorMap)) {
+      assert.ok(declared.has(String(spec.status)), `${code}'s status ${spec.status} is on no route`);
+      assert.ok(spec.jsonrpc <= -32000 || [-32700, -32600, -32601, -32602, -32603].includes(spec.jsonrpc), `${code}: not a JSON-RPC error code`);
+    }
+  });
+
+  it('answers every error status of every route with a problem body', () => {
+    for (const [path, item] of Object.entries(contractDocument.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const [status, response] of Object.entries(op.responses)) {
+          if (Number(status) < 400) continue;
+          const ref = (response as { $ref?: string }).$ref ?? '';
+          const problem = contractDocument.components.responses?.[ref.split('/').pop() ?? ''] as
+            | { content?: Record<string, unknown> }
+            | undefined;
+          assert.ok(problem?.content?.['application/problem+json'], `${method} ${path} ${status} is not problem+json`);
+        }
+      }
+    }
+  });
+
+  it('compiles every component schema and refuses input that breaks it', () => {
+    const contract = loadContract(BODY_CHECKED_ELSEWHERE);
+    const validate = contract.validator('ChangeOpenInput');
+    assert.equal(validate({ title: 'Add search', slug: 'add-search' }), true);
+    assert.equal(validate({ title: 'Add search', slug: '../etc' }), false);
+    assert.equal(validate({ title: '', slug: 'add-search', extra: true }), false);
+  });
+
+  it('gives self-contained schemas, with no $ref and no OpenAPI-only keys', () => {
+    const text = JSON.stringify(loadContract(BODY_CHECKED_ELSEWHERE).schema('ChangeArchiveResult'));
+    assert.ok(!text.includes('$ref'));
+    assert.ok(!text.includes('x-error-map'));
+  });
+});

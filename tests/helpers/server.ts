@@ -1,0 +1,80 @@
+/**
+ * Starts the real server (the same composition as `npm start`) on a free port of 127.0.0.1, with real TLS and a
+ * temp git repository, and captures its JSON log lines. Every test stops what it starts: call `stop()`.
+ */
+import { Writable } from 'node:stream';
+import { startTaskMcp, type TaskMcp } from '../../src/compose.js';
+import { createTempRepo, type TempRepo } from './repo.js';
+import { testCertificate } from './tls.js';
+
+export const TOKENS = { alice: 'alice-token-0123456789abcdef', bob: 'bob-token-0123456789abcdef' } as const;
+
+export interface TestServer {
+  url: string;
+  server: TaskMcp;
+  repo: TempRepo;
+  /** `fetch` that trusts the test certificate. */
+  fetch: typeof globalThis.fetch;
+  /** `fetch` with alice's bearer token. */
+  authed(path: string, init?: RequestInit): Promise<Response>;
+  /** The server's log records so far. */
+  logs(): Array<Record<string, unknown>>;
+  /** The raw log text so far (to check nothing secret is in it). */
+  rawLogs(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Serve this repository instead of a fresh temp one (it is not removed on stop). */
+  repo?: TempRepo;
+  /** Plain HTTP (`TLS=off`). */
+  plain?: boolean;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<TestServer> {
+  const cert = await testCertificate();
+  const repo = options.repo ?? (await createTempRepo());
+  let raw = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      raw += chunk.toString();
+      done();
+    },
+  });
+  const tls = options.plain ? { TLS: 'off' } : { TLS_CERT: cert.certPath, TLS_KEY: cert.keyPath };
+  const server = await startTaskMcp(
+    {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      TASK_MCP_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}`,
+      REPO_ROOT: repo.root,
+      LOG_LEVEL: 'info',
+      ...tls,
+      ...options.env,
+    },
+    sink,
+  );
+  const fetch = options.plain ? globalThis.fetch : cert.fetch;
+  return {
+    url: server.url,
+    server,
+    repo,
+    fetch,
+    authed: (path, init = {}) =>
+      fetch(server.url + path, {
+        ...init,
+        headers: { Authorization: `Bearer ${TOKENS.alice}`, ...(init.headers as Record<string, string>) },
+      }),
+    logs: () =>
+      raw
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    rawLogs: () => raw,
+    async stop() {
+      await server.stop(1000);
+      if (!options.repo) await repo.remove();
+    },
+  };
+}
