@@ -73,17 +73,11 @@ async function assertNotArchived(domain: Domain, slug: string): Promise<void> {
   }
 }
 
-/** Creates the change holding the lock; false when it already exists. */
-async function create(domain: Domain, req: OpenRequest, lock: { text: string }): Promise<boolean> {
-  if (await isOpen(domain.layout, req.slug)) return false;
-  return createChange(domain.layout, req.slug, await scaffoldInput(domain, req), lock.text);
-}
-
-const scaffoldInput = async (domain: Domain, req: OpenRequest): Promise<ScaffoldInput> => ({
+const scaffoldInput = (domain: Domain, req: OpenRequest, base: string): ScaffoldInput => ({
   title: req.title,
   rationale: req.rationale,
   template: req.template,
-  base: await domain.git.head(),
+  base,
   now: domain.clock(),
 });
 
@@ -91,7 +85,7 @@ const scaffoldInput = async (domain: Domain, req: OpenRequest): Promise<Scaffold
 async function resume(domain: Domain, req: OpenRequest, now: Date): Promise<Lock> {
   const { layout } = domain;
   try {
-    await completeChange(layout, req.slug, () => scaffoldInput(domain, req));
+    await completeChange(layout, req.slug, async () => scaffoldInput(domain, req, await domain.git.head()));
     return await acquireChangeLock(path.join(layout.change(req.slug), LOCK_FILE), req.owner, req.ttl, now);
   } catch (err) {
     // The folder vanished under us: archived meanwhile (or removed by hand).
@@ -107,11 +101,14 @@ async function resume(domain: Domain, req: OpenRequest, now: Date): Promise<Lock
 export async function openChange(domain: Domain, input: ChangeOpenInput, ctx: CallContext): Promise<ChangeOpenResult> {
   const req = parseInput(input, ctx);
   await domain.git.assertWorkTree();
+  // A new change needs HEAD as its base: read it before anything is written (a repo without commits fails here).
+  const base = (await isOpen(domain.layout, req.slug)) ? undefined : await domain.git.head();
   if (await ensureInitialized(domain)) ctx.progress?.('init', 1, 3);
   await assertNotArchived(domain, req.slug);
   const now = domain.clock();
   const fresh = newLock(req.owner, req.ttl, now);
-  const created = await create(domain, req, fresh);
+  const created =
+    base !== undefined && (await createChange(domain.layout, req.slug, scaffoldInput(domain, req, base), fresh.text));
   ctx.progress?.('scaffold', 2, 3);
   const lock = created ? fresh.lock : await resume(domain, req, now);
   ctx.progress?.('lock', 3, 3);

@@ -1,0 +1,151 @@
+/**
+ * The read-only resources: what they return, and that no URI reads outside its change.
+ */
+import assert from 'node:assert/strict';
+import { access, mkdir, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  addedDelta,
+  createTempDir,
+  createTempRepo,
+  rejectsWith,
+  serve,
+  writeDelta,
+  type Harness,
+  type TempRepo,
+} from './helpers/repo.js';
+
+describe('change resources', () => {
+  let repo: TempRepo;
+  let outside: { dir: string; remove(): Promise<void> };
+  let h: Harness;
+  const changes = () => path.join(repo.root, 'openspec', 'changes');
+
+  before(async () => {
+    repo = await createTempRepo();
+    outside = await createTempDir('task-mcp-outside-');
+    await writeFile(path.join(outside.dir, 'secret.md'), 'SECRET\n');
+    h = serve(repo);
+    await h.service.open({ slug: 'read-me', title: 'Read me' }, { actor: 'alice' });
+    await h.service.open({ slug: 'second', title: 'Second change' }, { actor: 'bob' });
+    await writeDelta(repo.root, 'read-me', 'reading', addedDelta('Read things'));
+    await writeDelta(repo.root, 'read-me', 'nested/deeper', '## ADDED Requirements\n');
+    // A planted link that leads out of the repository, and a change folder that is itself a link.
+    await symlink(path.join(outside.dir, 'secret.md'), path.join(changes(), 'read-me', 'specs', 'leak.md'));
+    await symlink(outside.dir, path.join(changes(), 'linked-out'));
+  });
+  after(async () => {
+    await repo.remove();
+    await outside.remove();
+  });
+
+  it('reads the proposal, the tasks and a delta file as markdown', async () => {
+    const proposal = await h.service.readResource('change://read-me/proposal');
+    assert.equal(proposal.mimeType, 'text/markdown');
+    assert.match(proposal.text, /^# Read me\n/);
+    assert.match((await h.service.readResource('change://read-me/tasks')).text, /- \[ \] 1\.1/);
+    const delta = await h.service.readResource('change://read-me/delta/reading/spec.md');
+    assert.match(delta.text, /### Requirement: Read things/);
+  });
+
+  it('lists the delta files as URIs, without following or listing symlinks', async () => {
+    assert.deepEqual(await h.service.listDeltas('read-me'), [
+      'change://read-me/delta/nested/deeper/spec.md',
+      'change://read-me/delta/reading/spec.md',
+    ]);
+  });
+
+  it('lists open changes with title, live lock and task progress, paged by cursor', async () => {
+    const first = await h.service.listActive({ limit: 1 });
+    assert.deepEqual(
+      first.changes.map((c) => [c.slug, c.title, c.lock?.owner, c.tasks.done, c.tasks.total]),
+      [['read-me', 'Read me', 'alice', 0, 6]],
+    );
+    assert.ok(first.nextCursor);
+    const second = await h.service.listActive({ limit: 1, cursor: first.nextCursor });
+    assert.deepEqual(
+      second.changes.map((c) => c.slug),
+      ['second'],
+    );
+    assert.equal(second.nextCursor, undefined, 'a linked folder is not listed as a change');
+    const viaUri = JSON.parse((await h.service.readResource('changes://active')).text) as { changes: unknown[] };
+    assert.equal(viaUri.changes.length, 2);
+    await rejectsWith(h.service.listActive({ limit: 0 }), 'EBADINPUT');
+    await rejectsWith(h.service.listActive({ cursor: '!!not-ours!!' }), 'EBADINPUT');
+  });
+
+  it('refuses delta paths that climb, are absolute or are encoded to do either (EPATH_ESCAPE)', async () => {
+    const uris = [
+      'change://read-me/delta/../proposal.md',
+      'change://read-me/delta/reading/../../../../config.yaml',
+      'change://read-me/delta/%2e%2e/%2e%2e/%2e%2e/config.yaml',
+      'change://read-me/delta/%2E%2E%2F%2E%2E%2Fproposal.md',
+      'change://read-me/delta//etc/passwd',
+      'change://read-me/delta/%2Fetc%2Fpasswd',
+      'change://read-me/delta/reading%5C..%5C..%5Cproposal.md',
+      'change://read-me/delta/%E0%A4%A',
+    ];
+    for (const uri of uris) await rejectsWith(h.service.readResource(uri), 'EPATH_ESCAPE', repo.root);
+  });
+
+  it('refuses a symlink planted in specs/ that leads outside the change (EPATH_ESCAPE)', async () => {
+    const err = await rejectsWith(h.service.readResource('change://read-me/delta/leak.md'), 'EPATH_ESCAPE', repo.root);
+    assert.ok(!err.message.includes('SECRET'));
+  });
+
+  it('refuses slugs in URIs that carry path syntax (EPATH_ESCAPE) and unknown changes (ENOCHANGE)', async () => {
+    await rejectsWith(h.service.readResource('change://../proposal'), 'EPATH_ESCAPE');
+    await rejectsWith(h.service.readResource('change://%2e%2e/tasks'), 'EPATH_ESCAPE');
+    await rejectsWith(h.service.readResource('change://linked-out/proposal'), 'ENOCHANGE', repo.root);
+    await rejectsWith(h.service.readResource('change://no-such/proposal'), 'ENOCHANGE');
+    await rejectsWith(h.service.readResource('change://read-me/secrets'), 'ENOCHANGE');
+    await rejectsWith(h.service.readResource('file:///etc/passwd'), 'ENOCHANGE');
+    await rejectsWith(h.service.readResource('change://read-me/delta/missing.md'), 'ENOCHANGE', repo.root);
+    await rejectsWith(h.service.listDeltas('linked-out'), 'ENOCHANGE');
+  });
+
+  it('serves no receipt for a change that is still open (ENOCHANGE)', async () => {
+    await rejectsWith(h.service.readResource('change://read-me/receipt'), 'ENOCHANGE');
+  });
+
+  it('caps the size of a resource read (ETOOLARGE)', async () => {
+    const big = path.join(changes(), 'second', 'specs', 'big');
+    await mkdir(big, { recursive: true });
+    await writeFile(path.join(big, 'spec.md'), 'x'.repeat(300 * 1024));
+    await rejectsWith(h.service.readResource('change://second/delta/big/spec.md'), 'ETOOLARGE');
+  });
+});
+
+describe('repositories that cannot be served', () => {
+  it('reports ENOTREPO for a folder that is not a git work tree, and does not git init it', async () => {
+    const plain = await createTempDir();
+    try {
+      const { service } = serve(plain.dir);
+      await rejectsWith(service.check(), 'ENOTREPO', plain.dir);
+      await rejectsWith(service.open({ slug: 'some-change', title: 'T' }, { actor: 'a' }), 'ENOTREPO', plain.dir);
+      await rejectsWith(service.archive({ slug: 'some-change' }, { actor: 'a' }), 'ENOTREPO', plain.dir);
+      const missing = serve(path.join(plain.dir, 'does-not-exist'));
+      await rejectsWith(missing.service.check(), 'ENOTREPO', plain.dir);
+    } finally {
+      await plain.remove();
+    }
+  });
+
+  it('reports EGIT when the repository has no commit to base a change on', async () => {
+    const empty = await createTempRepo({ initialCommit: false });
+    try {
+      const { service } = serve(empty);
+      await service.check();
+      const err = await rejectsWith(
+        service.open({ slug: 'first-change', title: 'T' }, { actor: 'a' }),
+        'EGIT',
+        empty.root,
+      );
+      assert.match(err.hint ?? '', /initial commit/);
+      await assert.rejects(access(path.join(empty.root, 'openspec')), 'nothing was written');
+    } finally {
+      await empty.remove();
+    }
+  });
+});
