@@ -7,6 +7,7 @@ import { createChangeService } from './changes/index.js';
 import { readConfig } from './config.js';
 import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
+import { createEventFeed } from './events/feed.js';
 import { createApp } from './http/app.js';
 import { BODY_CHECKED_ELSEWHERE } from './http/router.js';
 import { createLifecycle } from './lifecycle.js';
@@ -31,8 +32,12 @@ export async function startTaskMcp(env: Record<string, string | undefined>, logD
   const lifecycle = createLifecycle();
   const contract = loadContract(BODY_CHECKED_ELSEWHERE);
   const version = readVersion();
-  const service = createChangeService({ repoRoot: config.repoRoot, events: { emit: () => {} }, version });
-  const app = createApp(config, { contract, service, logger, lifecycle });
+  const feed = createEventFeed({
+    ringSize: config.eventRingSize,
+    onListenerError: (err) => logger.warn({ err }, 'an event stream listener failed; dropped it'),
+  });
+  const service = createChangeService({ repoRoot: config.repoRoot, events: feed, version });
+  const app = createApp(config, { contract, service, feed, logger, lifecycle, version });
   const listening = await listen(app, { host: config.host, port: config.port, tls: runtime.tls, lifecycle });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
   return { ...listening, runtime, logger };

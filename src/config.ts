@@ -33,6 +33,7 @@ export interface Config {
   mcpToolNames: 'safe' | 'dotted';
   /** Unset means a random secret per process: sessions end on restart. */
   cookieSecret: string | undefined;
+  sessionTtlSeconds: number;
   maxBodyBytes: number;
   eventRingSize: number;
   streamMaxBufferedBytes: number;
@@ -68,6 +69,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'SHUTDOWN_GRACE_MS', default: '10000', description: 'How long in-flight calls may finish after SIGTERM.' },
   { name: 'MCP_TOOL_NAMES', default: 'safe', description: '`safe` advertises `change_open`; `dotted` advertises `change.open`.' },
   { name: 'COOKIE_SECRET', default: '', description: 'HMAC secret of session cookies (≥ 32 chars); random per process when unset.' },
+  { name: 'SESSION_TTL_SECONDS', default: '28800', description: 'Lifetime of a `task_mcp_session` cookie (60–604800).' },
   { name: 'MAX_BODY_BYTES', default: '1048576', description: 'Largest request body accepted.' },
   { name: 'EVENT_RING_SIZE', default: '1000', description: 'Change events kept for `Last-Event-ID` replay.' },
   { name: 'STREAM_MAX_BUFFERED_BYTES', default: '1048576', description: 'Unsent bytes after which a slow stream reader is cut off.' },
@@ -97,6 +99,7 @@ export function readConfig(env: Env = process.env): Config {
     shutdownGraceMs: readInt('SHUTDOWN_GRACE_MS', get('SHUTDOWN_GRACE_MS'), 0, 600_000),
     mcpToolNames: oneOf('MCP_TOOL_NAMES', get('MCP_TOOL_NAMES'), ['safe', 'dotted'] as const),
     cookieSecret: readSecret(get('COOKIE_SECRET')),
+    sessionTtlSeconds: readInt('SESSION_TTL_SECONDS', get('SESSION_TTL_SECONDS'), 60, 604_800),
     maxBodyBytes: readInt('MAX_BODY_BYTES', get('MAX_BODY_BYTES'), 1024, 64 * 1024 * 1024),
     eventRingSize: readInt('EVENT_RING_SIZE', get('EVENT_RING_SIZE'), 1, 1_000_000),
     streamMaxBufferedBytes: readInt('STREAM_MAX_BUFFERED_BYTES', get('STREAM_MAX_BUFFERED_BYTES'), 16 * 1024, 1 << 30),

@@ -23,7 +23,8 @@ describe('the contract', () => {
   it('has generated/ up to date: regenerating from openapi.yaml changes nothing', async () => {
     const out = mkdtempSync(join(tmpdir(), 'task-mcp-generated-'));
     try {
-      await createClient({ ...config, output: { ...config.output, path: out }, logs: { level: 'silent' } });
+      const base = await config;
+      await createClient({ ...base, output: { ...(base.output as object), path: out }, logs: { level: 'silent' } });
       execFileSync(process.execPath, ['--import', 'tsx', 'scripts/generate-operations.ts', out], { cwd: root });
       execFileSync(join(root, 'node_modules/.bin/prettier'), ['--config', '.prettierrc.json', '--log-level', 'warn', '--write', out], { cwd: root });
       const fresh = filesUnder(out).map((f) => relative(out, f)).sort();

@@ -8,19 +8,28 @@ import type { Logger } from 'pino';
 import type { ChangeService } from '../changes/types.js';
 import type { Config } from '../config.js';
 import type { Contract } from '../contract/index.js';
+import type { EventFeed } from '../events/feed.js';
 import type { Lifecycle } from '../lifecycle.js';
+import { createMcpRoutes } from '../mcp/index.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
 import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
+import { eventsRoutes } from './routes/events.js';
+import { invokeRoutes } from './routes/invoke.js';
 import { opsHandlers } from './routes/ops.js';
+import { sessionRoutes } from './routes/session.js';
+import { createSessionCookies } from './session-cookie.js';
 import { createTokenStore } from './tokens.js';
 
 export interface AppDeps {
   contract: Contract;
   service: ChangeService;
+  /** The domain's event sink, read by `/v1/events`. */
+  feed: EventFeed;
   logger: Logger;
   lifecycle: Lifecycle;
+  version: string;
 }
 
 /** Headers a browser script may read from our responses. */
@@ -35,19 +44,43 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     deps.logger.error({ err }, 'unhandled application error');
   });
 
+  const { contract, service, feed, lifecycle } = deps;
+  const streams = { heartbeatMs: config.heartbeatMs, maxBufferedBytes: config.streamMaxBufferedBytes };
+  const cookies = createSessionCookies({
+    secret: config.cookieSecret,
+    ttlSeconds: config.sessionTtlSeconds,
+    crossSite: config.corsOrigins.length > 0,
+  });
+  const mcp = createMcpRoutes({
+    service,
+    contract,
+    version: deps.version,
+    heartbeatMs: config.heartbeatMs,
+    allowedOrigins: config.corsOrigins,
+    bindHost: config.host,
+    toolNames: config.mcpToolNames,
+    logger: deps.logger,
+  });
+  lifecycle.onDrain(() => void mcp.closeAll());
+
   const handlers: Handlers = {
-    ...opsHandlers({ contract: deps.contract, lifecycle: deps.lifecycle, checks: { repo: () => deps.service.check().then(() => 'ok') } }),
+    ...opsHandlers({ contract, lifecycle, checks: { repo: () => service.check().then(() => 'ok') } }),
+    ...invokeRoutes({ service, contract, ...streams }),
+    ...eventsRoutes({ feed, lifecycle, ...streams }),
+    ...sessionRoutes({ cookies }),
+    ...mcp.handlers,
   };
   const router = createRouter({
-    contract: deps.contract,
+    contract,
     handlers,
     tokens: createTokenStore(config.tokens),
+    verifySession: (value) => cookies.verify(value, new Date())?.name,
     maxBodyBytes: config.maxBodyBytes,
   });
 
   app.use(requestLog(deps.logger));
   app.use(corsAllowlist(config.corsOrigins));
-  app.use(errorResponder(deps.contract.errorMap));
+  app.use(errorResponder(contract.errorMap));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

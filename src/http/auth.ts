@@ -6,14 +6,13 @@ import type { Middleware } from 'koa';
 import type { operations } from '../../generated/operations.gen.js';
 import { TaskError } from '../errors.js';
 import type { Caller, RequestState } from './handler.js';
+import { SESSION_COOKIE } from './session-cookie.js';
 import type { TokenStore } from './tokens.js';
 
 type AuthMode = (typeof operations)[keyof typeof operations]['auth'];
 
 /** Verifies a session cookie's value; the name of its token, or undefined when expired, tampered or unsigned. */
 export type SessionVerifier = (cookie: string) => string | undefined;
-
-export const SESSION_COOKIE = 'task_mcp_session';
 
 /** Query parameters that would carry a credential into URLs, proxies and logs: refused outright. */
 const TOKEN_PARAMS = ['access_token', 'token', 'auth', 'authorization'];
