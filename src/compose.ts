@@ -22,7 +22,10 @@ export interface TaskMcp extends Listening {
 /** Secrets never reach a log line, whoever logs what: pino removes these paths from every record. */
 const REDACT = ['authorization', 'cookie', 'token', '*.authorization', '*.cookie', '*.token', '*.headers', 'headers'];
 
-export async function startTaskMcp(env: Record<string, string | undefined>, logDestination?: DestinationStream): Promise<TaskMcp> {
+export async function startTaskMcp(
+  env: Record<string, string | undefined>,
+  logDestination?: DestinationStream,
+): Promise<TaskMcp> {
   const runtime = await withEmbeddedDefaults(readConfig(env));
   const { config } = runtime;
   const logger = pino(

@@ -62,18 +62,46 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'TLS', default: '', description: '`off`: plain HTTP, for use behind a TLS-terminating proxy.' },
   { name: 'TASK_MCP_TOKENS', default: '', description: 'Comma-separated `name:token` pairs (tokens ≥ 16 chars).' },
   { name: 'REPO_ROOT', default: '', description: 'The git work tree to serve.' },
-  { name: 'CORS_ORIGINS', default: '', description: 'Comma-separated origins allowed by CORS and the MCP Origin check.' },
+  {
+    name: 'CORS_ORIGINS',
+    default: '',
+    description: 'Comma-separated origins allowed by CORS and the MCP Origin check.',
+  },
   { name: 'HEARTBEAT_MS', default: '25000', description: 'Interval of stream heartbeats, in ms (50–300000).' },
-  { name: 'TRUST_PROXY', default: '0', description: 'Proxies in front that append `X-Forwarded-For`: a count, or `true` for 1.' },
+  {
+    name: 'TRUST_PROXY',
+    default: '0',
+    description: 'Proxies in front that append `X-Forwarded-For`: a count, or `true` for 1.',
+  },
   { name: 'LOG_LEVEL', default: 'info', description: 'pino level: `fatal` … `trace`, or `silent`.' },
   { name: 'SHUTDOWN_GRACE_MS', default: '10000', description: 'How long in-flight calls may finish after SIGTERM.' },
-  { name: 'MCP_TOOL_NAMES', default: 'safe', description: '`safe` advertises `change_open`; `dotted` advertises `change.open`.' },
-  { name: 'COOKIE_SECRET', default: '', description: 'HMAC secret of session cookies (≥ 32 chars); random per process when unset.' },
-  { name: 'SESSION_TTL_SECONDS', default: '28800', description: 'Lifetime of a `task_mcp_session` cookie (60–604800).' },
+  {
+    name: 'MCP_TOOL_NAMES',
+    default: 'safe',
+    description: '`safe` advertises `change_open`; `dotted` advertises `change.open`.',
+  },
+  {
+    name: 'COOKIE_SECRET',
+    default: '',
+    description: 'HMAC secret of session cookies (≥ 32 chars); random per process when unset.',
+  },
+  {
+    name: 'SESSION_TTL_SECONDS',
+    default: '28800',
+    description: 'Lifetime of a `task_mcp_session` cookie (60–604800).',
+  },
   { name: 'MAX_BODY_BYTES', default: '1048576', description: 'Largest request body accepted.' },
   { name: 'EVENT_RING_SIZE', default: '1000', description: 'Change events kept for `Last-Event-ID` replay.' },
-  { name: 'STREAM_MAX_BUFFERED_BYTES', default: '1048576', description: 'Unsent bytes after which a slow stream reader is cut off.' },
-  { name: 'TASK_MCP_STATE_DIR', default: '.task-mcp', description: 'Where the embedded default keeps its certificate and demo repo.' },
+  {
+    name: 'STREAM_MAX_BUFFERED_BYTES',
+    default: '1048576',
+    description: 'Unsent bytes after which a slow stream reader is cut off.',
+  },
+  {
+    name: 'TASK_MCP_STATE_DIR',
+    default: '.task-mcp',
+    description: 'Where the embedded default keeps its certificate and demo repo.',
+  },
   { name: 'NODE_ENV', default: '', description: '`production` requires tokens, a repo and explicit TLS.' },
 ];
 
@@ -170,7 +198,9 @@ function readOrigins(raw: string): string[] {
       throw new ConfigError(`CORS_ORIGINS entry "${origin}" is not an origin like https://app.example.com`);
     }
     if (parsed.origin !== origin) {
-      throw new ConfigError(`CORS_ORIGINS entry "${origin}" must be a bare origin (scheme://host[:port]): ${parsed.origin}`);
+      throw new ConfigError(
+        `CORS_ORIGINS entry "${origin}" must be a bare origin (scheme://host[:port]): ${parsed.origin}`,
+      );
     }
     return origin;
   });

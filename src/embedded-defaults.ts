@@ -42,7 +42,11 @@ export async function withEmbeddedDefaults(config: Config): Promise<Runtime> {
   return { config: { ...config, tokens, repoRoot: resolve(repoRoot) }, tls, notices };
 }
 
-async function tlsCredentials(config: Config, stateDir: string, notices: string[]): Promise<TlsCredentials | undefined> {
+async function tlsCredentials(
+  config: Config,
+  stateDir: string,
+  notices: string[],
+): Promise<TlsCredentials | undefined> {
   switch (config.tls.mode) {
     case 'off':
       return undefined;

@@ -33,7 +33,10 @@ describe('configuration', () => {
       [{ TRUST_PROXY: 'yes' }, /^TRUST_PROXY/],
     ];
     for (const [env, message] of cases) {
-      assert.throws(() => readConfig(env), (err: Error) => err instanceof ConfigError && message.test(err.message));
+      assert.throws(
+        () => readConfig(env),
+        (err: Error) => err instanceof ConfigError && message.test(err.message),
+      );
     }
   });
 
@@ -62,7 +65,11 @@ describe('configuration', () => {
   it('is documented in the README table, variable by variable, with the same defaults', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const rows = new Map(
-      [...readme.matchAll(/^\| `([A-Z_]+)` \| (.+?) \| (.+?) \|$/gm)].map((m) => [m[1], { default: m[2], description: m[3] }]),
+      readme
+        .split('\n')
+        .filter((line) => /^\| `[A-Z_]+` /.test(line))
+        .map((line) => line.split('|').map((cell) => cell.trim()))
+        .map(([, name, defaultValue, description]) => [name!.slice(1, -1), { default: defaultValue, description }]),
     );
     for (const setting of SETTINGS) {
       const row = rows.get(setting.name);

@@ -26,9 +26,17 @@ describe('the contract', () => {
       const base = await config;
       await createClient({ ...base, output: { ...(base.output as object), path: out }, logs: { level: 'silent' } });
       execFileSync(process.execPath, ['--import', 'tsx', 'scripts/generate-operations.ts', out], { cwd: root });
-      execFileSync(join(root, 'node_modules/.bin/prettier'), ['--config', '.prettierrc.json', '--log-level', 'warn', '--write', out], { cwd: root });
-      const fresh = filesUnder(out).map((f) => relative(out, f)).sort();
-      const committed = filesUnder(join(root, 'generated')).map((f) => relative(join(root, 'generated'), f)).sort();
+      execFileSync(
+        join(root, 'node_modules/.bin/prettier'),
+        ['--config', '.prettierrc.json', '--log-level', 'warn', '--write', out],
+        { cwd: root },
+      );
+      const fresh = filesUnder(out)
+        .map((f) => relative(out, f))
+        .sort();
+      const committed = filesUnder(join(root, 'generated'))
+        .map((f) => relative(join(root, 'generated'), f))
+        .sort();
       assert.deepEqual(committed, fresh, 'generated/ has other files than the generator makes: run npm run generate');
       for (const file of fresh) {
         const same = readFileSync(join(out, file), 'utf8') === readFileSync(join(root, 'generated', file), 'utf8');
@@ -44,11 +52,16 @@ describe('the contract', () => {
     const schema = contractDocument.components.schemas!.ErrorCode as { enum: string[] };
     assert.deepEqual(Object.keys(errorMap).sort(), [...schema.enum].sort());
     const declared = new Set(
-      Object.values(contractDocument.paths).flatMap((item) => Object.values(item).flatMap((op) => Object.keys(op.responses))),
+      Object.values(contractDocument.paths).flatMap((item) =>
+        Object.values(item).flatMap((op) => Object.keys(op.responses)),
+      ),
     );
     for (const [code, spec] of Object.entries(errorMap)) {
       assert.ok(declared.has(String(spec.status)), `${code}'s status ${spec.status} is on no route`);
-      assert.ok(spec.jsonrpc <= -32000 || [-32700, -32600, -32601, -32602, -32603].includes(spec.jsonrpc), `${code}: not a JSON-RPC error code`);
+      assert.ok(
+        spec.jsonrpc <= -32000 || [-32700, -32600, -32601, -32602, -32603].includes(spec.jsonrpc),
+        `${code}: not a JSON-RPC error code`,
+      );
     }
   });
 
@@ -59,8 +72,7 @@ describe('the contract', () => {
           if (Number(status) < 400) continue;
           const ref = (response as { $ref?: string }).$ref ?? '';
           const problem = contractDocument.components.responses?.[ref.split('/').pop() ?? ''] as
-            | { content?: Record<string, unknown> }
-            | undefined;
+            { content?: Record<string, unknown> } | undefined;
           assert.ok(problem?.content?.['application/problem+json'], `${method} ${path} ${status} is not problem+json`);
         }
       }

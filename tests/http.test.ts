@@ -75,7 +75,11 @@ describe('the HTTP foundation', () => {
   });
 
   it('validates parameters against the contract and lists every problem', async () => {
-    const res = await s.authed('/messages', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    const res = await s.authed('/messages', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
     const { body, issues } = await readChecked('postLegacyMessage', res);
     assert.equal(res.status, 400);
     assert.deepEqual(issues, []);
@@ -117,7 +121,9 @@ describe('the HTTP foundation', () => {
   });
 
   it('logs one JSON line per request with id, status, bytes and caller, and never a secret', async () => {
-    const res = await s.authed('/healthz', { headers: { 'X-Request-Id': 'log-line-check', Cookie: 'task_mcp_session=secret-cookie' } });
+    const res = await s.authed('/healthz', {
+      headers: { 'X-Request-Id': 'log-line-check', Cookie: 'task_mcp_session=secret-cookie' },
+    });
     const text = await res.text();
     await new Promise((resolve) => setTimeout(resolve, 50));
     const lines = s.logs().filter((line) => line.reqId === 'log-line-check');

@@ -29,13 +29,20 @@ const unauthorized = (message: string): TaskError =>
   });
 
 /** Authenticates per the operation's `auth` mode and records the caller in `ctx.state.caller`. */
-export function authenticate(mode: AuthMode, tokens: TokenStore, verifySession?: SessionVerifier): Middleware<RequestState> {
+export function authenticate(
+  mode: AuthMode,
+  tokens: TokenStore,
+  verifySession?: SessionVerifier,
+): Middleware<RequestState> {
   return async (ctx, next) => {
     if (mode === 'none') return next();
     if (Object.keys(ctx.query).some((key) => TOKEN_PARAMS.includes(key.toLowerCase()))) {
       throw unauthorized('Tokens are refused in the query string: URLs end up in logs and proxies.');
     }
-    ctx.state.caller = callerOf(ctx.get('Authorization'), mode === 'bearerOrCookie' ? ctx.cookies.get(SESSION_COOKIE) : undefined);
+    ctx.state.caller = callerOf(
+      ctx.get('Authorization'),
+      mode === 'bearerOrCookie' ? ctx.cookies.get(SESSION_COOKIE) : undefined,
+    );
     return next();
   };
 

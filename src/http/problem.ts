@@ -12,7 +12,9 @@ const typeUri = (code: ErrorCode): string => `https://task-mcp.dev/errors/${code
 
 /** The problem body for `err`. Unknown errors give away nothing but the request id. */
 export function toProblem(err: unknown, requestId: string, errorMap: ErrorMap): Problem {
-  const error = isTaskError(err) ? err : new TaskError('EINTERNAL', 'The server failed; the request id finds the cause in its logs.');
+  const error = isTaskError(err)
+    ? err
+    : new TaskError('EINTERNAL', 'The server failed; the request id finds the cause in its logs.');
   const spec = errorMap[error.code];
   const problem: Problem = {
     type: typeUri(error.code),

@@ -22,12 +22,16 @@ function requestIdOf(req: IncomingMessage): string {
 function meterBytes(res: ServerResponse): () => number {
   let bytes = 0;
   const count = (chunk: unknown, encoding?: unknown): void => {
-    if (typeof chunk === 'string') bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    if (typeof chunk === 'string')
+      bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
     else if (chunk instanceof Uint8Array) bytes += chunk.byteLength;
   };
   const write = res.write.bind(res) as (...args: unknown[]) => boolean;
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.write = ((chunk: unknown, ...rest: unknown[]) => (count(chunk, rest[0]), write(chunk, ...rest))) as typeof res.write;
+  res.write = ((chunk: unknown, ...rest: unknown[]) => (
+    count(chunk, rest[0]),
+    write(chunk, ...rest)
+  )) as typeof res.write;
   res.end = ((chunk?: unknown, ...rest: unknown[]) => {
     if (typeof chunk !== 'function') count(chunk, rest[0]);
     return end(chunk, ...rest);
@@ -56,7 +60,8 @@ export function requestLog(logger: Logger): Middleware<RequestState> {
       req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
       res: (res: { statusCode: number }) => ({ status: res.statusCode }),
     },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     customSuccessObject: (req, _res, val: object) => ({ ...val, ...summary(req) }),
     // pino-http invents an error with a stack for every 5xx; keep only a real one (set by the error responder).
     customErrorObject: (req, res, _err, val: { err?: unknown }) => {

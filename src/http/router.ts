@@ -18,7 +18,11 @@ import type { TokenStore } from './tokens.js';
  * body (the contract's `ToolInput` is a union, whose errors would not say which tool's field was wrong), and the
  * MCP SDK answers malformed JSON-RPC with JSON-RPC errors, as MCP clients expect.
  */
-export const BODY_CHECKED_ELSEWHERE = ['invokeTool', 'postMcp', 'postLegacyMessage'] as const satisfies readonly OperationId[];
+export const BODY_CHECKED_ELSEWHERE = [
+  'invokeTool',
+  'postMcp',
+  'postLegacyMessage',
+] as const satisfies readonly OperationId[];
 
 export interface RouterDeps {
   contract: Contract;
@@ -61,15 +65,23 @@ function jsonBody(limit: number): Middleware<RequestState> {
   }) as unknown as Middleware<RequestState>;
   return (ctx, next) => {
     if (!ctx.is('application/json')) {
-      throw new TaskError('EUNSUPPORTED_MEDIA', `The body must be application/json, not ${ctx.get('Content-Type') || 'absent'}.`);
+      throw new TaskError(
+        'EUNSUPPORTED_MEDIA',
+        `The body must be application/json, not ${ctx.get('Content-Type') || 'absent'}.`,
+      );
     }
     return parse(ctx, next);
   };
 }
 
-function runHandler(id: OperationId, handler: Handler<OperationId> | undefined, contract: Contract): Middleware<RequestState> {
+function runHandler(
+  id: OperationId,
+  handler: Handler<OperationId> | undefined,
+  contract: Contract,
+): Middleware<RequestState> {
   return async (ctx) => {
-    if (!handler) throw new TaskError('ENOTIMPLEMENTED', `${ctx.method} ${ctx.path} is in the contract but not served yet.`);
+    if (!handler)
+      throw new TaskError('ENOTIMPLEMENTED', `${ctx.method} ${ctx.path} is in the contract but not served yet.`);
     const parts = { path: ctx.params, query: ctx.query, header: ctx.headers, body: ctx.request.body };
     const issues = contract.checkRequest(id, parts);
     if (issues.length > 0) throw invalidRequest(issues);

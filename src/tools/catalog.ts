@@ -45,7 +45,9 @@ export const TOOLS: readonly ToolSpec[] = [
   },
 ];
 
-const byName = new Map<string, ToolSpec>(TOOLS.flatMap((tool) => [[tool.name, tool] as const, [tool.safeName, tool] as const]));
+const byName = new Map<string, ToolSpec>(
+  TOOLS.flatMap((tool) => [[tool.name, tool] as const, [tool.safeName, tool] as const]),
+);
 
 /** Finds a tool by either spelling (`change.open` or `change_open`). */
 export const findTool = (name: string): ToolSpec | undefined => byName.get(name);

@@ -32,8 +32,7 @@ export function responseIssues(op: OperationId, res: Response, body: unknown): s
   const { method, path } = operations[op];
   const declared = document.paths[path]![method.toLowerCase()]!.responses;
   const response = dereference(declared[String(res.status)], document.components) as
-    | { content?: Record<string, { schema: unknown }> }
-    | undefined;
+    { content?: Record<string, { schema: unknown }> } | undefined;
   if (!response) return [`status ${res.status} is not declared for ${op}`];
   const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
   if (!response.content) return body === '' || body === undefined ? [] : [`status ${res.status} declares no body`];

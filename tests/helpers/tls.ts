@@ -25,7 +25,13 @@ export function testCertificate(): Promise<TestCertificate> {
       keyType: 'ec',
       algorithm: 'sha256',
       extensions: [
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
       ],
     });
     const dir = mkdtempSync(join(tmpdir(), 'task-mcp-tls-'));
