@@ -2,6 +2,7 @@
  * Where things live in an OpenSpec 1.x repository, and the guards that keep every path built from caller input
  * inside it. Paths returned here are absolute; `rel()` turns one into the repo-relative form callers may see.
  */
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { TaskError } from '../errors.js';
 
@@ -50,10 +51,20 @@ export interface Layout {
   scrub(text: string): string;
 }
 
+const tryRealpath = (dir: string): string => {
+  try {
+    return realpathSync.native(dir);
+  } catch {
+    return dir; // not there (yet): check() reports it
+  }
+};
+
 /** The OpenSpec layout under `root` (an absolute path). */
 export function createLayout(root: string): Layout {
   const openspec = path.join(root, 'openspec');
   const changes = path.join(openspec, 'changes');
+  // Child processes report canonical paths; scrub those too (the root may sit behind a symlink).
+  const realRoot = tryRealpath(root);
   return {
     root,
     openspec,
@@ -67,10 +78,14 @@ export function createLayout(root: string): Layout {
     archived: (name) => path.join(changes, 'archive', name),
     rel: (absolute) => path.relative(root, absolute).split(path.sep).join('/'),
     scrub: (text) =>
-      text
-        .split(root + path.sep)
-        .join('')
-        .split(root)
-        .join('.'),
+      [realRoot, root].reduce(
+        (t, r) =>
+          t
+            .split(r + path.sep)
+            .join('')
+            .split(r)
+            .join('.'),
+        text,
+      ),
   };
 }

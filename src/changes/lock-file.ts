@@ -8,7 +8,9 @@
  *   guard's holder may replace or remove that generation, and it re-reads the lock under the guard, so two takers
  *   of one stale lock cannot both win and nobody can replace a lock that changed since they read it. The
  *   replacement is a rename over the lock, so the lock never disappears during a takeover (a creator could
- *   otherwise slip in). A guard left by a crash goes stale after GUARD_STALE_MS.
+ *   otherwise slip in). A guard left by a crash goes stale after GUARD_STALE_MS (file mtime, real time).
+ *   Known limit: if such a leftover guard is cleared by two takers at once, one may delete the other's fresh guard;
+ *   that needs a crash mid-swap followed by a race on the same lock generation.
  */
 import { createHash } from 'node:crypto';
 import { open, readFile, rm, stat, unlink } from 'node:fs/promises';

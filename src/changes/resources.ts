@@ -32,10 +32,16 @@ const missing = (message: string, hint?: string): TaskError => new TaskError('EN
 
 /** The folder of an open change, else of its archived copy; ENOCHANGE when neither exists. */
 async function changeFolder(domain: Domain, slug: string): Promise<string> {
-  if (await isOpen(domain.layout, slug)) return domain.layout.change(slug);
-  const archivedAs = await archivedName(domain.layout, slug);
-  if (archivedAs) return domain.layout.archived(archivedAs);
-  throw missing(`There is no change "${slug}".`, 'Read changes://active for the open changes.');
+  const { layout } = domain;
+  const opened = await isOpen(layout, slug);
+  const archivedAs = opened ? undefined : await archivedName(layout, slug);
+  if (!opened && !archivedAs)
+    throw missing(`There is no change "${slug}".`, 'Read changes://active for the open changes.');
+  const folder = archivedAs ? layout.archived(archivedAs) : layout.change(slug);
+  // openspec/ itself could be a link that leads out of the repository.
+  const [real, root] = await Promise.all([realpath(folder), realpath(layout.root)]);
+  if (!isInside(root, real)) throw escape('change folder');
+  return folder;
 }
 
 /** Decodes a delta path and refuses traversal, absolute paths and odd characters before touching the disk. */

@@ -135,7 +135,10 @@ export async function createChange(layout: Layout, slug: string, input: Scaffold
  */
 export async function completeChange(layout: Layout, slug: string, input: () => Promise<ScaffoldInput>) {
   const dir = layout.change(slug);
-  await mkdir(path.join(dir, 'specs'), { recursive: true });
+  // Not recursive: if the change was archived meanwhile, fail with ENOENT rather than resurrect its folder.
+  await mkdir(path.join(dir, 'specs')).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
   const names = [METADATA_FILE, 'proposal.md', 'tasks.md', '.gitignore'];
   const present = await Promise.all(
     names.map((name) =>
