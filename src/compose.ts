@@ -10,13 +10,14 @@ import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { createEventFeed } from './events/feed.js';
 import { createApp } from './http/app.js';
 import { BODY_CHECKED_ELSEWHERE } from './http/router.js';
-import { createLifecycle } from './lifecycle.js';
+import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './server.js';
 
 export interface TaskMcp extends Listening {
   runtime: Runtime;
   logger: Logger;
+  lifecycle: Lifecycle;
 }
 
 /** Secrets never reach a log line, whoever logs what: pino removes these paths from every record. */
@@ -43,5 +44,5 @@ export async function startTaskMcp(
   const app = createApp(config, { contract, service, feed, logger, lifecycle, version });
   const listening = await listen(app, { host: config.host, port: config.port, tls: runtime.tls, lifecycle });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
-  return { ...listening, runtime, logger };
+  return { ...listening, runtime, logger, lifecycle };
 }
