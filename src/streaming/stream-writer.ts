@@ -1,0 +1,163 @@
+/**
+ * A writer for long-lived responses (SSE, NDJSON): one frame at a time onto any `Writable`, with backpressure,
+ * a bound on unsent bytes, a heartbeat, and one `cleanup()` for every way the stream can end.
+ *
+ * The target is the response itself (`http.ServerResponse`, see `openResponseStream`) or the body stream Koa
+ * pipes into it (see `openKoaStream`). Either way `target.writableLength` counts what the client has not taken
+ * yet (for a piped body, within one high-water mark of the true figure), so the bound holds.
+ */
+import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
+
+/** Why a stream ended: we ended it, the client went away, the client read too slowly, or the target failed. */
+export type CloseReason = 'ended' | 'client-closed' | 'overflow' | 'error';
+
+/** The pino methods the writer uses; a pino `Logger` fits. */
+export interface StreamLog {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface StreamWriterOptions {
+  /** Milliseconds between heartbeats. */
+  heartbeatMs: number;
+  /** The heartbeat frame (an SSE comment, an NDJSON heartbeat line); called at each beat. */
+  heartbeat: () => string;
+  /** Unsent bytes past which the client is cut off. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  log?: StreamLog;
+  /** Called once, from cleanup, however the stream ends: release subscriptions here. */
+  onClose?: (reason: CloseReason) => void;
+}
+
+export interface StreamWriter {
+  /**
+   * Queues a frame without waiting; for producers that cannot wait (a feed fanning out to many clients).
+   * Returns false once the stream is closed (the frame is dropped).
+   */
+  send(frame: string): boolean;
+  /** Writes a frame and waits until the target takes more (`drain`) or closes. Resolves false once closed. */
+  write(frame: string): Promise<boolean>;
+  /** Ends the stream after what is queued. Idempotent. */
+  close(): void;
+  readonly closed: boolean;
+  /** Settles once the stream is cleaned up, with the reason. */
+  readonly done: Promise<CloseReason>;
+}
+
+/** Default bound on unsent bytes per stream. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+
+/** Errors that only mean the client went away. */
+const DISCONNECT_CODES = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ERR_STREAM_DESTROYED']);
+
+/** Wraps `target` in a stream writer; starts the heartbeat. */
+export function createStreamWriter(target: Writable, options: StreamWriterOptions): StreamWriter {
+  const { heartbeatMs, heartbeat, maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES, log, onClose } = options;
+  if (!(heartbeatMs > 0)) throw new RangeError(`heartbeatMs must be a positive number, got ${heartbeatMs}`);
+  if (!(maxBufferedBytes > 0)) throw new RangeError(`maxBufferedBytes must be positive, got ${maxBufferedBytes}`);
+
+  let closed = false;
+  let resolveDone!: (reason: CloseReason) => void;
+  const done = new Promise<CloseReason>((resolve) => (resolveDone = resolve));
+  // Aborts pending `drain` waits so no listener outlives the stream.
+  const aborter = new AbortController();
+
+  const cleanup = (reason: CloseReason, err?: Error): void => {
+    if (closed) return;
+    closed = true;
+    clearInterval(timer);
+    target.off('close', onTargetClose);
+    target.off('error', onTargetError);
+    aborter.abort();
+    if (reason === 'ended') target.end();
+    else target.destroy();
+    logClose(log, reason, target.writableLength, err);
+    onClose?.(reason);
+    resolveDone(reason);
+  };
+  const onTargetClose = (): void => cleanup('client-closed');
+  const onTargetError = (err: NodeJS.ErrnoException): void =>
+    cleanup(err.code !== undefined && DISCONNECT_CODES.has(err.code) ? 'client-closed' : 'error', err);
+
+  const push = (frame: string): boolean => {
+    if (closed) return false;
+    const ready = target.write(frame);
+    // A reader that lets this much pile up is cut off, so a stalled client costs a bounded amount of memory.
+    if (target.writableLength > maxBufferedBytes) cleanup('overflow');
+    return ready;
+  };
+
+  const timer = setInterval(() => push(heartbeat()), heartbeatMs);
+  timer.unref();
+  target.on('close', onTargetClose);
+  target.on('error', onTargetError);
+  if (target.destroyed) cleanup('client-closed');
+
+  return {
+    send(frame) {
+      push(frame);
+      return !closed;
+    },
+    async write(frame) {
+      if (!push(frame) && !closed) await once(target, 'drain', { signal: aborter.signal }).catch(() => undefined);
+      return !closed;
+    },
+    close: () => cleanup('ended'),
+    get closed() {
+      return closed;
+    },
+    done,
+  };
+}
+
+function logClose(log: StreamLog | undefined, reason: CloseReason, unsent: number, err?: Error): void {
+  if (reason === 'client-closed') log?.debug({ reason }, 'stream closed by the client');
+  else if (reason === 'overflow') log?.info({ reason, unsent }, 'slow stream reader cut off');
+  // The message only: a failed socket write has no stack worth a log line.
+  else if (reason === 'error') log?.warn({ reason, err: err?.message }, 'stream failed');
+}
+
+/**
+ * Headers for a streamed response. `no-transform` and `X-Accel-Buffering: no` keep proxies (nginx) from
+ * buffering or compressing; `Connection` is an HTTP/1.1 header that HTTP/2 forbids (RFC 9113 §8.2.2).
+ */
+export function streamHeaders(contentType: string, httpVersionMajor: number): Record<string, string> {
+  const headers: Record<string, string> = {
+    'Content-Type': contentType,
+    'Cache-Control': 'no-cache, no-transform',
+    'X-Accel-Buffering': 'no',
+  };
+  if (httpVersionMajor < 2) headers['Connection'] = 'keep-alive';
+  return headers;
+}
+
+/**
+ * Tunes an HTTP/1.x socket for a long-lived stream: no idle timeout (heartbeats prove liveness), no Nagle delay
+ * (each frame goes out at once), TCP keep-alive (dead peers are found). HTTP/2 streams share the session's
+ * socket, which must not be touched.
+ */
+export function tuneStreamSocket(req: IncomingMessage): void {
+  if (req.httpVersionMajor >= 2) return;
+  req.socket.setTimeout(0);
+  req.socket.setNoDelay(true);
+  req.socket.setKeepAlive(true);
+}
+
+/**
+ * Starts a streamed response on a bare `node:http` response: status 200, stream headers sent at once, socket
+ * tuned. For a Koa route use `openKoaStream`.
+ */
+export function openResponseStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  contentType: string,
+  options: StreamWriterOptions,
+): StreamWriter {
+  tuneStreamSocket(req);
+  res.writeHead(200, streamHeaders(contentType, req.httpVersionMajor));
+  res.flushHeaders();
+  return createStreamWriter(res, options);
+}
