@@ -1,0 +1,93 @@
+/**
+ * The `task_mcp_session` cookie: what `EventSource` sends instead of a bearer token, which it cannot set.
+ * The value is `v1.<name>.<expiry>.<mac>`: the token's name (base64url), the expiry (Unix seconds) and an
+ * HMAC-SHA256 over both, so it needs no server-side store and dies on its own. A per-process random secret
+ * (no `COOKIE_SECRET`) means every session ends on restart.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const SESSION_COOKIE = 'task_mcp_session';
+
+/** Shortest secret accepted: HMAC-SHA256 gains nothing from more than its 32-byte block of entropy, less weakens it. */
+const MIN_SECRET_BYTES = 32;
+const VERSION = 'v1';
+
+export interface SessionCookieOptions {
+  /** HMAC key, at least 32 bytes (`COOKIE_SECRET`); random per process when undefined. */
+  secret: string | undefined;
+  /** Lifetime of a session in seconds. */
+  ttlSeconds: number;
+  /** True when cross-site origins are configured (`CORS_ORIGINS`): then `SameSite=None`, else `Strict`. */
+  crossSite: boolean;
+}
+
+/** A verified session. */
+export interface SessionClaims {
+  /** The token's name (never the token). */
+  name: string;
+  expiresAt: Date;
+}
+
+/** The cookie's attributes, in the shape `ctx.cookies.set` takes. */
+export interface SessionCookieAttributes {
+  httpOnly: true;
+  secure: true;
+  path: '/';
+  sameSite: 'strict' | 'none';
+}
+
+export interface SessionCookies {
+  readonly name: typeof SESSION_COOKIE;
+  readonly attributes: SessionCookieAttributes;
+  /** A signed value for `name`, valid until `now + ttlSeconds` (whole seconds). */
+  issue(name: string, now: Date): { value: string; expiresAt: Date };
+  /** The claims of a value signed here and not expired at `now`; undefined for anything else. */
+  verify(value: string | undefined, now: Date): SessionClaims | undefined;
+  /** The `Set-Cookie` header that stores `value` until `expiresAt`. */
+  setCookieHeader(value: string, expiresAt: Date): string;
+  /** The `Set-Cookie` header that deletes the cookie. */
+  clearCookieHeader(): string;
+}
+
+/** Builds the signer; checks the options now rather than on first use. */
+export function createSessionCookies(options: SessionCookieOptions): SessionCookies {
+  const { ttlSeconds, crossSite } = options;
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1)
+    throw new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`);
+  const key = options.secret === undefined ? randomBytes(MIN_SECRET_BYTES) : Buffer.from(options.secret, 'utf8');
+  if (key.length < MIN_SECRET_BYTES) throw new RangeError(`COOKIE_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
+
+  const mac = (payload: string): Buffer => createHmac('sha256', key).update(payload).digest();
+  const attributes: SessionCookieAttributes = {
+    httpOnly: true,
+    secure: true,
+    path: '/',
+    sameSite: crossSite ? 'none' : 'strict',
+  };
+  // `SameSite=None` is only honoured with `Secure`, which every variant carries.
+  const suffix = `; Path=/; HttpOnly; Secure; SameSite=${crossSite ? 'None' : 'Strict'}`;
+
+  return {
+    name: SESSION_COOKIE,
+    attributes,
+    issue(name, now) {
+      const expiry = Math.floor(now.getTime() / 1000) + ttlSeconds;
+      const payload = `${VERSION}.${Buffer.from(name, 'utf8').toString('base64url')}.${expiry}`;
+      return { value: `${payload}.${mac(payload).toString('base64url')}`, expiresAt: new Date(expiry * 1000) };
+    },
+    verify(value, now) {
+      const parts = value?.split('.');
+      if (parts?.length !== 4 || parts[0] !== VERSION || !/^[0-9]{1,12}$/.test(parts[2]!)) return undefined;
+      const [version, name, expiry, signature] = parts as [string, string, string, string];
+      // Compare the canonical encoding, in constant time, and only at equal lengths (timingSafeEqual throws otherwise).
+      const expected = Buffer.from(mac(`${version}.${name}.${expiry}`).toString('base64url'));
+      const given = Buffer.from(signature);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+      const expiresAt = new Date(Number(expiry) * 1000);
+      if (expiresAt.getTime() <= now.getTime()) return undefined;
+      return { name: Buffer.from(name, 'base64url').toString('utf8'), expiresAt };
+    },
+    setCookieHeader: (value, expiresAt) => `${SESSION_COOKIE}=${value}; Expires=${expiresAt.toUTCString()}${suffix}`,
+    clearCookieHeader: () => `${SESSION_COOKIE}=; Expires=${new Date(0).toUTCString()}; Max-Age=0${suffix}`,
+  };
+}
