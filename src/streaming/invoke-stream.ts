@@ -1,0 +1,82 @@
+/**
+ * A tool call streamed as events: `start`, one `progress` per step, then `result` or `error` (and `end` where the
+ * framing wants one). One driver, two framings: SSE (`text/event-stream`) and NDJSON (`application/x-ndjson`).
+ */
+import type { ProgressFn } from '../changes/types.js';
+import type {
+  InvokeEnd,
+  InvokeError,
+  InvokeHeartbeat,
+  InvokeProgress,
+  InvokeResult,
+  InvokeStart,
+  Problem,
+  ToolName,
+  ToolResult,
+} from '../../generated/types.gen.js';
+import { formatNdjsonLine } from './ndjson.js';
+import { SSE_PING, formatSseEvent } from './sse.js';
+import type { StreamWriter } from './stream-writer.js';
+
+/**
+ * One event of a streamed call. The generated `InvokeEvent` cannot be used: its discriminator turns each member
+ * into `{ type: 'InvokeStart' } & InvokeStart`, whose `type` is `never`.
+ */
+export type InvokeStreamEvent = InvokeStart | InvokeProgress | InvokeResult | InvokeError | InvokeHeartbeat | InvokeEnd;
+
+/** How a call's events go on the wire. */
+export interface InvokeFraming {
+  contentType: 'text/event-stream' | 'application/x-ndjson';
+  /** One event; `seq` counts this call's events from 1. */
+  frame(event: InvokeStreamEvent, seq: number): string;
+  /** The frame sent every heartbeat interval while the call runs. */
+  heartbeat(now: Date): string;
+  /** Whether the stream closes with an `end` event (NDJSON has no other end-of-stream signal than EOF). */
+  endEvent: boolean;
+}
+
+/** SSE: `event:` is the event's type, `id:` its sequence number, `data:` its JSON; heartbeats are comments. */
+export const sseInvokeFraming: InvokeFraming = {
+  contentType: 'text/event-stream',
+  frame: (event, seq) => formatSseEvent({ event: event.type, id: String(seq), data: JSON.stringify(event) }),
+  heartbeat: () => SSE_PING,
+  endEvent: false,
+};
+
+/** NDJSON: one event a line, heartbeats as `heartbeat` events, ending with `end`. */
+export const ndjsonInvokeFraming: InvokeFraming = {
+  contentType: 'application/x-ndjson',
+  frame: (event) => formatNdjsonLine(event),
+  heartbeat: (now) => formatNdjsonLine({ type: 'heartbeat', at: now.toISOString() } satisfies InvokeHeartbeat),
+  endEvent: true,
+};
+
+/** The call to stream, already validated. */
+export interface StreamedCall {
+  tool: ToolName;
+  requestId: string;
+  run(progress: ProgressFn): Promise<ToolResult>;
+  /** The problem body for a failed call. */
+  toProblem(err: unknown): Problem;
+}
+
+/**
+ * Runs `call`, writing its events to `writer`, and closes the stream. The call runs to completion even when the
+ * client has gone (frames for a closed stream are dropped), so a disconnect never leaves a change half-written.
+ */
+export async function streamToolCall(writer: StreamWriter, framing: InvokeFraming, call: StreamedCall): Promise<void> {
+  let seq = 0;
+  const send = (event: InvokeStreamEvent): boolean => writer.send(framing.frame(event, ++seq));
+  try {
+    send({ type: 'start', tool: call.tool, requestId: call.requestId });
+    const result = await call.run((step, progress, total, message) =>
+      send({ type: 'progress', step, progress, total, message }),
+    );
+    send({ type: 'result', result });
+  } catch (err) {
+    send({ type: 'error', error: call.toProblem(err) });
+  } finally {
+    if (framing.endEvent) send({ type: 'end' });
+    writer.close();
+  }
+}
