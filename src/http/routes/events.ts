@@ -1,0 +1,59 @@
+/**
+ * `GET /v1/events`: the change feed for `EventSource`. Each event's `event:` is its type, `id:` its feed id,
+ * `data:` its JSON; `Last-Event-ID` (sent by `EventSource` when it reconnects) replays what the client missed.
+ */
+import type { EventFeed, FeedEntry } from '../../events/feed.js';
+import type { Lifecycle } from '../../lifecycle.js';
+import { openKoaStream } from '../../streaming/koa-stream.js';
+import { SSE_PING, formatSseComment, formatSseEvent } from '../../streaming/sse.js';
+import { HANDLED } from '../handler.js';
+import type { Handler } from '../handler.js';
+
+export interface EventsRouteDeps {
+  feed: EventFeed;
+  heartbeatMs: number;
+  /** Unsent bytes past which a slow reader is cut off (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /** Reconnection delay told to the client. Default 3000 ms. */
+  retryMs?: number;
+  /** When the server drains, each stream gets a last comment and ends; `EventSource` reconnects elsewhere. */
+  lifecycle?: Pick<Lifecycle, 'onDrain'>;
+}
+
+/** The `getEvents` handler. */
+export function eventsRoutes(deps: EventsRouteDeps): { getEvents: Handler<'getEvents'> } {
+  const { feed, heartbeatMs, maxBufferedBytes, retryMs = 3000, lifecycle } = deps;
+
+  const getEvents: Handler<'getEvents'> = async (ctx) => {
+    ctx.state.transport = 'events';
+    // What to undo when the stream ends: the feed subscription, the drain registration.
+    const releases: Array<() => unknown> = [];
+    const release = (): void => releases.splice(0).forEach((fn) => fn());
+    const writer = openKoaStream(ctx, 'text/event-stream', {
+      heartbeatMs,
+      heartbeat: () => SSE_PING,
+      maxBufferedBytes,
+      log: ctx.state.log,
+      onClose: release,
+    });
+    writer.send(formatSseEvent({ retry: retryMs }));
+    const lastEventId = ctx.get('Last-Event-ID') || undefined;
+    releases.push(feed.subscribe(lastEventId, (entry) => void writer.send(formatFeedEntry(entry))));
+    const finish = (): void => {
+      writer.send(SHUTDOWN);
+      writer.close();
+    };
+    if (lifecycle) releases.push(lifecycle.onDrain(finish));
+    // The replay alone can overflow a slow reader, closing the stream before there was anything to release.
+    if (writer.closed) release();
+    return HANDLED;
+  };
+
+  return { getEvents };
+}
+
+const SHUTDOWN = formatSseComment('server shutting down');
+
+/** One feed event as SSE. */
+export const formatFeedEntry = (entry: FeedEntry): string =>
+  formatSseEvent({ event: entry.event.type, id: entry.id, data: JSON.stringify(entry.event) });
