@@ -37,8 +37,26 @@ export interface Config {
   maxBodyBytes: number;
   eventRingSize: number;
   streamMaxBufferedBytes: number;
+  /** The short window of the request rate limit. */
+  rateLimitBurst: RateWindow;
+  /** The long window of the request rate limit, stacked on the burst one. */
+  rateLimitSustained: RateWindow;
+  /** Unset: rate limits counted in this process's memory; set: shared by every instance through Redis. */
+  redisUrl: string | undefined;
+  /** Open streams one client (IP and token name) may hold. */
+  maxStreamsPerClient: number;
+  /** Open streams the whole instance holds. */
+  maxStreams: number;
+  /** How long a non-streaming tool call may take before the caller gets ETIMEOUT. */
+  requestTimeoutMs: number;
   /** Where the embedded default keeps its certificate and demo repository. */
   stateDir: string;
+}
+
+/** `max` requests per `durationMs`, from a setting like `20/1s`. */
+export interface RateWindow {
+  max: number;
+  durationMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -98,6 +116,28 @@ export const SETTINGS: readonly Setting[] = [
     description: 'Unsent bytes after which a slow stream reader is cut off.',
   },
   {
+    name: 'RATE_LIMIT_BURST',
+    default: '50/1s',
+    description: 'Requests per client (IP and token name) in a short window: `count/duration` (`ms`, `s`, `m`, `h`).',
+  },
+  {
+    name: 'RATE_LIMIT_SUSTAINED',
+    default: '1200/60s',
+    description: 'Requests per client in a long window, stacked on the burst one; same form.',
+  },
+  {
+    name: 'REDIS_URL',
+    default: '',
+    description: '`redis://…`: rate limits shared by every instance; per-instance (degraded) while it is down.',
+  },
+  { name: 'MAX_STREAMS_PER_CLIENT', default: '10', description: 'Open streams (SSE, NDJSON, MCP) per client.' },
+  { name: 'MAX_STREAMS', default: '1000', description: 'Open streams per instance.' },
+  {
+    name: 'REQUEST_TIMEOUT_MS',
+    default: '30000',
+    description: 'A JSON tool call answering later gets `ETIMEOUT` (503); the call itself still completes.',
+  },
+  {
     name: 'TASK_MCP_STATE_DIR',
     default: '.task-mcp',
     description: 'Where the embedded default keeps its certificate and demo repo.',
@@ -131,6 +171,12 @@ export function readConfig(env: Env = process.env): Config {
     maxBodyBytes: readInt('MAX_BODY_BYTES', get('MAX_BODY_BYTES'), 1024, 64 * 1024 * 1024),
     eventRingSize: readInt('EVENT_RING_SIZE', get('EVENT_RING_SIZE'), 1, 1_000_000),
     streamMaxBufferedBytes: readInt('STREAM_MAX_BUFFERED_BYTES', get('STREAM_MAX_BUFFERED_BYTES'), 16 * 1024, 1 << 30),
+    rateLimitBurst: readWindow('RATE_LIMIT_BURST', get('RATE_LIMIT_BURST')),
+    rateLimitSustained: readWindow('RATE_LIMIT_SUSTAINED', get('RATE_LIMIT_SUSTAINED')),
+    redisUrl: readRedisUrl(get('REDIS_URL')),
+    maxStreamsPerClient: readInt('MAX_STREAMS_PER_CLIENT', get('MAX_STREAMS_PER_CLIENT'), 1, 100_000),
+    maxStreams: readInt('MAX_STREAMS', get('MAX_STREAMS'), 1, 1_000_000),
+    requestTimeoutMs: readInt('REQUEST_TIMEOUT_MS', get('REQUEST_TIMEOUT_MS'), 1, 600_000),
     stateDir: get('TASK_MCP_STATE_DIR'),
   };
   if (config.production) requireProductionSettings(config);
@@ -204,6 +250,25 @@ function readOrigins(raw: string): string[] {
     }
     return origin;
   });
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function readWindow(name: string, raw: string): RateWindow {
+  const match = /^(\d{1,9})\/(\d{1,9})(ms|s|m|h)$/.exec(raw);
+  const max = Number(match?.[1]);
+  const durationMs = Number(match?.[2]) * UNIT_MS[match?.[3] ?? 's']!;
+  if (!match || max < 1 || durationMs < 1 || durationMs > 86_400_000) {
+    throw new ConfigError(`${name} must be count/duration like 20/1s or 300/60s (up to 24h), got "${raw}"`);
+  }
+  return { max, durationMs };
+}
+
+function readRedisUrl(raw: string): string | undefined {
+  if (!raw) return undefined;
+  // The message leaves the value out: a Redis URL may hold a password.
+  if (!/^rediss?:\/\/[^\s]+$/.test(raw)) throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL');
+  return raw;
 }
 
 function readSecret(raw: string): string | undefined {
