@@ -19,9 +19,10 @@ export type FeedListener = (entry: FeedEntry) => void;
 
 export interface EventFeed extends ChangeEventSink {
   /**
-   * Calls `listener` with every event after `lastEventId` still held (synchronously, before returning), or with
-   * one `reset` when that id is no longer held (or unknown), then with each new event. Without `lastEventId` only
-   * new events arrive. Returns the unsubscribe function.
+   * Calls `listener` with every event after `lastEventId` still held, or with one `reset` when that id is no
+   * longer held (or unknown), then with each new event, in id order. Without `lastEventId` only new events
+   * arrive. Returns the unsubscribe function. The in-process feed replays before returning; a shared-bus feed
+   * may replay later, so callers must not rely on that.
    */
   subscribe(lastEventId: string | undefined, listener: FeedListener): () => void;
 }
