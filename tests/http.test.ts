@@ -87,6 +87,18 @@ describe('the HTTP foundation', () => {
     assert.deepEqual((body as { errors: unknown[] }).errors, [{ location: 'query/sessionId', message: 'is required' }]);
   });
 
+  it('answers a tool the contract does not know with 404 problem+json', async () => {
+    const res = await s.authed('/v1/tools/change.nope/invoke', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    const { body, issues } = await readChecked('invokeTool', res);
+    assert.equal(res.status, 404);
+    assert.deepEqual(issues, []);
+    assert.equal((body as { code: string }).code, 'ENOTFOUND');
+  });
+
   it('refuses a body that is not JSON with 415, malformed JSON with 400 EBADJSON, a huge one with 413', async () => {
     const post = (body: string, type = 'application/json') =>
       s.authed('/v1/tools/change.open/invoke', { method: 'POST', headers: { 'Content-Type': type }, body });

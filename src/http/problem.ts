@@ -31,10 +31,14 @@ export function toProblem(err: unknown, requestId: string, errorMap: ErrorMap): 
   return problem;
 }
 
-/** A TaskError for a request that does not match the contract. */
-export const invalidRequest = (issues: ValidationIssue[]): TaskError =>
-  new TaskError('EBADINPUT', `The request does not match the contract: ${issues.map(describe).join('; ')}`, {
-    details: { issues },
-  });
+/**
+ * A TaskError for a request that does not match the contract. A path parameter names a resource, so one the
+ * contract does not know (an unknown tool) is a 404; anything else is a 400.
+ */
+export function invalidRequest(issues: ValidationIssue[]): TaskError {
+  const code = issues.some((issue) => issue.location.startsWith('path/')) ? 'ENOTFOUND' : 'EBADINPUT';
+  const what = code === 'ENOTFOUND' ? 'No such resource' : 'The request does not match the contract';
+  return new TaskError(code, `${what}: ${issues.map(describe).join('; ')}`, { details: { issues } });
+}
 
 const describe = (issue: ValidationIssue): string => `${issue.location} ${issue.message}`;
