@@ -206,7 +206,13 @@ export type Receipt = {
     removed: number;
     renamed: number;
   };
+  /**
+   * The strict OpenSpec validation at archive time. `checked` is false for a receipt written after the fact
+   * for a change archived without task-mcp's checks (by hand); `valid` and `issues` then say nothing.
+   *
+   */
   validation: {
+    checked: boolean;
     valid: boolean;
     issues: number;
   };

@@ -56,7 +56,7 @@ describe('archive crash recovery', () => {
   async function journal(slug: string): Promise<void> {
     const folder = layout().change(slug);
     const base = (await repo.git.revparse(['HEAD~1'])).trim();
-    const intent = { slug, actor: 'crashed-alice', base, validation: { valid: true, issues: 0 } };
+    const intent = { slug, actor: 'crashed-alice', base, validation: { checked: true, valid: true, issues: 0 } };
     await beginJournal(layout(), intent, await deltaCapabilities(folder));
   }
 
@@ -92,7 +92,11 @@ describe('archive crash recovery', () => {
     assert.equal(result.alreadyArchived, true);
     assert.equal(result.archivedAs, archivedAs);
     assert.equal(result.receipt.actor, 'bob');
-    assert.deepEqual(result.receipt.validation, { valid: false, issues: 0 }, 'not validated by task-mcp');
+    assert.deepEqual(
+      result.receipt.validation,
+      { checked: false, valid: false, issues: 0 },
+      'not validated by task-mcp',
+    );
     assert.equal(result.receipt.commits[0]?.subject, 'work on by-hand');
   });
 

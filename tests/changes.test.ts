@@ -129,7 +129,7 @@ describe('change.open and change.archive', () => {
       removed: 0,
       renamed: 0,
     });
-    assert.deepEqual(receipt.validation, { valid: true, issues: 0 });
+    assert.deepEqual(receipt.validation, { checked: true, valid: true, issues: 0 });
     assert.equal(receipt.actor, 'alice');
     assert.equal(receipt.toolVersions.node, process.versions.node);
     assert.deepEqual(

@@ -48,7 +48,7 @@ export async function archiveChange(
       slug,
       actor: ctx.actor,
       base: await baseCommit(layout.archived(archivedAs)),
-      validation: { valid: false, issues: 0 },
+      validation: { checked: false, valid: false, issues: 0 },
     });
     return { archived: true, alreadyArchived: true, archivedAs, receiptUri: receiptUri(slug), receipt };
   });
@@ -119,7 +119,7 @@ async function archiveOpen(domain: Domain, slug: string, owner: string, ctx: Cal
     slug,
     actor: ctx.actor,
     base: await baseCommit(folder),
-    validation: { valid: true, issues: validation.issues.length },
+    validation: { checked: true, valid: true, issues: validation.issues.length },
   };
   await beginJournal(layout, intent, await deltaCapabilities(folder));
   const outcome = await domain.cli.archive(slug).catch(async (err: unknown) => {

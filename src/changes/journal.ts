@@ -19,6 +19,7 @@
  */
 import { copyFile, mkdir, readdir, readFile, realpath, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { Receipt } from '../../generated/types.gen.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { isInside, type Layout } from './layout.js';
 
@@ -26,7 +27,7 @@ export interface Intent {
   slug: string;
   actor: string;
   base: string;
-  validation: { valid: boolean; issues: number };
+  validation: Receipt['validation'];
   /** Capabilities the change has deltas for, and whether their main spec existed before the archive. */
   targets: { capability: string; existed: boolean }[];
 }
