@@ -13,6 +13,8 @@ import type { Lifecycle } from '../lifecycle.js';
 import { createMcpRoutes } from '../mcp/index.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
+import { deadline } from './limits.js';
+import { createRateLimiter } from './rate-limit.js';
 import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
 import { eventsRoutes } from './routes/events.js';
@@ -20,6 +22,7 @@ import { invokeRoutes } from './routes/invoke.js';
 import { opsHandlers } from './routes/ops.js';
 import { sessionRoutes } from './routes/session.js';
 import { createSessionCookies } from './session-cookie.js';
+import { createStreamCaps, isStreamRequest } from './stream-caps.js';
 import { createTokenStore } from './tokens.js';
 
 export interface AppDeps {
@@ -70,16 +73,34 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     service,
     contract,
     version: deps.version,
-    heartbeatMs: config.heartbeatMs,
+    ...streams,
     allowedOrigins: config.corsOrigins,
     bindHost: config.host,
     toolNames: config.mcpToolNames,
     logger: deps.logger,
   });
   lifecycle.onDrain(() => void mcp.closeAll());
+  const tokens = createTokenStore(config.tokens);
+  const verifySession = (value: string) => cookies.verify(value, new Date())?.name;
+  const limiter = createRateLimiter({
+    burst: config.rateLimitBurst,
+    sustained: config.rateLimitSustained,
+    redisUrl: config.redisUrl,
+    tokens,
+    verifySession,
+    logger: deps.logger,
+    exempt: ['/healthz', '/readyz'],
+  });
+  lifecycle.onDrain(() => limiter.close());
+  const streamCaps = createStreamCaps({ perClient: config.maxStreamsPerClient, total: config.maxStreams });
+  const jsonCallDeadline = deadline(config.requestTimeoutMs, (ctx) => !isStreamRequest('invokeTool', ctx));
 
   const handlers: Handlers = {
-    ...opsHandlers({ contract, lifecycle, checks: { repo: () => service.check().then(() => 'ok') } }),
+    ...opsHandlers({
+      contract,
+      lifecycle,
+      checks: { repo: () => service.check().then(() => 'ok'), ...limiter.checks },
+    }),
     ...invokeRoutes({ service, contract, ...streams }),
     ...eventsRoutes({ feed, lifecycle, ...streams }),
     ...sessionRoutes({ cookies }),
@@ -88,14 +109,19 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   const router = createRouter({
     contract,
     handlers,
-    tokens: createTokenStore(config.tokens),
-    verifySession: (value) => cookies.verify(value, new Date())?.name,
+    tokens,
+    verifySession,
     maxBodyBytes: config.maxBodyBytes,
+    guards: (id) =>
+      [streamCaps.gate(id), id === 'invokeTool' ? jsonCallDeadline : undefined].filter((g) => g !== undefined),
   });
 
   app.use(requestLog(deps.logger));
   app.use(corsAllowlist(config.corsOrigins));
   app.use(errorResponder(contract.errorMap));
+  // Before any route's work (auth, body, handler), so a flood is turned away cheaply; after CORS and the error
+  // responder, so a browser can read the 429 problem.
+  app.use(limiter.middleware);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -19,6 +19,8 @@ export interface Caller {
 export interface RequestState {
   requestId: string;
   log: Logger;
+  /** The client's address (see client-ip.ts); logged on the request's line and part of its rate-limit key. */
+  ip: string;
   caller?: Caller;
   /** Set by tool-calling routes; logged on the request's line. */
   tool?: string;

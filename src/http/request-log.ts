@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import koaPinoLogger from 'koa-pino-logger';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { clientIp } from './client-ip.js';
 import type { RequestState } from './handler.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -45,8 +46,8 @@ export function requestLog(logger: Logger): Middleware<RequestState> {
   const summary = (req: IncomingMessage) => {
     const entry = requests.get(req);
     if (!entry) return {};
-    const { caller, tool, transport } = entry.state;
-    return { caller: caller?.name, tool, transport, bytes: entry.bytes() };
+    const { ip, caller, tool, transport } = entry.state;
+    return { ip, caller: caller?.name, tool, transport, bytes: entry.bytes() };
   };
   const http = koaPinoLogger({
     logger,
@@ -73,6 +74,7 @@ export function requestLog(logger: Logger): Middleware<RequestState> {
     (http as Middleware<RequestState>)(ctx, () => {
       ctx.state.requestId = String(ctx.req.id);
       ctx.state.log = ctx.req.log;
+      ctx.state.ip = clientIp(ctx);
       requests.set(ctx.req, { state: ctx.state, bytes: meterBytes(ctx.res) });
       return next();
     });

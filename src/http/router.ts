@@ -9,6 +9,7 @@ import { operations, type OperationId } from '../../generated/operations.gen.js'
 import type { Contract } from '../contract/index.js';
 import { TaskError } from '../errors.js';
 import { authenticate, type SessionVerifier } from './auth.js';
+import { assertJsonDepth } from './limits.js';
 import { HANDLED, type Handler, type Handlers, type Input, type RequestState } from './handler.js';
 import { PROBLEM_TYPE, invalidRequest } from './problem.js';
 import type { TokenStore } from './tokens.js';
@@ -30,6 +31,8 @@ export interface RouterDeps {
   tokens: TokenStore;
   verifySession?: SessionVerifier;
   maxBodyBytes: number;
+  /** Checks of an operation that need the caller but must run before its body is read (stream caps, deadlines). */
+  guards?: (id: OperationId) => Middleware<RequestState>[];
 }
 
 type AnyReply = { status: number; body: unknown; headers?: Record<string, string> };
@@ -43,6 +46,7 @@ export function createRouter(deps: RouterDeps): Router<RequestState> {
   for (const id of Object.keys(operations) as OperationId[]) {
     const op = operations[id];
     const chain: Middleware<RequestState>[] = [authenticate(op.auth, deps.tokens, deps.verifySession)];
+    chain.push(...(deps.guards?.(id) ?? []));
     if (op.body) chain.push(parseJson);
     chain.push(runHandler(id, deps.handlers[id] as Handler<OperationId> | undefined, deps.contract));
     router.register(koaPath(op.path), [op.method], chain);
@@ -50,7 +54,7 @@ export function createRouter(deps: RouterDeps): Router<RequestState> {
   return router;
 }
 
-/** Parses a JSON body within the size limit; any other media type is a 415. */
+/** Parses a JSON body within the size and depth limits; any other media type is a 415. */
 function jsonBody(limit: number): Middleware<RequestState> {
   const parse = bodyParser({
     enableTypes: ['json'],
@@ -70,7 +74,10 @@ function jsonBody(limit: number): Middleware<RequestState> {
         `The body must be application/json, not ${ctx.get('Content-Type') || 'absent'}.`,
       );
     }
-    return parse(ctx, next);
+    return parse(ctx, () => {
+      assertJsonDepth(ctx.request.body);
+      return next();
+    });
   };
 }
 

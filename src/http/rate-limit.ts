@@ -1,0 +1,202 @@
+/**
+ * Request rate limits (koa-ratelimit): a burst window and a sustained window stacked, counted per client (IP plus
+ * token name, or IP alone without a valid credential) before any expensive work. In memory by default; with
+ * `REDIS_URL` in Redis, so every instance behind one proxy spends one budget. While Redis is down the limits
+ * fall back to this instance's memory (logged, and `degraded` in `/readyz`): never unlimited, never a crash.
+ */
+import { Redis } from 'ioredis';
+import type { Context, Middleware } from 'koa';
+import ratelimit from 'koa-ratelimit';
+import type { Logger } from 'pino';
+import type { CheckState } from '../../generated/types.gen.js';
+import type { RateWindow } from '../config.js';
+import { TaskError } from '../errors.js';
+import { clientIp, clientKey } from './client-ip.js';
+import type { RequestState } from './handler.js';
+import { SESSION_COOKIE } from './session-cookie.js';
+import type { SessionVerifier } from './auth.js';
+import type { TokenStore } from './tokens.js';
+
+export interface RateLimitDeps {
+  burst: RateWindow;
+  sustained: RateWindow;
+  redisUrl?: string | undefined;
+  tokens: TokenStore;
+  verifySession?: SessionVerifier | undefined;
+  logger: Logger;
+  /** Paths never limited (probes). */
+  exempt: readonly string[];
+  /** Keys the memory store may hold before it forgets the oldest; default 100 000. */
+  maxMemoryKeys?: number;
+}
+
+export interface RateLimiter {
+  middleware: Middleware<RequestState>;
+  /** Readiness checks: with Redis, `rateLimitStore` is `degraded` while limits are per instance. */
+  checks: Record<string, () => Promise<CheckState>>;
+  /** Stops the sweep timer and the Redis connection. */
+  close(): void;
+}
+
+type Window = Middleware<RequestState>;
+
+const RESET = 'X-RateLimit-Reset';
+/** A Redis call that takes longer than this counts as Redis being down: the request must not wait on it. */
+const REDIS_COMMAND_MS = 500;
+
+export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
+  const keys = new WeakMap<Context, string>();
+  const id = (ctx: Context): string => keys.get(ctx) ?? clientIp(ctx);
+  const memory = createMemoryStore(deps.maxMemoryKeys ?? 100_000, [deps.burst, deps.sustained]);
+  const memoryWindows = [deps.burst, deps.sustained].map((w, i) =>
+    windowOf({ driver: 'memory', db: memory.db, namespace: `rl${i}`, max: w.max, duration: w.durationMs, id }),
+  );
+  const redis = deps.redisUrl ? connectRedis(deps.redisUrl, deps.logger) : undefined;
+  const redisWindows = redis
+    ? [deps.burst, deps.sustained].map((w, i) =>
+        windowOf({
+          driver: 'redis',
+          db: redis.client,
+          namespace: `task-mcp:rl${i}`,
+          max: w.max,
+          duration: w.durationMs,
+          id,
+        }),
+      )
+    : [];
+  const exempt = new Set(deps.exempt);
+
+  /** The windows this request is counted in: Redis when it answers, else this instance's memory. */
+  async function admit(ctx: Context): Promise<Verdict> {
+    if (redis?.ready()) {
+      try {
+        return await allFit(redisWindows, ctx, 1);
+      } catch (err) {
+        redis.failed(err);
+      }
+    }
+    memory.bound();
+    return allFit(memoryWindows, ctx, 1000);
+  }
+
+  const middleware: Middleware<RequestState> = async (ctx, next) => {
+    if (exempt.has(ctx.path)) return next();
+    keys.set(ctx, clientKey(ctx.state.ip, callerName(ctx, deps)));
+    const verdict = await admit(ctx);
+    if (!verdict.fitted) throw limited(ctx, verdict.resetMs);
+    return next();
+  };
+
+  return {
+    middleware,
+    checks: redis ? { rateLimitStore: async () => (redis.ready() ? 'ok' : 'degraded') } : {},
+    close() {
+      memory.stop();
+      redis?.close();
+    },
+  };
+}
+
+const windowOf = (options: ratelimit.MiddlewareOptions): Window =>
+  ratelimit({ ...options, throw: false }) as unknown as Window;
+
+/** Whether the request fitted every window; when not, when the refusing window resets (epoch ms). */
+type Verdict = { fitted: true } | { fitted: false; resetMs: number };
+
+/**
+ * Runs each koa-ratelimit window alone (its `next` only notes the request fitted, so an error it throws is the
+ * store's, never the route's) and stops at the first that refuses. koa-ratelimit reports the reset time in
+ * seconds from memory but in milliseconds from Redis: `resetUnitMs` makes it epoch seconds for the header.
+ */
+async function allFit(windows: readonly Window[], ctx: Context, resetUnitMs: number): Promise<Verdict> {
+  for (const window of windows) {
+    let fitted = false;
+    await window(ctx as Parameters<Window>[0], async () => void (fitted = true));
+    const resetMs = Number(ctx.response.get(RESET)) * resetUnitMs;
+    ctx.set(RESET, String(Math.ceil(resetMs / 1000)));
+    if (!fitted) return { fitted, resetMs };
+  }
+  return { fitted: true };
+}
+
+/** ERATELIMIT, with `Retry-After` in whole seconds until the refusing window resets. */
+function limited(ctx: Context, resetMs: number): TaskError {
+  const retryAfter = Math.max(1, Math.ceil((resetMs - Date.now()) / 1000));
+  ctx.set('Retry-After', String(retryAfter));
+  return new TaskError('ERATELIMIT', `Too many requests; retry in ${retryAfter} s.`, {
+    hint: 'Wait for Retry-After seconds; the X-RateLimit-* headers show the budget.',
+    details: { retryAfter, limit: Number(ctx.response.get('X-RateLimit-Limit')) },
+  });
+}
+
+/**
+ * The token name of a valid credential, or undefined. It never throws: refusing a bad credential is the auth
+ * middleware's job, later; here a bad one just means the request is counted by address alone.
+ */
+function callerName(ctx: Context, deps: Pick<RateLimitDeps, 'tokens' | 'verifySession'>): string | undefined {
+  const [scheme, credential] = ctx.get('Authorization').split(' ', 2);
+  if (scheme?.toLowerCase() === 'bearer' && credential) return deps.tokens.identify(credential);
+  const cookie = ctx.cookies.get(SESSION_COOKIE);
+  return cookie === undefined ? undefined : deps.verifySession?.(cookie);
+}
+
+/**
+ * koa-ratelimit's memory driver needs a shared Map and never evicts: expired keys are swept on an unref'd
+ * timer, and past `maxKeys` (a flood of distinct addresses) the oldest keys are forgotten.
+ */
+function createMemoryStore(maxKeys: number, windows: readonly RateWindow[]) {
+  const db = new Map<string, { reset: number }>();
+  const sweep = (): void => {
+    const now = Date.now() / 1000;
+    for (const [key, entry] of db) if (entry.reset < now) db.delete(key);
+  };
+  const every = Math.min(60_000, Math.max(1000, ...windows.map((w) => w.durationMs)));
+  const timer = setInterval(sweep, every);
+  timer.unref();
+  return {
+    db,
+    bound(): void {
+      if (db.size < maxKeys) return;
+      sweep();
+      for (const key of db.keys()) {
+        if (db.size < maxKeys * 0.9) break;
+        db.delete(key);
+      }
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** An ioredis client that never queues commands while disconnected and logs each change of health once. */
+function connectRedis(url: string, logger: Logger) {
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: REDIS_COMMAND_MS,
+    connectTimeout: 2000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  let state: 'connecting' | 'up' | 'down' = 'connecting';
+  let closing = false;
+  const down = (err: unknown): void => {
+    if (closing || state === 'down') return;
+    state = 'down';
+    logger.warn({ err: (err as Error).message }, 'rate-limit store: Redis unavailable; limits are per instance');
+  };
+  client.on('ready', () => {
+    state = 'up';
+    logger.info('rate-limit store: Redis connected; limits are shared');
+  });
+  // ioredis emits `error` on every failed reconnect; without a listener it would crash the process.
+  client.on('error', down);
+  client.on('close', () => down(new Error('connection closed')));
+  return {
+    client,
+    ready: (): boolean => client.status === 'ready',
+    failed: down,
+    close(): void {
+      closing = true;
+      client.disconnect();
+    },
+  };
+}

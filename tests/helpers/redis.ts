@@ -1,0 +1,67 @@
+/**
+ * A real `redis-server` for a test: started on a free port of 127.0.0.1 with no persistence, in a temp
+ * directory, and stopped by its PID. Needs the Debian package `redis-server`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export interface TestRedis {
+  url: string;
+  port: number;
+  /** Stops the server (SIGTERM to its PID) and waits for it to exit. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Resolves once the server answers PING. */
+async function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(500);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => (socket.destroy(), resolve(data.toString().startsWith('+PONG'))));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+}
+
+/** Starts `redis-server` on `port` (a free one by default), resolved once it answers PING. */
+export async function startRedis(port?: number): Promise<TestRedis> {
+  const chosen = port ?? (await freePort());
+  const dir = await mkdtemp(path.join(tmpdir(), 'task-mcp-redis-'));
+  const args = ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child: ChildProcess = spawn('redis-server', [...args, '--daemonize', 'no', '--dir', dir], { stdio: 'ignore' });
+  let failure: Error | undefined;
+  // `once` rejects on `error` (no redis-server installed): remember it, and say so below.
+  const exited = once(child, 'exit').catch((err: Error) => void (failure = err));
+  for (let i = 0; !(await answersPing(chosen)); i++) {
+    if (failure || child.exitCode !== null || i > 100) {
+      throw new Error(`redis-server did not start on port ${chosen} (apt-get install -y redis-server)`, {
+        cause: failure,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `redis://127.0.0.1:${chosen}`,
+    port: chosen,
+    stop: () =>
+      (stopped ??= (async () => {
+        if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+        await exited;
+        await rm(dir, { recursive: true, force: true });
+      })()),
+  };
+}
