@@ -54,9 +54,8 @@ describe('rate limits through Redis', () => {
     assert.equal(await call(a), 429);
     const res = await b.fetch(`${b.url}/v1/tools/nope/invoke`, { method: 'POST', headers: alice, body: '{}' });
     assert.equal(res.status, 429);
-    // The Redis driver reports resets in ms where the memory one uses seconds: both leave as epoch seconds.
     const retryAfter = Number(res.headers.get('retry-after'));
-    assert.ok(retryAfter >= 1 && retryAfter <= 3600, `Retry-After ${retryAfter}`);
+    assert.ok(retryAfter > 60 && retryAfter <= 3600, `Retry-After ${retryAfter} counts down from the hour`);
     const reset = Number(res.headers.get('x-ratelimit-reset'));
     assert.ok(Math.abs(reset - (Date.now() / 1000 + retryAfter)) < 5, `reset ${reset} in epoch seconds`);
     await res.arrayBuffer();

@@ -70,13 +70,13 @@ export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
   async function admit(ctx: Context): Promise<Verdict> {
     if (redis?.ready()) {
       try {
-        return await allFit(redisWindows, ctx, 1);
+        return await allFit(redisWindows, ctx);
       } catch (err) {
         redis.failed(err);
       }
     }
     memory.bound();
-    return allFit(memoryWindows, ctx, 1000);
+    return allFit(memoryWindows, ctx);
   }
 
   const middleware: Middleware<RequestState> = async (ctx, next) => {
@@ -105,14 +105,14 @@ type Verdict = { fitted: true } | { fitted: false; resetMs: number };
 
 /**
  * Runs each koa-ratelimit window alone (its `next` only notes the request fitted, so an error it throws is the
- * store's, never the route's) and stops at the first that refuses. koa-ratelimit reports the reset time in
- * seconds from memory but in milliseconds from Redis: `resetUnitMs` makes it epoch seconds for the header.
+ * store's, never the route's) and stops at the first that refuses. Both drivers report the reset time in epoch
+ * seconds, the memory one with a fraction: the header gets whole seconds.
  */
-async function allFit(windows: readonly Window[], ctx: Context, resetUnitMs: number): Promise<Verdict> {
+async function allFit(windows: readonly Window[], ctx: Context): Promise<Verdict> {
   for (const window of windows) {
     let fitted = false;
     await window(ctx as Parameters<Window>[0], async () => void (fitted = true));
-    const resetMs = Number(ctx.response.get(RESET)) * resetUnitMs;
+    const resetMs = Number(ctx.response.get(RESET)) * 1000;
     ctx.set(RESET, String(Math.ceil(resetMs / 1000)));
     if (!fitted) return { fitted, resetMs };
   }
