@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { checkAllTasks, writeDelta, addedDelta } from './helpers/repo.js';
 import { startServer, TOKENS, type TestServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
@@ -151,6 +152,16 @@ async function readFrames(
   return { frames, ended };
 }
 
+/** The request's log line (written when the response ends, so it may trail the response a little). */
+async function waitForLog(server: TestServer, requestId: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 100; i++) {
+    const line = server.logs().find((record) => record.reqId === requestId);
+    if (line) return line;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no log line for ${requestId}`);
+}
+
 const gaps = (frames: Arrival[]): number[] => frames.slice(1).map((f, i) => f.at - frames[i]!.at);
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round = (values: number[]): number[] => values.map((v) => Math.round(v));
@@ -285,10 +296,24 @@ describe('nginx recipe (examples/nginx) in front of task-mcp', () => {
     await res.body?.cancel();
   });
 
-  it.todo(
-    'the rate limiter keys on the real client address (X-Forwarded-For from nginx, TRUST_PROXY=1): the request ' +
-      'log has no client-address field yet to assert on; enable once rate limiting lands',
-  );
+  it("shows the real client address to the server (the rate limiter and log key), not nginx's or a forged one", async () => {
+    // nginx reaches the upstream from 127.0.0.1; the client connects from other loopback addresses and sends a
+    // forged X-Forwarded-For, which TRUST_PROXY=1 must ignore in favour of the entry nginx appended.
+    const { cert } = await testCertificate();
+    for (const source of ['127.0.0.3', '127.0.0.4']) {
+      const dispatcher = new Agent({ localAddress: source, connect: { ca: cert } });
+      const requestId = `nginx-ip-${source}`;
+      const res = await undiciFetch(`${proxy.url}/healthz`, {
+        dispatcher,
+        headers: { 'X-Request-Id': requestId, 'X-Forwarded-For': '203.0.113.9' },
+      });
+      assert.equal(res.status, 200);
+      await res.text();
+      await dispatcher.close();
+      const line = await waitForLog(server, requestId);
+      assert.equal(line.ip, source, JSON.stringify(line));
+    }
+  });
 });
 
 describe('nginx stream timeout and heartbeats', () => {
