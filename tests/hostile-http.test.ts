@@ -25,7 +25,7 @@ describe('hostile input over HTTP', () => {
   afterEach(() => assertIntact(s, legit));
   after(() => s.stop());
 
-  const post = (path: string, body: string | Uint8Array, headers: Record<string, string> = {}) =>
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
     s.authed(path, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: MCP_ACCEPT, ...headers },
