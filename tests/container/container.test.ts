@@ -43,18 +43,16 @@ interface Container {
   logs(): Promise<string>;
 }
 
-/** `podman run -d` with the repo mounted at /repo; host networking stands in for `-p` here. */
+/** `podman run --detach` as docs/docker_strategy.md shows it: the repo at /repo, the port published on loopback. */
 async function runContainer(repo: TempRepo, env: Record<string, string>): Promise<Container> {
   const name = `task-mcp-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const port = await freePort();
-  const vars = { TASK_MCP_TOKENS: `alice:${TOKENS.alice}`, PORT: String(port), ...env };
+  const vars = { TASK_MCP_TOKENS: `alice:${TOKENS.alice}`, ...env };
   await podman(
     'run',
     '--detach',
-    '--name',
-    name,
-    '--network',
-    'host',
+    ...['--name', name],
+    ...['--publish', `127.0.0.1:${port}:8443`],
     ...['--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768'],
     ...['--volume', `${repo.root}:/repo`],
     ...Object.entries(vars).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
