@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every deployment: HTTPS with a generated development certificate by default, your certificate via
 # TLS_CERT/TLS_KEY, or plain HTTP (TLS=off) behind a TLS-terminating proxy. Configuration is by environment only.
 # docs/docker_strategy.md says how it is built, verified and run.
