@@ -41,6 +41,8 @@ export type {
   ErrorCode,
   FeedEvent,
   GetContractData,
+  GetContractError,
+  GetContractErrors,
   GetContractResponse,
   GetContractResponses,
   GetEventsData,

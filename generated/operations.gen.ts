@@ -33,7 +33,7 @@ export type Operations = {
   getContract: {
     data: T.GetContractData;
     responses: T.GetContractResponses;
-    errors: Record<never, never>;
+    errors: T.GetContractErrors;
   };
   getMcp: {
     data: T.GetMcpData;

@@ -12,6 +12,7 @@ import type {
   DeleteSessionErrors,
   DeleteSessionResponses,
   GetContractData,
+  GetContractErrors,
   GetContractResponses,
   GetEventsData,
   GetEventsErrors,
@@ -76,7 +77,10 @@ export const getReadiness = <ThrowOnError extends boolean = false>(options?: Opt
  * This contract.
  */
 export const getContract = <ThrowOnError extends boolean = false>(options?: Options<GetContractData, ThrowOnError>) =>
-  (options?.client ?? client).get<GetContractResponses, unknown, ThrowOnError>({ url: '/openapi.yaml', ...options });
+  (options?.client ?? client).get<GetContractResponses, GetContractErrors, ThrowOnError>({
+    url: '/openapi.yaml',
+    ...options,
+  });
 
 /**
  * A stateless server has no session to end; answers 405.

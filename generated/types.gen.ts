@@ -368,6 +368,15 @@ export type GetContractData = {
   url: '/openapi.yaml';
 };
 
+export type GetContractErrors = {
+  /**
+   * Over a rate limit or the open-stream cap.
+   */
+  429: Problem;
+};
+
+export type GetContractError = GetContractErrors[keyof GetContractErrors];
+
 export type GetContractResponses = {
   /**
    * The OpenAPI document.
@@ -398,6 +407,10 @@ export type DeleteMcpErrors = {
    */
   405: Problem;
   /**
+   * Over a rate limit or the open-stream cap.
+   */
+  429: Problem;
+  /**
    * The route is in the contract but not served yet.
    */
   501: Problem;
@@ -425,6 +438,10 @@ export type GetMcpErrors = {
    * The route does not take this method.
    */
   405: Problem;
+  /**
+   * Over a rate limit or the open-stream cap.
+   */
+  429: Problem;
   /**
    * The route is in the contract but not served yet.
    */
