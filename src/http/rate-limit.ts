@@ -1,8 +1,9 @@
 /**
  * Request rate limits (koa-ratelimit): a burst window and a sustained window stacked, counted per client (IP plus
- * token name, or IP alone without a valid credential) before any expensive work. In memory by default; with
- * `REDIS_URL` in Redis, so every instance behind one proxy spends one budget. While Redis is down the limits
- * fall back to this instance's memory (logged, and `degraded` in `/readyz`): never unlimited, never a crash.
+ * token name, or IP alone without a valid credential) before any expensive work. In memory by default (fixed
+ * windows); with `REDIS_URL` in Redis (sliding windows), so every instance behind one proxy spends one budget.
+ * While Redis is down the limits fall back to this instance's memory (logged, and `degraded` in `/readyz`):
+ * never unlimited, never a crash.
  */
 import { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
@@ -48,22 +49,14 @@ export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
   const keys = new WeakMap<Context, string>();
   const id = (ctx: Context): string => keys.get(ctx) ?? clientIp(ctx);
   const memory = createMemoryStore(deps.maxMemoryKeys ?? 100_000, [deps.burst, deps.sustained]);
-  const memoryWindows = [deps.burst, deps.sustained].map((w, i) =>
-    windowOf({ driver: 'memory', db: memory.db, namespace: `rl${i}`, max: w.max, duration: w.durationMs, id }),
-  );
+  /** Burst first, then sustained, each its own koa-ratelimit middleware under its own namespace. */
+  const windowsIn = (driver: 'memory' | 'redis', db: Map<string, unknown> | Redis, prefix: string): Window[] =>
+    Object.entries({ burst: deps.burst, sustained: deps.sustained }).map(([name, w]) =>
+      windowOf({ driver, db, namespace: `${prefix}${name}`, max: w.max, duration: w.durationMs, id }),
+    );
+  const memoryWindows = windowsIn('memory', memory.db, 'rl:');
   const redis = deps.redisUrl ? connectRedis(deps.redisUrl, deps.logger) : undefined;
-  const redisWindows = redis
-    ? [deps.burst, deps.sustained].map((w, i) =>
-        windowOf({
-          driver: 'redis',
-          db: redis.client,
-          namespace: `task-mcp:rl${i}`,
-          max: w.max,
-          duration: w.durationMs,
-          id,
-        }),
-      )
-    : [];
+  const redisWindows = redis ? windowsIn('redis', redis.client, 'task-mcp:rl:') : [];
   const exempt = new Set(deps.exempt);
 
   /** The windows this request is counted in: Redis when it answers, else this instance's memory. */
