@@ -1,0 +1,48 @@
+/**
+ * Calls a tool as NDJSON through the generated SDK (`invokeTool`, via the typed helper in src/client/ndjson.ts)
+ * and prints each line as it arrives: `start`, `progress`…, `heartbeat`s, `result` or `error`, then `end`.
+ *
+ *   TASK_MCP_URL=https://127.0.0.1:8443 TASK_MCP_TOKEN=… npx tsx examples/invoke-ndjson.ts [slug] [title]
+ *
+ * Against a server with a self-signed certificate, trust it with NODE_EXTRA_CA_CERTS=path/to/cert.pem.
+ * Exits 0 on a `result`, 1 on an `error` line or a refused call.
+ */
+import { createClient } from '../generated/client/index.js';
+import type { Auth } from '../generated/core/auth.gen.js';
+import type { ChangeOpenInput } from '../generated/types.gen.js';
+import { InvokeRefusedError, invokeToolNdjson } from '../src/client/ndjson.js';
+
+function settings(): { baseUrl: string; token: string } {
+  const baseUrl = process.env.TASK_MCP_URL;
+  const token = process.env.TASK_MCP_TOKEN;
+  if (!baseUrl || !token) {
+    console.error('Set TASK_MCP_URL (e.g. https://127.0.0.1:8443) and TASK_MCP_TOKEN (a token from TASK_MCP_TOKENS).');
+    process.exit(2);
+  }
+  return { baseUrl, token };
+}
+
+async function main(): Promise<number> {
+  const { baseUrl, token } = settings();
+  const slug = process.argv[2] ?? 'try-the-ndjson-client';
+  const body: ChangeOpenInput = { slug, title: process.argv[3] ?? `Try the NDJSON client (${slug})` };
+
+  // Operations that take a bearer token or the session cookie (`/v1/events`) would get a string `auth` as both,
+  // the token sent as a cookie too: answer per scheme.
+  const client = createClient({ baseUrl, auth: (scheme: Auth) => (scheme.scheme === 'bearer' ? token : undefined) });
+
+  let outcome: 'result' | 'error' | undefined;
+  try {
+    for await (const line of invokeToolNdjson({ client, path: { tool: 'change.open' }, body })) {
+      console.log(`${line.type} ${JSON.stringify(line)}`);
+      if (line.type === 'result' || line.type === 'error') outcome = line.type;
+    }
+  } catch (err) {
+    if (!(err instanceof InvokeRefusedError)) throw err;
+    console.error(`The call was refused: ${err.status} ${err.problem?.code ?? ''} ${err.problem?.detail ?? ''}`);
+    return 1;
+  }
+  return outcome === 'result' ? 0 : 1;
+}
+
+process.exitCode = await main();

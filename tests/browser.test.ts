@@ -1,0 +1,265 @@
+/**
+ * The change feed in a real browser: Debian's Chromium, driven by Playwright, loads a page (tests/browser/
+ * feed-page.html) from an allowlisted origin, signs in with `fetch(…, { credentials: 'include' })` and follows
+ * `/v1/events` with `new EventSource(url, { withCredentials: true })`, as docs/sse_guidelines.md tells browser apps
+ * to. Page and API are both on 127.0.0.1 (other ports): Chromium treats 127.0.0.1 and localhost as different
+ * sites and would block the cookie as third-party.
+ *
+ * Chromium trusts the test certificate by its public key (`--ignore-certificate-errors-spki-list`, which exempts
+ * that one key from verification), so the cookie is set over a connection Chromium considers secure and any other
+ * certificate error still fails. Playwright's `ignoreHTTPSErrors` would work too but waves through every error.
+ *
+ * Needs /usr/bin/chromium (`apt-get install -y chromium`; CI installs it). `npx playwright install` cannot
+ * download browsers here; with internet, set CHROMIUM_PATH='' to use Playwright's own Chromium.
+ */
+import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright';
+import { startServer, TOKENS, type TestServer } from './helpers/server.js';
+import { testCertificate } from './helpers/tls.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** From /work/shared/STACK_NOTES.md: quiet, sandbox-free headless Chromium for a container. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+const HEARTBEAT_MS = 200;
+const SESSION_COOKIE = 'task_mcp_session';
+
+/** What the page's `window.taskMcp` offers (tests/browser/feed-page.html). */
+interface PageApi {
+  login(token: string): Promise<number | string>;
+  logout(token: string): Promise<number | string>;
+  openEventSource(): number;
+  eventSource(i: number): FeedState;
+  closeEventSource(i: number): void;
+  openRawStream(): number;
+  rawStream(i: number): { status?: number; text: string; failure?: string; pings: number };
+  closeRawStream(i: number): void;
+}
+interface FeedState {
+  /** `EventSource.readyState`: 0 connecting, 1 open, 2 closed. */
+  readyState: number;
+  opened: boolean;
+  errors: number;
+  events: Array<{ event: string; id: string; data: Record<string, unknown> }>;
+}
+/** The page's global, as seen from a function run in it (`page.evaluate`). */
+type PageWindow = Window & { taskMcp: PageApi };
+const CLOSED = 2;
+const OPEN = 1;
+
+/** Serves the test page over HTTPS (the test certificate) on a free port of 127.0.0.1; its origin. */
+async function servePage(
+  html: string,
+  cert: { cert: string; key: string },
+): Promise<{ server: Server; origin: string }> {
+  const server = createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
+    if (req.method === 'GET' && req.url?.startsWith('/?')) {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(html);
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `https://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** base64(SHA-256(SubjectPublicKeyInfo)): the form `--ignore-certificate-errors-spki-list` takes. */
+const spkiHash = (pem: string): string =>
+  createHash('sha256')
+    .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
+
+describe('browser: the change feed over EventSource with the session cookie (Chromium)', () => {
+  let s: TestServer;
+  let browser: Browser;
+  let allowed: { server: Server; origin: string };
+  let foreign: { server: Server; origin: string };
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    if (CHROMIUM && !existsSync(CHROMIUM)) {
+      throw new Error(
+        `No Chromium at ${CHROMIUM}: install Debian's with \`apt-get install -y chromium\` (CI does), ` +
+          `or set CHROMIUM_PATH to a Chromium binary.`,
+      );
+    }
+    const cert = await testCertificate();
+    const html = await readFile(new URL('./browser/feed-page.html', import.meta.url), 'utf8');
+    allowed = await servePage(html, cert);
+    foreign = await servePage(html, cert);
+    s = await startServer({ env: { CORS_ORIGINS: allowed.origin, HEARTBEAT_MS: String(HEARTBEAT_MS) } });
+    browser = await chromium.launch({
+      ...(CHROMIUM ? { executablePath: CHROMIUM } : {}),
+      args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${spkiHash(cert.cert)}`],
+    });
+  });
+
+  after(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+    await browser?.close();
+    for (const server of [allowed?.server, foreign?.server]) {
+      server?.closeAllConnections();
+      await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    }
+    await s?.stop();
+  });
+
+  /** A fresh browser profile (cookie jar) with the test page open at `origin`, talking to the API. */
+  async function openPage(origin = allowed.origin, context?: BrowserContext): Promise<Page> {
+    if (!context) {
+      context = await browser.newContext();
+      contexts.push(context);
+    }
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${origin}/?api=${encodeURIComponent(s.url)}`);
+    return page;
+  }
+
+  /** Calls `window.taskMcp[name](...args)` in the page. */
+  const call = <K extends keyof PageApi>(
+    page: Page,
+    name: K,
+    ...args: Parameters<PageApi[K]>
+  ): Promise<Awaited<ReturnType<PageApi[K]>>> =>
+    page.evaluate(
+      ({ name, args }) => ((window as unknown as PageWindow).taskMcp[name] as (...a: unknown[]) => unknown)(...args),
+      { name: name as keyof PageApi, args: args as unknown[] },
+    ) as Promise<Awaited<ReturnType<PageApi[K]>>>;
+
+  /** Waits until the page's EventSource `i` satisfies `done`, then returns its state. */
+  async function feedState(page: Page, i: number, done: string): Promise<FeedState> {
+    await page.waitForFunction(`(() => { const f = window.taskMcp.eventSource(${i}); return ${done}; })()`);
+    return call(page, 'eventSource', i);
+  }
+
+  /** Responses of the API's `/v1/events` the page receives from now on. */
+  function feedResponses(page: Page): Response[] {
+    const seen: Response[] = [];
+    page.on('response', (res) => {
+      if (res.url() === `${s.url}/v1/events`) seen.push(res);
+    });
+    return seen;
+  }
+
+  /** Requests to the API that fail in the page from now on (CORS refusals among them), as `METHOD path error`. */
+  function failedRequests(page: Page): string[] {
+    const failed: string[] = [];
+    page.on('requestfailed', (req) => {
+      if (req.url().startsWith(s.url))
+        failed.push(`${req.method()} ${new URL(req.url()).pathname} ${req.failure()?.errorText}`);
+    });
+    return failed;
+  }
+
+  const openChange = async (slug: string): Promise<void> => {
+    const res = await s.authed('/v1/tools/change.open/invoke', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ slug, title: `Seen in the browser: ${slug}` }),
+    });
+    assert.equal(res.status, 200, await res.text());
+  };
+
+  test('an allowlisted page signs in with fetch and its EventSource receives change.opened; heartbeats flow', async () => {
+    const page = await openPage();
+    assert.equal(await call(page, 'login', TOKENS.alice), 200);
+    const [cookie] = (await page.context().cookies(s.url)).filter((c) => c.name === SESSION_COOKIE);
+    assert.ok(cookie, 'the session cookie is in the jar');
+    assert.deepEqual(
+      { httpOnly: cookie.httpOnly, secure: cookie.secure, sameSite: cookie.sameSite },
+      { httpOnly: true, secure: true, sameSite: 'None' },
+    );
+    assert.equal(await page.evaluate(() => document.cookie), '', 'HttpOnly: the page script cannot read it');
+
+    const feed = await call(page, 'openEventSource');
+    const raw = await call(page, 'openRawStream');
+    await feedState(page, feed, 'f.opened');
+    await page.waitForFunction(`window.taskMcp.rawStream(${raw}).text.startsWith('retry: 3000')`);
+
+    await openChange('browser-feed');
+    const state = await feedState(page, feed, `f.events.some((e) => e.event === 'change.opened')`);
+    const opened = state.events.find((e) => e.event === 'change.opened');
+    assert.deepEqual(
+      { slug: opened?.data.slug, actor: opened?.data.actor, type: opened?.data.type },
+      { slug: 'browser-feed', actor: 'alice', type: 'change.opened' },
+    );
+    assert.match(opened?.id ?? '', /^\d+$/, 'the event carries its feed id (lastEventId)');
+
+    // EventSource hides comments; the same feed read with fetch shows them, and the EventSource stays open.
+    await page.waitForFunction(`window.taskMcp.rawStream(${raw}).pings >= 3`);
+    const stream = await call(page, 'rawStream', raw);
+    assert.equal(stream.status, 200);
+    assert.match(stream.text, /^event: change\.opened$/m);
+    const after = await call(page, 'eventSource', feed);
+    assert.deepEqual({ readyState: after.readyState, errors: after.errors }, { readyState: OPEN, errors: 0 });
+    await call(page, 'closeRawStream', raw);
+    await call(page, 'closeEventSource', feed);
+  });
+
+  test('without the cookie the EventSource is refused (401) and errors without opening', async () => {
+    const page = await openPage();
+    const responses = feedResponses(page);
+    const feed = await call(page, 'openEventSource');
+    const state = await feedState(page, feed, 'f.errors > 0');
+    assert.deepEqual({ readyState: state.readyState, opened: state.opened }, { readyState: CLOSED, opened: false });
+    assert.deepEqual(
+      responses.map((r) => r.status()),
+      [401],
+    );
+  });
+
+  test('a page on an origin not in CORS_ORIGINS is blocked: its sign-in fails and its EventSource errors, cookie or not', async () => {
+    // Sign in from the allowed page first, so the shared cookie jar holds a valid cookie for the API.
+    const home = await openPage();
+    assert.equal(await call(home, 'login', TOKENS.alice), 200);
+    const page = await openPage(foreign.origin, home.context());
+    const failed = failedRequests(page);
+
+    assert.match(String(await call(page, 'login', TOKENS.alice)), /^blocked: TypeError/);
+    const feed = await call(page, 'openEventSource');
+    const state = await feedState(page, feed, 'f.errors > 0');
+    assert.deepEqual(
+      { readyState: state.readyState, opened: state.opened, events: state.events },
+      { readyState: CLOSED, opened: false, events: [] },
+    );
+    // The sign-in's preflight and the stream request (with a valid cookie) reached the server; their replies carry
+    // no CORS headers for this origin, so the browser failed both and the POST itself was never sent.
+    assert.deepEqual(failed.sort(), ['GET /v1/events net::ERR_FAILED', 'POST /v1/session net::ERR_FAILED']);
+  });
+
+  test('after DELETE /v1/session the cookie is gone and a new EventSource is refused', async () => {
+    const page = await openPage();
+    assert.equal(await call(page, 'login', TOKENS.alice), 200);
+    const before = await call(page, 'openEventSource');
+    await feedState(page, before, 'f.opened');
+    await call(page, 'closeEventSource', before);
+
+    assert.equal(await call(page, 'logout', TOKENS.alice), 204);
+    const jar = await page.context().cookies(s.url);
+    assert.deepEqual(
+      jar.filter((c) => c.name === SESSION_COOKIE),
+      [],
+    );
+    const responses = feedResponses(page);
+    const feed = await call(page, 'openEventSource');
+    const state = await feedState(page, feed, 'f.errors > 0');
+    assert.deepEqual({ readyState: state.readyState, opened: state.opened }, { readyState: CLOSED, opened: false });
+    assert.deepEqual(
+      responses.map((r) => r.status()),
+      [401],
+    );
+  });
+});
