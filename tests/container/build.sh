@@ -10,7 +10,7 @@ image="${IMAGE:-localhost/task-mcp:test}"
 ca=/etc/ssl/certs/ca-certificates.crt
 
 "$here/base-image.sh"
-args=(--pull=never --isolation chroot --format docker --layers --tag "$image" --file "$root/Dockerfile")
+args=(--pull=never --isolation chroot --format docker --layers="${LAYERS:-false}" --tag "$image" --file "$root/Dockerfile")
 if [[ -f "$ca" ]]; then
   args+=(--volume "$ca:/run/host-ca.crt:ro" --build-arg NODE_EXTRA_CA_CERTS=/run/host-ca.crt)
 fi
