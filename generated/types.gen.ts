@@ -236,22 +236,22 @@ export type ProgressStep = 'validate' | 'archive' | 'receipt' | 'init' | 'scaffo
  */
 export type InvokeEvent =
   | ({
-      type: 'InvokeStart';
+      type: 'start';
     } & InvokeStart)
   | ({
-      type: 'InvokeProgress';
+      type: 'progress';
     } & InvokeProgress)
   | ({
-      type: 'InvokeResult';
+      type: 'result';
     } & InvokeResult)
   | ({
-      type: 'InvokeError';
+      type: 'error';
     } & InvokeError)
   | ({
-      type: 'InvokeHeartbeat';
+      type: 'heartbeat';
     } & InvokeHeartbeat)
   | ({
-      type: 'InvokeEnd';
+      type: 'end';
     } & InvokeEnd);
 
 export type InvokeStart = {

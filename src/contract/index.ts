@@ -54,7 +54,7 @@ export function loadContract(bodyCheckedElsewhere: readonly OperationId[] = []):
   const text = readFileSync(packageFile('openapi.yaml'), 'utf8');
   const document = parse(text) as Document;
   const { components } = document;
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, discriminator: true });
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
   addFormats(ajv);
 
   const schemas = new Map<string, JsonSchema>();

@@ -1,6 +1,6 @@
 /**
  * JSON Schemas out of the contract. Every consumer (ajv, MCP tool definitions) gets a self-contained copy with
- * local `$ref`s inlined and OpenAPI-only keys (`x-*`) dropped, because an MCP tool schema travels alone to the client.
+ * local `$ref`s inlined and OpenAPI-only keys dropped, because an MCP tool schema travels alone to the client.
  */
 
 export type JsonSchema = Record<string, unknown>;
@@ -16,10 +16,16 @@ export function dereference(schema: unknown, components: Components, seen: strin
   if (typeof ref === 'string') return inline(ref, components, seen);
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(schema)) {
-    if (!key.startsWith('x-')) out[key] = dereference(value, components, seen);
+    if (!isOpenApiOnly(key)) out[key] = dereference(value, components, seen);
   }
   return out;
 }
+
+/**
+ * Keys JSON Schema validators do not know: extensions, and OpenAPI's `discriminator`, a code-generation hint
+ * (its `mapping` points into `#/components`); the `oneOf` branches' `const`s decide on their own.
+ */
+const isOpenApiOnly = (key: string): boolean => key.startsWith('x-') || key === 'discriminator';
 
 function inline(ref: string, components: Components, seen: string[]): unknown {
   const [, kind, name] = /^#\/components\/([^/]+)\/([^/]+)$/.exec(ref) ?? [];
