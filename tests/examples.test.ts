@@ -11,7 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { createClient, type Client } from '../generated/client/index.js';
 import type { Auth } from '../generated/core/auth.gen.js';
 import type { InvokeToolErrors } from '../generated/types.gen.js';
-import { InvokeRefusedError, invokeToolNdjson, readNdjson, type InvokeLine } from '../src/client/ndjson.js';
+import { InvokeRefusedError, invokeToolNdjson, readNdjson } from '../src/client/ndjson.js';
+import type { InvokeEvent } from '../generated/types.gen.js';
 import { startServer, TOKENS, type TestServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
 
@@ -281,7 +282,7 @@ describe('SDK examples against the real server', () => {
       const body = { slug: `ttfe-ndjson-${i}`, title: 'Time to first event' };
       let first: number | undefined;
       const sent = performance.now();
-      const lines: InvokeLine[] = [];
+      const lines: InvokeEvent[] = [];
       for await (const line of invokeToolNdjson({ client, path: { tool: 'change.open' }, body })) {
         first ??= performance.now() - sent;
         lines.push(line);

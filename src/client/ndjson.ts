@@ -16,25 +16,9 @@
  */
 import type { Options } from '../../generated/sdk.gen.js';
 import { invokeTool } from '../../generated/sdk.gen.js';
-import type {
-  InvokeEnd,
-  InvokeError,
-  InvokeHeartbeat,
-  InvokeProgress,
-  InvokeResult,
-  InvokeStart,
-  InvokeToolData,
-  InvokeToolError,
-} from '../../generated/types.gen.js';
+import type { InvokeEvent, InvokeToolData, InvokeToolError } from '../../generated/types.gen.js';
 
 export const NDJSON_MEDIA_TYPE = 'application/x-ndjson';
-
-/**
- * One line of a streamed tool call. The contract's `InvokeEvent` union cannot serve here: its `oneOf` has a
- * discriminator without a `mapping`, so the generator tags each member with its schema name
- * (`type: 'InvokeStart' & 'start'`), which no value satisfies. The members themselves are exact.
- */
-export type InvokeLine = InvokeStart | InvokeProgress | InvokeResult | InvokeError | InvokeHeartbeat | InvokeEnd;
 
 /** The server refused the call before streaming (bad input, auth, `Accept`…): its status and problem body. */
 export class InvokeRefusedError extends Error {
@@ -89,7 +73,7 @@ export async function* readNdjson<T = unknown>(body: ReadableStream<Uint8Array>)
  */
 export async function* invokeToolNdjson(
   options: Options<InvokeToolData, false>,
-): AsyncGenerator<InvokeLine, void, undefined> {
+): AsyncGenerator<InvokeEvent, void, undefined> {
   const { response, error } = await invokeTool({
     ...options,
     headers: { ...(options.headers as Record<string, string> | undefined), Accept: NDJSON_MEDIA_TYPE },
@@ -99,5 +83,5 @@ export async function* invokeToolNdjson(
   if (!(response as Response | undefined)) throw error;
   if (!response.ok) throw new InvokeRefusedError(response.status, error);
   if (!response.body) throw new TypeError('The NDJSON reply has no body');
-  yield* readNdjson<InvokeLine>(response.body);
+  yield* readNdjson<InvokeEvent>(response.body);
 }

@@ -3,32 +3,16 @@
  * framing wants one). One driver, two framings: SSE (`text/event-stream`) and NDJSON (`application/x-ndjson`).
  */
 import type { ProgressFn } from '../changes/types.js';
-import type {
-  InvokeEnd,
-  InvokeError,
-  InvokeHeartbeat,
-  InvokeProgress,
-  InvokeResult,
-  InvokeStart,
-  Problem,
-  ToolName,
-  ToolResult,
-} from '../../generated/types.gen.js';
+import type { InvokeEvent, InvokeHeartbeat, Problem, ToolName, ToolResult } from '../../generated/types.gen.js';
 import { formatNdjsonLine } from './ndjson.js';
 import { SSE_PING, formatSseEvent } from './sse.js';
 import type { StreamWriter } from './stream-writer.js';
-
-/**
- * One event of a streamed call. The generated `InvokeEvent` cannot be used: its discriminator turns each member
- * into `{ type: 'InvokeStart' } & InvokeStart`, whose `type` is `never`.
- */
-export type InvokeStreamEvent = InvokeStart | InvokeProgress | InvokeResult | InvokeError | InvokeHeartbeat | InvokeEnd;
 
 /** How a call's events go on the wire. */
 export interface InvokeFraming {
   contentType: 'text/event-stream' | 'application/x-ndjson';
   /** One event; `seq` counts this call's events from 1. */
-  frame(event: InvokeStreamEvent, seq: number): string;
+  frame(event: InvokeEvent, seq: number): string;
   /** The frame sent every heartbeat interval while the call runs. */
   heartbeat(now: Date): string;
   /** Whether the stream closes with an `end` event (NDJSON has no other end-of-stream signal than EOF). */
@@ -66,7 +50,7 @@ export interface StreamedCall {
  */
 export async function streamToolCall(writer: StreamWriter, framing: InvokeFraming, call: StreamedCall): Promise<void> {
   let seq = 0;
-  const send = (event: InvokeStreamEvent): boolean => writer.send(framing.frame(event, ++seq));
+  const send = (event: InvokeEvent): boolean => writer.send(framing.frame(event, ++seq));
   try {
     send({ type: 'start', tool: call.tool, requestId: call.requestId });
     const result = await call.run((step, progress, total, message) =>
