@@ -8,4 +8,7 @@ start=$SECONDS
 bash "$here/build.sh"
 echo "container: image built in $((SECONDS - start)) s"
 node --import tsx --test "$here/container.test.ts"
+# vfs keeps a full copy per image: drop the images each rebuild leaves untagged (the base and the latest stay).
+source "$here/podman-env.sh"
+pm image prune --force >/dev/null
 echo "container: done in $((SECONDS - start)) s"
