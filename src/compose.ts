@@ -4,6 +4,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { createChangeService } from './changes/index.js';
+import type { ChangeService } from './changes/types.js';
 import { readConfig } from './config.js';
 import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
@@ -14,6 +15,16 @@ import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './server.js';
 
+export interface TaskMcpOptions {
+  /** Where log lines go; stdout when unset. */
+  logDestination?: DestinationStream;
+  /**
+   * Wraps the domain service before anything uses it: the one seam for tests that must make the domain fail in
+   * ways a real repository cannot be made to (an unexpected error, to prove it reaches no client).
+   */
+  decorateService?: (service: ChangeService) => ChangeService;
+}
+
 export interface TaskMcp extends Listening {
   runtime: Runtime;
   logger: Logger;
@@ -23,9 +34,16 @@ export interface TaskMcp extends Listening {
 /** Secrets never reach a log line, whoever logs what: pino removes these paths from every record. */
 const REDACT = ['authorization', 'cookie', 'token', '*.authorization', '*.cookie', '*.token', '*.headers', 'headers'];
 
+/**
+ * Reads the configuration from `env`, builds the app and listens.
+ *
+ * @example
+ * const server = await startTaskMcp(process.env);
+ * await server.stop(server.runtime.config.shutdownGraceMs);
+ */
 export async function startTaskMcp(
   env: Record<string, string | undefined>,
-  logDestination?: DestinationStream,
+  { logDestination, decorateService }: TaskMcpOptions = {},
 ): Promise<TaskMcp> {
   const runtime = await withEmbeddedDefaults(readConfig(env));
   const { config } = runtime;
@@ -40,7 +58,8 @@ export async function startTaskMcp(
     ringSize: config.eventRingSize,
     onListenerError: (err) => logger.warn({ err }, 'an event stream listener failed; dropped it'),
   });
-  const service = createChangeService({ repoRoot: config.repoRoot, events: feed, version });
+  const domain = createChangeService({ repoRoot: config.repoRoot, events: feed, version });
+  const service = decorateService ? decorateService(domain) : domain;
   const app = createApp(config, { contract, service, feed, logger, lifecycle, version });
   const listening = await listen(app, { host: config.host, port: config.port, tls: runtime.tls, lifecycle });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');

@@ -3,6 +3,7 @@
  * temp git repository, and captures its JSON log lines. Every test stops what it starts: call `stop()`.
  */
 import { Writable } from 'node:stream';
+import type { ChangeService } from '../../src/changes/types.js';
 import { startTaskMcp, type TaskMcp } from '../../src/compose.js';
 import { createTempRepo, type TempRepo } from './repo.js';
 import { testCertificate } from './tls.js';
@@ -30,6 +31,8 @@ export interface StartOptions {
   repo?: TempRepo;
   /** Plain HTTP (`TLS=off`). */
   plain?: boolean;
+  /** Wraps the real domain service (to make it fail in ways a repository cannot). */
+  decorateService?: (service: ChangeService) => ChangeService;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
@@ -53,7 +56,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       ...tls,
       ...options.env,
     },
-    sink,
+    { logDestination: sink, decorateService: options.decorateService },
   );
   const fetch = options.plain ? globalThis.fetch : cert.fetch;
   return {
@@ -78,3 +81,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     },
   };
 }
+
+/** `git status --porcelain` of the served repository, untracked files listed one by one: what calls changed. */
+export const gitStatus = (repo: TempRepo): Promise<string> =>
+  repo.git.raw(['status', '--porcelain', '--untracked-files=all']);
