@@ -1,18 +1,21 @@
+/**
+ * The 2024-11-05 HTTP+SSE transport on the real server (`startServer`: real TLS, the real app and domain).
+ */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startHarness, TOKENS, type Harness } from './helpers/mcp-harness.js';
+import { startServer, TOKENS, type TestServer } from './helpers/server.js';
 
 interface Stream {
   response: Response;
-  /** Reads until `predicate` holds for the text received so far. */
+  /** Reads until `predicate` holds for the text received so far, or the stream ends. */
   until(predicate: (text: string) => boolean): Promise<string>;
   cancel(): Promise<void>;
 }
 
-async function openSse(h: Harness, token: string = TOKENS.alice): Promise<Stream> {
+async function openSse(s: TestServer, token: string = TOKENS.alice): Promise<Stream> {
   const controller = new AbortController();
-  const response = await fetch(`${h.origin}/sse`, {
+  const response = await s.fetch(`${s.url}/sse`, {
     headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' },
     signal: controller.signal,
   });
@@ -35,40 +38,37 @@ async function openSse(h: Harness, token: string = TOKENS.alice): Promise<Stream
   };
 }
 
-async function settled(h: Harness, sessions: number): Promise<void> {
-  for (let i = 0; i < 100 && h.routes.openSessions() !== sessions; i++) await sleep(10);
-  assert.equal(h.routes.openSessions(), sessions);
-}
-
 const endpointOf = (text: string): string => /event: endpoint\ndata: (\S+)\n\n/.exec(text)![1]!;
 
-const postMessage = (h: Harness, endpoint: string, message: unknown, token: string = TOKENS.alice) =>
-  fetch(new URL(endpoint, `${h.origin}/sse`), {
+const postMessage = (s: TestServer, endpoint: string, message: unknown, token: string = TOKENS.alice) =>
+  s.fetch(new URL(endpoint, `${s.url}/sse`), {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
     body: JSON.stringify(message),
   });
 
+const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
+
 describe('MCP over HTTP+SSE (2024-11-05)', () => {
-  let h: Harness;
+  let s: TestServer;
   before(async () => {
-    h = await startHarness({ heartbeatMs: 50 });
+    s = await startServer({ env: { HEARTBEAT_MS: '50' } });
   });
-  after(() => h.close());
+  after(() => s.stop());
 
   it('opens with the endpoint event, proxy-proof headers, and heartbeats', async () => {
-    const sse = await openSse(h);
+    const sse = await openSse(s);
     assert.equal(sse.response.headers.get('content-type')?.split(';')[0], 'text/event-stream');
     assert.equal(sse.response.headers.get('x-accel-buffering'), 'no');
     assert.equal(sse.response.headers.get('cache-control'), 'no-cache, no-transform');
-    const text = await sse.until((t) => (t.match(/^: heartbeat$/gm) ?? []).length >= 2);
+    const text = await sse.until((t) => (t.match(/^: ping$/gm) ?? []).length >= 2);
     assert.ok(text.startsWith('event: endpoint\n'), 'the endpoint event comes first');
     assert.match(endpointOf(text), /^messages\?sessionId=[A-Za-z0-9_-]{16,64}$/);
     await sse.cancel();
   });
 
   it('accepts a message with 202 and answers it as a message event on the stream', async () => {
-    const sse = await openSse(h);
+    const sse = await openSse(s);
     const endpoint = endpointOf(await sse.until((t) => t.includes('event: endpoint')));
     const init = {
       jsonrpc: '2.0',
@@ -76,7 +76,7 @@ describe('MCP over HTTP+SSE (2024-11-05)', () => {
       method: 'initialize',
       params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
     };
-    const res = await postMessage(h, endpoint, init);
+    const res = await postMessage(s, endpoint, init);
     assert.equal(res.status, 202);
     const text = await sse.until((t) => t.includes('"id":1'));
     const reply = JSON.parse(/event: message\ndata: (.*)\n\n/.exec(text)![1]!);
@@ -86,14 +86,13 @@ describe('MCP over HTTP+SSE (2024-11-05)', () => {
   });
 
   it("answers an unknown sessionId, or another caller's, with 404 ENOSESSION", async () => {
-    const sse = await openSse(h);
+    const sse = await openSse(s);
     const endpoint = endpointOf(await sse.until((t) => t.includes('event: endpoint')));
-    const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
     for (const [url, token] of [
       ['messages?sessionId=AAAAAAAAAAAAAAAAAAAAAAAA', TOKENS.alice],
       [endpoint, TOKENS.bob],
     ] as const) {
-      const res = await postMessage(h, url, ping, token);
+      const res = await postMessage(s, url, ping, token);
       assert.equal(res.status, 404);
       assert.equal((await res.json()).code, 'ENOSESSION');
     }
@@ -101,36 +100,44 @@ describe('MCP over HTTP+SSE (2024-11-05)', () => {
   });
 
   it('forgets a session when its client disconnects', async () => {
-    await settled(h, 0); // the earlier tests' streams, cancelled, are going away too
-    const before = h.routes.openSessions();
-    const sse = await openSse(h);
+    const sse = await openSse(s);
     const endpoint = endpointOf(await sse.until((t) => t.includes('event: endpoint')));
-    assert.equal(h.routes.openSessions(), before + 1);
+    const open = await postMessage(s, endpoint, ping);
+    assert.equal(open.status, 202, 'the session is live while its stream is open');
     await sse.cancel();
-    await settled(h, before);
-    const res = await postMessage(h, endpoint, { jsonrpc: '2.0', id: 1, method: 'ping' });
-    assert.equal(res.status, 404);
+    // The server learns of the disconnect when the socket closes; poll briefly rather than guess a delay.
+    let status = 202;
+    for (let i = 0; i < 100 && status !== 404; i++) {
+      await sleep(10);
+      const res = await postMessage(s, endpoint, ping);
+      status = res.status;
+      await res.body?.cancel();
+    }
+    assert.equal(status, 404);
   });
 
   it('refuses a foreign Origin with 403 before opening a stream', async () => {
-    const res = await fetch(`${h.origin}/sse`, {
-      headers: { Authorization: `Bearer ${TOKENS.alice}`, Origin: 'https://evil.example' },
-    });
+    const res = await s.authed('/sse', { headers: { Origin: 'https://evil.example' } });
     assert.equal(res.status, 403);
     assert.equal((await res.json()).code, 'EFORBIDDEN');
   });
+});
 
-  it('closeAll sends a shutdown event and ends every stream', async () => {
-    const own = await startHarness({ heartbeatMs: 60_000 });
+describe('MCP over HTTP+SSE when the server drains', () => {
+  it('sends each stream a shutdown event and ends it', async () => {
+    const s = await startServer({ env: { HEARTBEAT_MS: '60000' } });
     try {
-      const sse = await openSse(own);
-      await sse.until((t) => t.includes('event: endpoint'));
-      await own.routes.closeAll();
+      const sse = await openSse(s);
+      const endpoint = endpointOf(await sse.until((t) => t.includes('event: endpoint')));
+      // What SIGTERM starts: every open stream is told to finish.
+      s.server.lifecycle.drain();
       const text = await sse.until(() => false);
       assert.match(text, /event: shutdown\ndata: \{"reason":"server shutting down"\}\n\n$/);
-      assert.equal(own.routes.openSessions(), 0);
+      const res = await postMessage(s, endpoint, ping);
+      assert.equal(res.status, 404, 'the session is gone with its stream');
+      await res.body?.cancel();
     } finally {
-      await own.close();
+      await s.stop();
     }
   });
 });

@@ -22,6 +22,8 @@ export interface McpRoutesDeps {
   version: string;
   /** `HEARTBEAT_MS`: the comment heartbeat of every SSE stream. */
   heartbeatMs: number;
+  /** `STREAM_MAX_BUFFERED_BYTES`: unsent bytes past which an HTTP+SSE reader is cut off (default 1 MiB). */
+  maxBufferedBytes?: number;
   /** The CORS allowlist (full origins); any other `Origin` is refused with 403. */
   allowedOrigins: readonly string[];
   /** The listening address; when loopback, non-loopback `Host` headers are refused (DNS rebinding). */
@@ -47,7 +49,7 @@ export interface McpRoutes {
  * Builds everything once: tool definitions with their schemas and validators, listings, guards.
  *
  * @example
- * const mcp = createMcpRoutes({ service, contract, version, heartbeatMs: 25_000,
+ * const mcp = createMcpRoutes({ service, contract, version, heartbeatMs: 25_000, maxBufferedBytes: 1 << 20,
  *   allowedOrigins: ['https://127.0.0.1:8443'], bindHost: '127.0.0.1', toolNames: 'safe', logger });
  * const handlers: Handlers = { ...otherHandlers, ...mcp.handlers };
  */
@@ -58,7 +60,12 @@ export function createMcpRoutes(deps: McpRoutesDeps): McpRoutes {
   const factory = createServerFactory(deps);
   const guard = createGuard(deps);
   const streamable = createStreamableRoutes({ factory, guard, heartbeatMs: deps.heartbeatMs, logger: deps.logger });
-  const legacy = createLegacySseRoutes({ factory, guard, heartbeatMs: deps.heartbeatMs });
+  const legacy = createLegacySseRoutes({
+    factory,
+    guard,
+    heartbeatMs: deps.heartbeatMs,
+    maxBufferedBytes: deps.maxBufferedBytes,
+  });
   return {
     handlers: { ...streamable.handlers, ...legacy.handlers },
     openSessions: legacy.size,

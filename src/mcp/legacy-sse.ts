@@ -1,23 +1,27 @@
 /**
  * The 2024-11-05 HTTP+SSE transport: `GET /sse` opens a stream whose first event names the POST endpoint, and
  * every reply arrives as a `message` event; `POST /messages?sessionId=…` only hands a message over (202). The SDK
- * v2 has no server class for it, so this is a thin `Transport` over the same server factory. A session lives in
- * this process's memory for as long as its stream is open, and nowhere else.
+ * v2 has no server class for it, so this is a thin `Transport` over the same server factory, writing through the
+ * shared stream writer (framing, heartbeats, headers, the slow-reader bound and the one cleanup). A session lives
+ * in this process's memory for as long as its stream is open, and nowhere else.
  */
 import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import type { JSONRPCMessage, MessageExtraInfo, Transport } from '@modelcontextprotocol/server';
-import type { Logger } from 'pino';
 import { TaskError } from '../errors.js';
 import { HANDLED, type AppContext, type Handlers } from '../http/handler.js';
+import { openKoaStream } from '../streaming/koa-stream.js';
+import { SSE_PING, formatSseEvent } from '../streaming/sse.js';
+import type { StreamWriter } from '../streaming/stream-writer.js';
 import type { Guard } from './guard.js';
 import type { ServerFactory } from './server.js';
-import { STREAM_HEADERS, callerOf, toolOf } from './streamable.js';
+import { callerOf, toolOf } from './streamable.js';
 
 export interface LegacySseDeps {
   factory: ServerFactory;
   guard: Guard;
   heartbeatMs: number;
+  /** Unsent bytes past which a slow reader is cut off (default 1 MiB). */
+  maxBufferedBytes?: number;
   /** Where the endpoint event points; relative, so it follows whatever host and prefix the client used. */
   messagesPath?: string;
 }
@@ -32,13 +36,11 @@ export interface LegacySseRoutes {
 
 interface Session {
   owner: string;
-  stream: PassThrough;
+  writer: StreamWriter;
   transport: SseTransport;
-  cleanup(): void;
 }
 
-/** One SSE event. Its data is JSON, which never holds a raw CR or LF, so one `data:` line carries it. */
-export const sseEvent = (event: string, data: string): string => `event: ${event}\ndata: ${data}\n\n`;
+const SHUTDOWN = formatSseEvent({ event: 'shutdown', data: JSON.stringify({ reason: 'server shutting down' }) });
 
 class SseTransport implements Transport {
   onclose?: () => void;
@@ -47,19 +49,20 @@ class SseTransport implements Transport {
 
   constructor(
     readonly sessionId: string,
-    private readonly stream: PassThrough,
+    private readonly writer: StreamWriter,
   ) {}
 
   async start(): Promise<void> {}
 
+  /** Waits while the client is behind (backpressure); the writer cuts off one that falls too far behind. */
   async send(message: JSONRPCMessage): Promise<void> {
-    if (this.stream.writableEnded) throw new Error('the SSE stream is closed');
-    this.stream.write(sseEvent('message', JSON.stringify(message)));
+    if (this.writer.closed) throw new Error('the SSE stream is closed');
+    await this.writer.write(formatSseEvent({ event: 'message', data: JSON.stringify(message) }));
   }
 
-  /** Ends the session from the server side; the stream's own cleanup does the rest. */
+  /** Ends the session from the server side; the writer's cleanup does the rest. */
   async close(): Promise<void> {
-    this.stream.end();
+    this.writer.close();
   }
 }
 
@@ -67,43 +70,35 @@ export function createLegacySseRoutes({
   factory,
   guard,
   heartbeatMs,
+  maxBufferedBytes,
   messagesPath = 'messages',
 }: LegacySseDeps): LegacySseRoutes {
   const sessions = new Map<string, Session>();
 
-  async function open(ctx: AppContext, log: Logger): Promise<PassThrough> {
+  async function open(ctx: AppContext): Promise<void> {
     const owner = callerOf(ctx);
+    const log = ctx.state.log;
     const sessionId = randomBytes(18).toString('base64url');
-    const stream = new PassThrough();
-    const transport = new SseTransport(sessionId, stream);
     const server = factory({ actor: owner, log });
-
-    let cleaned = false;
-    const cleanup = () => {
-      if (cleaned) return;
-      cleaned = true;
-      clearInterval(heartbeat);
-      sessions.delete(sessionId);
-      stream.end();
-      // Closing the server fires transport.onclose; both ends are done with the session.
-      server.close().catch(() => undefined);
-    };
-    const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), heartbeatMs);
-    heartbeat.unref();
-
-    sessions.set(sessionId, { owner, stream, transport, cleanup });
-    // `res` closes when the client goes away (`req` closes as soon as its empty body is read).
-    ctx.res.once('close', cleanup);
-    stream.once('close', cleanup);
-    // A write after the client vanished errors the stream; it is an ordinary disconnect, logged quietly.
-    stream.on('error', (err) => {
-      log.debug({ err: err.message, sessionId }, 'sse stream error');
-      cleanup();
+    const writer = openKoaStream(ctx, 'text/event-stream', {
+      heartbeatMs,
+      heartbeat: () => SSE_PING,
+      maxBufferedBytes,
+      log,
+      onClose: () => {
+        sessions.delete(sessionId);
+        // Closing the server fires transport.onclose; both ends are done with the session.
+        server.close().catch(() => undefined);
+      },
     });
-
+    // Koa pipes the body only once the middleware chain resolves, and skips it when the client is already gone:
+    // then nothing would ever close the body, so the response's own close ends the session too.
+    ctx.res.once('close', () => writer.close());
+    const transport = new SseTransport(sessionId, writer);
+    sessions.set(sessionId, { owner, writer, transport });
+    // Queued before the server is connected, so it is the first event whatever the server sends.
+    writer.send(formatSseEvent({ event: 'endpoint', data: `${messagesPath}?sessionId=${sessionId}` }));
     await server.connect(transport);
-    stream.write(sseEvent('endpoint', `${messagesPath}?sessionId=${sessionId}`));
-    return stream;
   }
 
   return {
@@ -111,15 +106,7 @@ export function createLegacySseRoutes({
       async getLegacySse(ctx) {
         guard(ctx);
         ctx.state.transport = 'sse';
-        ctx.req.socket.setTimeout(0);
-        ctx.req.socket.setNoDelay(true);
-        ctx.req.socket.setKeepAlive(true);
-        ctx.status = 200;
-        ctx.type = 'text/event-stream';
-        ctx.set(STREAM_HEADERS);
-        ctx.set('Connection', 'keep-alive');
-        // Koa pipes the body once the middleware chain resolves; events written before then wait in the stream.
-        ctx.body = await open(ctx, ctx.state.log);
+        await open(ctx);
         return HANDLED;
       },
       async postLegacyMessage(ctx, input) {
@@ -140,9 +127,9 @@ export function createLegacySseRoutes({
     },
     size: () => sessions.size,
     async closeAll() {
-      for (const { stream, cleanup } of [...sessions.values()]) {
-        stream.write(sseEvent('shutdown', JSON.stringify({ reason: 'server shutting down' })));
-        cleanup();
+      for (const { writer } of [...sessions.values()]) {
+        writer.send(SHUTDOWN);
+        writer.close();
       }
     },
   };

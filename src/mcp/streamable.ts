@@ -9,15 +9,10 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { Logger } from 'pino';
 import { TaskError } from '../errors.js';
 import { HANDLED, type AppContext, type Handlers } from '../http/handler.js';
+import { streamHeaders } from '../streaming/stream-writer.js';
 import { findTool } from '../tools/catalog.js';
 import type { Guard } from './guard.js';
 import type { Principal, ServerFactory } from './server.js';
-
-export const STREAM_HEADERS = {
-  // nginx and other proxies buffer a response until it ends unless told otherwise.
-  'X-Accel-Buffering': 'no',
-  'Cache-Control': 'no-cache, no-transform',
-} as const;
 
 export interface StreamableDeps {
   factory: ServerFactory;
@@ -95,13 +90,18 @@ function principalOf(auth: AuthInfo | undefined): Principal {
   return principal;
 }
 
-/** Adds the proxy-proof stream headers to the SDK's SSE replies (JSON replies are left alone). */
+/**
+ * Gives the SDK's SSE replies the same headers as every other stream of ours (JSON replies are left alone), so
+ * proxies never buffer them whatever a future SDK sends.
+ */
 function withStreamHeaders(handler: McpHttpHandler): Pick<McpHttpHandler, 'fetch'> {
   return {
     async fetch(request, options) {
       const response = await handler.fetch(request, options);
-      if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
-        for (const [name, value] of Object.entries(STREAM_HEADERS)) response.headers.set(name, value);
+      const type = response.headers.get('content-type');
+      if (type?.startsWith('text/event-stream')) {
+        // The listener is node:http(s), so every exchange is HTTP/1.x.
+        for (const [name, value] of Object.entries(streamHeaders(type, 1))) response.headers.set(name, value);
       }
       return response;
     },
