@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startHarness, TOKENS, type Harness } from './helpers/mcp-harness.js';
+import { startServer, TOKENS, type TestServer } from './helpers/server.js';
 
 interface Baseline {
   [revision: string]: { package: string; expected: Record<string, string> };
@@ -41,20 +41,26 @@ function authProxy(target: URL): Promise<Server> {
 }
 
 describe('MCP conformance (server scenarios)', { timeout: 600_000 }, () => {
-  let h: Harness;
+  let s: TestServer;
   let proxy: Server;
   let dir: string;
   let baseline: Baseline;
   before(async () => {
     baseline = JSON.parse(await readFile(new URL('./conformance/baseline.json', import.meta.url), 'utf8'));
-    h = await startHarness();
-    proxy = await authProxy(new URL(h.url));
+    // Plain HTTP (TLS=off): the suite's scenarios (DNS rebinding among them) are written for a local server
+    // without TLS, and a proxy turning http into https would make the suite's own Origin look cross-origin.
+    // Its scenarios come in quick bursts from one client; the rate limits are not what is tested here.
+    s = await startServer({
+      plain: true,
+      env: { RATE_LIMIT_BURST: '100000/1s', RATE_LIMIT_SUSTAINED: '1000000/60s' },
+    });
+    proxy = await authProxy(new URL(s.url));
     dir = await mkdtemp(join(tmpdir(), 'task-mcp-conformance-'));
   });
   after(async () => {
     proxy.closeAllConnections();
     await new Promise((resolve) => proxy.close(resolve));
-    await h.close();
+    await s.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,6 +1,7 @@
 /**
  * The hot path, measured (run with MCP_BENCH=1; skipped otherwise, it takes ~45 s): `tools/list` requests per
- * second through our `/mcp` handler (behind the test app's auth and contract checks), through our server factory
+ * second through our `/mcp` route on the real server (plain HTTP, as behind a TLS-terminating proxy, so the figures
+ * compare with the node:http ones; rate limits raised out of the way), through our server factory
  * alone on node:http, through the SDK's reference way of serving statelessly (a fresh McpServer with
  * `fromJsonSchema` tools per request), and from a bare node:http JSON-RPC responder; then the median round trip
  * of `tools/list` and `change_open` over `/mcp`. autocannon runs as its own process, 10 connections, 5 s.
@@ -14,8 +15,11 @@ import { it } from 'node:test';
 import { createMcpHandler, fromJsonSchema, McpServer } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { pino } from 'pino';
+import { createChangeService } from '../src/changes/index.js';
+import { loadContract } from '../src/contract/index.js';
+import { BODY_CHECKED_ELSEWHERE } from '../src/http/router.js';
 import { createServerFactory } from '../src/mcp/server.js';
-import { getContract, startHarness, TOKENS } from './helpers/mcp-harness.js';
+import { startServer, TOKENS } from './helpers/server.js';
 
 const run = promisify(execFile);
 const AUTOCANNON = new URL('../node_modules/autocannon/autocannon.js', import.meta.url).pathname;
@@ -66,8 +70,12 @@ it(
   'measures tools/list throughput and round trips',
   { skip: process.env.MCP_BENCH !== '1', timeout: 300_000 },
   async () => {
-    const c = getContract();
-    const h = await startHarness();
+    const c = loadContract(BODY_CHECKED_ELSEWHERE);
+    const s = await startServer({
+      plain: true,
+      env: { LOG_LEVEL: 'warn', RATE_LIMIT_BURST: '1000000/1s', RATE_LIMIT_SUSTAINED: '10000000/60s' },
+    });
+    const mcpUrl = `${s.url}/mcp`;
     const canned = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: [] } });
     const bare = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -98,7 +106,8 @@ it(
     );
     const referenceServer = createServer(toNodeHandler(reference));
     // Our server factory without Koa, auth and contract checks: what the SDK entry itself costs.
-    const factory = createServerFactory({ service: h.service, contract: c, toolNames: 'safe', version: '0' });
+    const service = createChangeService({ repoRoot: s.repo.root, events: { emit() {} }, version: '0' });
+    const factory = createServerFactory({ service, contract: c, toolNames: 'safe', version: '0' });
     const log = pino({ level: 'silent' });
     const ours = createMcpHandler(() => factory({ actor: 'bench', log }), { legacy: 'stateless' });
     const oursServer = createServer(toNodeHandler(ours));
@@ -108,14 +117,14 @@ it(
       const oursUrl = await listen(oursServer);
       const figures = {
         bareNodeHttp: await reqPerSec(bareUrl, LIST, HEADERS),
-        ours2025: await reqPerSec(h.url, LIST, HEADERS),
-        ours2026: await reqPerSec(h.url, MODERN_LIST, MODERN_HEADERS),
+        ours2025: await reqPerSec(mcpUrl, LIST, HEADERS),
+        ours2026: await reqPerSec(mcpUrl, MODERN_LIST, MODERN_HEADERS),
         oursFactoryBareHttp2026: await reqPerSec(oursUrl, MODERN_LIST, MODERN_HEADERS),
         sdkReference2025: await reqPerSec(referenceUrl, LIST, HEADERS),
         sdkReference2026: await reqPerSec(referenceUrl, MODERN_LIST, MODERN_HEADERS),
       };
       const post = (body: string, headers: Record<string, string>) =>
-        fetch(h.url, { method: 'POST', headers, body }).then((r) => r.text());
+        fetch(mcpUrl, { method: 'POST', headers, body }).then((r) => r.text());
       const roundTrips = {
         toolsListMs: await median(200, () => post(MODERN_LIST, MODERN_HEADERS).then(() => undefined)),
         changeOpenMs: await median(21, (i) => {
@@ -134,7 +143,7 @@ it(
       bare.close();
       referenceServer.close();
       await reference.close();
-      await h.close();
+      await s.stop();
     }
   },
 );

@@ -9,24 +9,27 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { gitStatus, startHarness, TOKENS, type Harness } from './helpers/mcp-harness.js';
+import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
+import { testCertificate } from './helpers/tls.js';
 
 const run = promisify(execFile);
 const INSPECTOR = new URL('../node_modules/@modelcontextprotocol/inspector-cli/build/index.js', import.meta.url)
   .pathname;
 
 describe('inspector-cli and curl against the MCP endpoints', () => {
-  let h: Harness;
+  let s: TestServer;
+  let mcpUrl: string;
   let dir: string;
   let caFile: string;
   before(async () => {
-    h = await startHarness({ tls: true });
+    s = await startServer();
+    mcpUrl = `${s.url}/mcp`;
     dir = await mkdtemp(join(tmpdir(), 'task-mcp-cli-'));
     caFile = join(dir, 'ca.pem');
-    await writeFile(caFile, h.ca!);
+    await writeFile(caFile, (await testCertificate()).cert);
   });
   after(async () => {
-    await h.close();
+    await s.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -42,7 +45,7 @@ describe('inspector-cli and curl against the MCP endpoints', () => {
 
   for (const transport of ['http', 'sse'] as const) {
     it(`lists and calls the tools with --header "Authorization: Bearer …" (${transport})`, async () => {
-      const url = transport === 'http' ? h.url : `${h.origin}/sse`;
+      const url = transport === 'http' ? mcpUrl : `${s.url}/sse`;
       const listed = await inspector(url, transport, '--method', 'tools/list');
       assert.deepEqual(
         listed.tools.map((t: { name: string }) => t.name),
@@ -61,7 +64,7 @@ describe('inspector-cli and curl against the MCP endpoints', () => {
         `slug=${slug}`,
       );
       assert.equal(called.structuredContent.slug, slug);
-      assert.match(gitStatus(h.repo), new RegExp(`openspec/changes/${slug}/`));
+      assert.match(await gitStatus(s.repo), new RegExp(`openspec/changes/${slug}/`));
     });
   }
 
@@ -79,7 +82,7 @@ describe('inspector-cli and curl against the MCP endpoints', () => {
       'Accept: application/json, text/event-stream',
       '--data',
       body,
-      h.url,
+      mcpUrl,
     ];
     const { stdout } = await run('curl', ['-H', `Authorization: Bearer ${TOKENS.alice}`, ...common], {
       timeout: 30_000,

@@ -10,7 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { fetchTrusting, gitStatus, startHarness, TOKENS, type Harness } from './helpers/mcp-harness.js';
+import { createLayout } from '../src/changes/layout.js';
+import { createOpenSpecCli } from '../src/changes/openspec-cli.js';
+import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
 
 interface ExampleRequest {
   mcp_servers: { type: string; url: string; name: string; authorization_token: string }[];
@@ -26,7 +28,7 @@ interface ToolClient {
 }
 
 describe('Messages API MCP connector path over HTTPS', () => {
-  let h: Harness;
+  let s: TestServer;
   let example: ExampleRequest;
   let serverUrl: URL;
   let configured: string[];
@@ -34,30 +36,31 @@ describe('Messages API MCP connector path over HTTPS', () => {
 
   before(async () => {
     example = JSON.parse(await readFile(new URL('../examples/messages_api_request.json', import.meta.url), 'utf8'));
-    h = await startHarness({ tls: true });
+    s = await startServer();
+    // A repository already set up for OpenSpec, as a user's is: opening a change then writes only its own folder.
+    await createOpenSpecCli(createLayout(s.repo.root)).init();
+    await s.repo.commit('chore: openspec init');
     const entry = example.mcp_servers[0]!;
     const toolset = example.tools.find((t) => t.type === 'mcp_toolset' && t.mcp_server_name === entry.name)!;
     configured = Object.keys(toolset.configs ?? {});
     // The example's URL, moved onto our test server: same scheme and path, our host and port.
-    serverUrl = new URL(new URL(entry.url).pathname, h.origin);
+    serverUrl = new URL(new URL(entry.url).pathname, s.url);
     assert.equal(serverUrl.protocol, 'https:');
     // The connector sends authorization_token as a bearer token; the test stands in its own.
     headers = { Authorization: `Bearer ${TOKENS.alice}` };
   });
-  after(() => h.close());
+  after(() => s.stop());
 
   const transports: Record<string, () => Promise<ToolClient>> = {
     'Streamable HTTP (2026-07-28, v2 client)': async () => {
       const client = new Client({ name: 'e2e', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
-      await client.connect(
-        new StreamableHTTPClientTransport(serverUrl, { fetch: fetchTrusting(h.ca!), requestInit: { headers } }),
-      );
+      await client.connect(new StreamableHTTPClientTransport(serverUrl, { fetch: s.fetch, requestInit: { headers } }));
       return client as ToolClient;
     },
     'HTTP+SSE (2024-11-05, v1 client)': async () => {
       const client = new V1Client({ name: 'e2e', version: '1' });
-      const sseUrl = new URL('/sse', h.origin);
-      await client.connect(new SSEClientTransport(sseUrl, { fetch: fetchTrusting(h.ca!), requestInit: { headers } }));
+      const sseUrl = new URL('/sse', s.url);
+      await client.connect(new SSEClientTransport(sseUrl, { fetch: s.fetch, requestInit: { headers } }));
       return client as ToolClient;
     },
   };
@@ -71,7 +74,7 @@ describe('Messages API MCP connector path over HTTPS', () => {
       assert.deepEqual([...advertised].sort(), [...configured].sort(), 'the example enables exactly our tools');
 
       const slug = name.startsWith('Streamable') ? 'add-rate-limiting' : 'add-rate-limiting-sse';
-      const before = gitStatus(h.repo);
+      const before = await gitStatus(s.repo);
       // What a model sends for the example's prompt.
       const result = (await client.callTool({
         name: 'change_open',
@@ -88,12 +91,10 @@ describe('Messages API MCP connector path over HTTPS', () => {
       const sc = result.structuredContent;
       assert.equal(sc.slug, slug);
       assert.equal(sc.created, true);
-      assert.ok(existsSync(join(h.repo, sc.paths.proposal)));
-      assert.ok(existsSync(join(h.repo, sc.paths.tasks)));
-      assert.match(await readFile(join(h.repo, sc.paths.proposal), 'utf8'), /rate limiting|hammer/i);
-      const changed = gitStatus(h.repo)
-        .split('\n')
-        .filter((line) => line && !before.includes(line));
+      assert.ok(existsSync(join(s.repo.root, sc.paths.proposal)));
+      assert.ok(existsSync(join(s.repo.root, sc.paths.tasks)));
+      assert.match(await readFile(join(s.repo.root, sc.paths.proposal), 'utf8'), /rate limiting|hammer/i);
+      const changed = (await gitStatus(s.repo)).split('\n').filter((line) => line && !before.includes(line));
       assert.ok(changed.length > 0);
       for (const line of changed) assert.match(line, new RegExp(`openspec/changes/${slug}/`), line);
       await client.close();

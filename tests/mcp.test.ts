@@ -1,31 +1,40 @@
+/**
+ * MCP over Streamable HTTP on the real server (`startServer`: the app `npm start` runs, real TLS, a temp git
+ * repository, the real domain), driven by the official v2 client and by raw JSON-RPC POSTs.
+ */
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport, type ProtocolError } from '@modelcontextprotocol/client';
+import { createChangeService } from '../src/changes/index.js';
 import type { ChangeService } from '../src/changes/types.js';
+import { loadContract } from '../src/contract/index.js';
 import { TaskError } from '../src/errors.js';
-import { ERROR_META_KEY } from '../src/mcp/index.js';
-import { getContract, gitStatus, startHarness, TOKENS, type Harness } from './helpers/mcp-harness.js';
+import { BODY_CHECKED_ELSEWHERE } from '../src/http/router.js';
+import { createMcpRoutes, ERROR_META_KEY } from '../src/mcp/index.js';
+import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
+import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
+import { testCertificate } from './helpers/tls.js';
 
 const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
+const ALLOWED_ORIGIN = 'https://app.example.com';
+const contract = loadContract(BODY_CHECKED_ELSEWHERE);
 
-async function connect(h: Harness, era: 'modern' | 'legacy', token: string = TOKENS.alice): Promise<Client> {
+async function connect(s: TestServer, era: 'modern' | 'legacy', token: string = TOKENS.alice): Promise<Client> {
   const client = new Client({ name: 'mcp-test', version: '1.0.0' }, era === 'modern' ? MODERN : {});
   const headers = { Authorization: `Bearer ${token}` };
-  await client.connect(new StreamableHTTPClientTransport(new URL(h.url), { requestInit: { headers } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL('/mcp', s.url), { fetch: s.fetch, requestInit: { headers } }),
+  );
   return client;
 }
 
 /** One raw JSON-RPC POST, as a 2025-era client without a session would send it. */
-function post(h: Harness, body: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(h.url, {
+function post(s: TestServer, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return s.authed('/mcp', {
     method: 'POST',
-    headers: {
-      Authorization: `Bearer ${TOKENS.alice}`,
-      'Content-Type': 'application/json',
-      Accept: 'application/json, text/event-stream',
-      ...headers,
-    },
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers },
     body,
   });
 }
@@ -40,13 +49,19 @@ async function reply(
   return JSON.parse(data.at(-1)!.slice(6));
 }
 
-/** A raw request with a Host header of our choosing (fetch refuses to set one). */
-function postWithHost(h: Harness, host: string, body: string): Promise<{ status: number; body: string }> {
+/**
+ * A raw request with a Host header of our choosing (fetch refuses to set one). The TLS name stays `localhost`:
+ * Node would otherwise take it from the Host header and the certificate check would fail before the app is asked.
+ */
+async function postWithHost(s: TestServer, host: string, body: string): Promise<{ status: number; body: string }> {
+  const { cert } = await testCertificate();
   return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      h.url,
+    const req = httpsRequest(
+      new URL('/mcp', s.url),
       {
         method: 'POST',
+        ca: cert,
+        servername: 'localhost',
         headers: {
           Host: host,
           Authorization: `Bearer ${TOKENS.alice}`,
@@ -67,36 +82,43 @@ function postWithHost(h: Harness, host: string, body: string): Promise<{ status:
   });
 }
 
+/** Opens `slug` as alice over MCP and finishes it as an agent would: a valid delta, every task checked, committed. */
+async function finishedChange(s: TestServer, slug: string): Promise<void> {
+  const client = await connect(s, 'modern');
+  const opened = await client.callTool({ name: 'change_open', arguments: { title: `Finish ${slug}`, slug } });
+  assert.equal(opened.isError, undefined);
+  await client.close();
+  await writeDelta(s.repo.root, slug, 'search', addedDelta(`Search ${slug}`));
+  await checkAllTasks(s.repo.root, slug);
+  await s.repo.commit(`feat: ${slug}`);
+}
+
 const listRequest = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
 
 describe('MCP over Streamable HTTP', () => {
-  let h: Harness;
-  // Archiving for real needs a finished change; the progress tests use the stand-in domain, which reports the
-  // same three steps at once.
-  let standIn: Harness;
+  let s: TestServer;
   before(async () => {
-    [h, standIn] = await Promise.all([startHarness(), startHarness({ standIn: true })]);
+    s = await startServer({ env: { CORS_ORIGINS: ALLOWED_ORIGIN } });
   });
-  after(() => Promise.all([h.close(), standIn.close()]));
+  after(() => s.stop());
 
   for (const era of ['modern', 'legacy'] as const) {
     it(`lists change_open and change_archive with the contract's schemas (${era})`, async () => {
-      const client = await connect(h, era);
+      const client = await connect(s, era);
       const { tools } = await client.listTools();
       assert.deepEqual(
         tools.map((t) => t.name),
         ['change_open', 'change_archive'],
       );
-      const c = getContract();
-      assert.deepEqual(tools[0]!.inputSchema, c.schema('ChangeOpenInput'));
-      assert.deepEqual(tools[1]!.outputSchema, c.schema('ChangeArchiveResult'));
+      assert.deepEqual(tools[0]!.inputSchema, contract.schema('ChangeOpenInput'));
+      assert.deepEqual(tools[1]!.outputSchema, contract.schema('ChangeArchiveResult'));
       assert.ok(!JSON.stringify(tools).includes('$ref'), 'schemas travel self-contained');
       await client.close();
     });
   }
 
   it('accepts the dotted name in tools/call and returns structuredContent with a text rendering', async () => {
-    const client = await connect(h, 'modern');
+    const client = await connect(s, 'modern');
     const result = await client.callTool({
       name: 'change.open',
       arguments: { title: 'Add search', slug: 'add-search' },
@@ -107,38 +129,38 @@ describe('MCP over Streamable HTTP', () => {
     assert.equal(sc.lock.owner, 'alice', 'the caller is the actor');
     const text = (result.content as { type: string; text: string }[])[0]!.text;
     assert.match(text, /Opened change add-search/);
-    assert.match(gitStatus(h.repo), /openspec\/changes\/add-search\/proposal\.md/);
+    assert.match(await gitStatus(s.repo), /openspec\/changes\/add-search\/proposal\.md/);
     await client.close();
   });
 
   it('reports a change locked by another owner as an isError result carrying ELOCKED', async () => {
-    const alice = await connect(h, 'modern');
+    const alice = await connect(s, 'modern');
     await alice.callTool({ name: 'change_open', arguments: { title: 'Locked one', slug: 'locked-one' } });
-    const before = gitStatus(h.repo);
-    const bob = await connect(h, 'legacy', TOKENS.bob);
+    const before = await gitStatus(s.repo);
+    const bob = await connect(s, 'legacy', TOKENS.bob);
     const result = await bob.callTool({ name: 'change_open', arguments: { title: 'Mine now', slug: 'locked-one' } });
     assert.equal(result.isError, true);
     assert.equal((result._meta?.[ERROR_META_KEY] as { code: string }).code, 'ELOCKED');
     assert.match((result.content as { text: string }[])[0]!.text, /^ELOCKED: /);
-    assert.equal(gitStatus(h.repo), before, 'the refused call changed nothing');
+    assert.equal(await gitStatus(s.repo), before, 'the refused call changed nothing');
     await Promise.all([alice.close(), bob.close()]);
   });
 
   for (const era of ['modern', 'legacy'] as const) {
     it(`answers a bad slug with invalid-params -32602 and leaves the repo unchanged (${era})`, async () => {
-      const client = await connect(h, era);
-      const before = gitStatus(h.repo);
+      const client = await connect(s, era);
+      const before = await gitStatus(s.repo);
       await assert.rejects(
         client.callTool({ name: 'change_open', arguments: { title: 'x', slug: '../../etc' } }),
         (err: ProtocolError) => err.code === -32602 && /slug/.test(err.message),
       );
-      assert.equal(gitStatus(h.repo), before);
+      assert.equal(await gitStatus(s.repo), before);
       await client.close();
     });
   }
 
   it('answers an unknown tool with invalid-params', async () => {
-    const client = await connect(h, 'modern');
+    const client = await connect(s, 'modern');
     await assert.rejects(
       client.callTool({ name: 'rm_rf', arguments: {} }),
       (err: ProtocolError) => err.code === -32602,
@@ -147,8 +169,8 @@ describe('MCP over Streamable HTTP', () => {
   });
 
   it('sends change_archive progress (validate, archive, receipt) when the client asks for it', async () => {
-    const client = await connect(standIn, 'modern');
-    await client.callTool({ name: 'change_open', arguments: { title: 'To archive', slug: 'to-archive' } });
+    await finishedChange(s, 'to-archive');
+    const client = await connect(s, 'modern');
     const seen: { progress: number; total?: number; message?: string }[] = [];
     const result = await client.callTool(
       { name: 'change_archive', arguments: { slug: 'to-archive' } },
@@ -167,33 +189,44 @@ describe('MCP over Streamable HTTP', () => {
         [3, 3],
       ],
     );
+    const archived = result.structuredContent as {
+      archived: boolean;
+      archivedAs: string;
+      receiptUri: string;
+      receipt: { slug: string; actor: string; archivedAs: string; specsUpdated: { capabilities: string[] } };
+    };
+    assert.equal(archived.archived, true);
+    assert.match(archived.archivedAs, /^\d{4}-\d{2}-\d{2}-to-archive$/);
+    assert.equal(archived.receiptUri, 'change://to-archive/receipt');
+    assert.equal(archived.receipt.slug, 'to-archive');
+    assert.equal(archived.receipt.actor, 'alice');
+    assert.equal(archived.receipt.archivedAs, archived.archivedAs);
+    assert.deepEqual(archived.receipt.specsUpdated.capabilities, ['search']);
+    const receipt = await client.readResource({ uri: archived.receiptUri });
+    assert.deepEqual(JSON.parse((receipt.contents[0] as { text: string }).text), archived.receipt);
     await client.close();
   });
 
   it('streams a progress-reporting call as SSE with proxy-proof headers', async () => {
-    const open = {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'change_open', arguments: { title: 'Sse', slug: 'sse-one' } },
-    };
-    await (await post(standIn, JSON.stringify(open))).text();
+    await finishedChange(s, 'sse-one');
     const archive = {
-      ...open,
+      jsonrpc: '2.0',
       id: 2,
+      method: 'tools/call',
       params: { name: 'change_archive', arguments: { slug: 'sse-one' }, _meta: { progressToken: 7 } },
     };
-    const res = await post(standIn, JSON.stringify(archive));
+    const res = await post(s, JSON.stringify(archive));
     assert.equal(res.headers.get('content-type')?.split(';')[0], 'text/event-stream');
     assert.equal(res.headers.get('x-accel-buffering'), 'no');
     assert.equal(res.headers.get('cache-control'), 'no-cache, no-transform');
     const body = await res.text();
     assert.equal(body.match(/"notifications\/progress"/g)?.length, 3);
     assert.match(body, /"archived":true/);
+    assert.match(body, /"receiptUri":"change:\/\/sse-one\/receipt"/);
   });
 
   it('offers the resources and maps a domain refusal to its JSON-RPC code', async () => {
-    const client = await connect(h, 'modern');
+    const client = await connect(s, 'modern');
     const { resources } = await client.listResources();
     assert.deepEqual(
       resources.map((r) => r.uri),
@@ -216,15 +249,15 @@ describe('MCP over Streamable HTTP', () => {
   });
 
   it('keeps the listing intact across requests (built once, never mutated)', async () => {
-    const first = await reply(await post(h, listRequest));
-    const second = await reply(await post(h, listRequest));
+    const first = await reply(await post(s, listRequest));
+    const second = await reply(await post(s, listRequest));
     assert.deepEqual(first, second);
-    assert.deepEqual(getContract().schema('ChangeOpenInput'), first.result?.tools[0]?.inputSchema);
+    assert.deepEqual(contract.schema('ChangeOpenInput'), first.result?.tools[0]?.inputSchema);
   });
 
   it('refuses a missing or wrong token with 401 EAUTH', async () => {
     for (const auth of [undefined, 'Bearer not-a-token-at-all-0000']) {
-      const res = await fetch(h.url, {
+      const res = await s.fetch(`${s.url}/mcp`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...(auth && { Authorization: auth }) },
         body: listRequest,
@@ -235,7 +268,7 @@ describe('MCP over Streamable HTTP', () => {
   });
 
   it('refuses an Origin outside the allowlist and a foreign Host with 403 EFORBIDDEN', async () => {
-    const before = gitStatus(h.repo);
+    const before = await gitStatus(s.repo);
     const call = JSON.stringify({
       jsonrpc: '2.0',
       id: 1,
@@ -243,32 +276,33 @@ describe('MCP over Streamable HTTP', () => {
       params: { name: 'change_open', arguments: { title: 'Evil', slug: 'evil-one' } },
     });
     for (const headers of [{ Origin: 'https://evil.example' }, { Origin: 'null' }]) {
-      const res = await post(h, call, headers);
+      const res = await post(s, call, headers);
       assert.equal(res.status, 403, JSON.stringify(headers));
       assert.equal(res.headers.get('content-type'), 'application/problem+json');
       assert.equal((await res.json()).code, 'EFORBIDDEN');
     }
-    const rebound = await postWithHost(h, 'evil.example:80', call);
+    const rebound = await postWithHost(s, 'evil.example:80', call);
     assert.equal(rebound.status, 403);
     assert.equal(JSON.parse(rebound.body).code, 'EFORBIDDEN');
-    assert.equal(gitStatus(h.repo), before);
-    const allowed = await post(h, listRequest, { Origin: 'https://app.example.com' });
+    assert.equal(await gitStatus(s.repo), before);
+    const allowed = await post(s, listRequest, { Origin: ALLOWED_ORIGIN });
     assert.equal(allowed.status, 200);
     await allowed.text();
   });
 
-  it('refuses a body that is not JSON (EBADJSON) or not JSON-RPC (EBADINPUT) before the SDK sees it', async () => {
-    const bad = await post(h, '{"jsonrpc":"2.0", "id": 1, "method": ');
+  it('refuses a body that is not JSON (400 EBADJSON) or not JSON-RPC (400, JSON-RPC -32600)', async () => {
+    const bad = await post(s, '{"jsonrpc":"2.0", "id": 1, "method": ');
     assert.equal(bad.status, 400);
     assert.equal((await bad.json()).code, 'EBADJSON');
-    const notRpc = await post(h, JSON.stringify({ jsonrpc: '1.0', id: 1, method: 'tools/list' }));
+    // The router leaves JSON-RPC envelopes to the SDK, which answers MCP clients in their own terms.
+    const notRpc = await post(s, JSON.stringify({ jsonrpc: '1.0', id: 1, method: 'tools/list' }));
     assert.equal(notRpc.status, 400);
-    assert.equal((await notRpc.json()).code, 'EBADINPUT');
+    assert.equal((await notRpc.json()).error.code, -32600);
   });
 
   it('answers GET and DELETE /mcp with 405, Allow: POST and EMETHOD', async () => {
     for (const method of ['GET', 'DELETE']) {
-      const res = await fetch(h.url, { method, headers: { Authorization: `Bearer ${TOKENS.alice}` } });
+      const res = await s.authed('/mcp', { method });
       assert.equal(res.status, 405);
       assert.equal(res.headers.get('allow'), 'POST');
       assert.equal((await res.json()).code, 'EMETHOD');
@@ -277,23 +311,23 @@ describe('MCP over Streamable HTTP', () => {
 });
 
 describe('MCP tool names and faults', () => {
-  it('advertises the dotted names with toolNames: dotted', async () => {
-    const h = await startHarness({ toolNames: 'dotted' });
+  it('advertises the dotted names with MCP_TOOL_NAMES=dotted', async () => {
+    const s = await startServer({ env: { MCP_TOOL_NAMES: 'dotted' } });
     try {
-      const client = await connect(h, 'modern');
+      const client = await connect(s, 'modern');
       assert.deepEqual(
         (await client.listTools()).tools.map((t) => t.name),
         ['change.open', 'change.archive'],
       );
       await client.close();
     } finally {
-      await h.close();
+      await s.stop();
     }
   });
 
   it('turns an unknown domain fault into -32603 without its message, stack or paths', async () => {
-    const wrap = (s: ChangeService): ChangeService => ({
-      ...s,
+    const decorateService = (service: ChangeService): ChangeService => ({
+      ...service,
       open: async () => {
         throw new Error('EACCES: /srv/secret/repo/openspec at Object.open (/app/src/x.ts:1:1)');
       },
@@ -304,9 +338,9 @@ describe('MCP tool names and faults', () => {
         throw new TaskError('ETASKS_INCOMPLETE', '2 tasks are open.', { details: { open: ['1.1', '1.2'] } });
       },
     });
-    const h = await startHarness({ wrap });
+    const s = await startServer({ decorateService });
     try {
-      const client = await connect(h, 'modern');
+      const client = await connect(s, 'modern');
       await assert.rejects(
         client.callTool({ name: 'change_open', arguments: { title: 'x', slug: 'boom-one' } }),
         (err: ProtocolError) => err.code === -32603 && !/secret|src|EACCES/.test(JSON.stringify(err)),
@@ -324,12 +358,24 @@ describe('MCP tool names and faults', () => {
       });
       await client.close();
     } finally {
-      await h.close();
+      await s.stop();
     }
   });
 
   it('rejects options that cannot work when built', async () => {
-    await assert.rejects(startHarness({ allowedOrigins: ['https://ok.example/path'] }), /allowedOrigins/);
-    await assert.rejects(startHarness({ heartbeatMs: 0 }), /heartbeatMs/);
+    // Nothing is read or served at build time, so the service needs no repository.
+    const service = createChangeService({ repoRoot: tmpdir(), events: { emit() {} }, version: '0.0.0-test' });
+    const options = {
+      service,
+      contract,
+      version: '0.0.0-test',
+      heartbeatMs: 25_000,
+      allowedOrigins: [ALLOWED_ORIGIN],
+      bindHost: '127.0.0.1',
+      toolNames: 'safe',
+    } as const;
+    await createMcpRoutes(options).closeAll();
+    assert.throws(() => createMcpRoutes({ ...options, allowedOrigins: ['https://ok.example/path'] }), /allowedOrigins/);
+    assert.throws(() => createMcpRoutes({ ...options, heartbeatMs: 0 }), /heartbeatMs/);
   });
 });
