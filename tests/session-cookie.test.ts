@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { createSessionCookies, SESSION_COOKIE } from '../src/http/session-cookie.js';
-import { sessionRoutes } from '../src/http/routes/session.js';
-import type { AppContext } from '../src/http/handler.js';
-import { TaskError } from '../src/errors.js';
+import { startServer, type TestServer } from './helpers/server.js';
 
 const SECRET = 's'.repeat(32);
 const NOW = new Date('2026-11-24T12:00:00.000Z');
@@ -92,29 +90,39 @@ describe('session cookie attributes', () => {
 });
 
 describe('session routes', () => {
-  const routes = sessionRoutes({ cookies: cookies(), now: () => NOW });
-  const ctx = (caller?: { name: string; via: 'bearer' | 'cookie' }) => ({ state: { caller } }) as unknown as AppContext;
-  const input = { body: undefined as never, path: undefined as never, query: undefined as never };
+  let s: TestServer;
+  before(async () => {
+    s = await startServer({ env: { COOKIE_SECRET: SECRET, SESSION_TTL_SECONDS: '3600' } });
+  });
+  after(() => s.stop());
 
   test('POST /v1/session sets a cookie that verifies to the caller, and returns its expiry', async () => {
-    const reply = await routes.createSession(ctx({ name: 'ci-bot', via: 'bearer' }), input);
-    assert.ok(typeof reply === 'object' && reply.status === 200);
-    assert.deepEqual(reply.body, { expiresAt: '2026-11-24T13:00:00.000Z' });
-    assert.equal(reply.headers?.['Cache-Control'], 'no-store');
-    const value = /^task_mcp_session=([^;]+);/.exec(reply.headers?.['Set-Cookie'] ?? '')?.[1];
-    assert.equal(cookies().verify(value, NOW)?.name, 'ci-bot');
+    const before = Date.now();
+    const res = await s.authed('/v1/session', { method: 'POST' });
+    assert.equal(res.status, 200);
+    const { expiresAt } = (await res.json()) as { expiresAt: string };
+    const expiry = Date.parse(expiresAt);
+    // Cookie expiries have whole seconds; the server's clock read falls between our two reads.
+    assert.ok(expiry >= before + 3_599_000 && expiry <= Date.now() + 3_600_000, expiresAt);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const setCookie = res.headers.get('set-cookie') ?? '';
+    assert.match(setCookie, /; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    const value = /^task_mcp_session=([^;]+);/.exec(setCookie)?.[1];
+    assert.equal(cookies().verify(value, new Date(before))?.name, 'alice');
+    const events = await s.fetch(`${s.url}/v1/events`, { headers: { Cookie: `${SESSION_COOKIE}=${value}` } });
+    assert.equal(events.status, 200, 'the cookie opens the event stream');
+    await events.body?.cancel();
   });
 
-  test('POST /v1/session without an authenticated caller is EAUTH', async () => {
-    await assert.rejects(
-      routes.createSession(ctx(), input),
-      (err: unknown) => err instanceof TaskError && err.code === 'EAUTH',
-    );
+  test('POST /v1/session without an authenticated caller is 401 EAUTH', async () => {
+    const res = await s.fetch(`${s.url}/v1/session`, { method: 'POST' });
+    assert.equal(res.status, 401);
+    assert.equal(((await res.json()) as { code: string }).code, 'EAUTH');
   });
 
   test('DELETE /v1/session answers 204 with the clearing cookie', async () => {
-    const reply = await routes.deleteSession(ctx({ name: 'ci-bot', via: 'bearer' }), input);
-    assert.ok(typeof reply === 'object' && reply.status === 204);
-    assert.equal(reply.headers?.['Set-Cookie'], cookies().clearCookieHeader());
+    const res = await s.authed('/v1/session', { method: 'DELETE' });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get('set-cookie'), cookies().clearCookieHeader());
   });
 });
