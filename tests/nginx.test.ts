@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect as connectHttp2 } from 'node:http2';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ import { testCertificate } from './helpers/tls.js';
 const NGINX = '/usr/sbin/nginx';
 const RECIPE = fileURLToPath(new URL('../examples/nginx/', import.meta.url));
 const auth = { Authorization: `Bearer ${TOKENS.alice}` };
+const lowerCase = (headers: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 
 interface Proxy {
   url: string;
@@ -187,6 +190,28 @@ describe('nginx recipe (examples/nginx) in front of task-mcp', () => {
       const res = await fetch(proxy.url + path);
       assert.equal(res.status, 200, path);
       await res.body?.cancel();
+    }
+  });
+
+  it('offers HTTP/2 to clients and streams /v1/events over it', async () => {
+    const { cert } = await testCertificate();
+    const session = connectHttp2(proxy.url, { ca: cert });
+    try {
+      await once(session, 'connect');
+      assert.equal(session.alpnProtocol, 'h2');
+      const stream = session.request({ ':path': '/v1/events', accept: 'text/event-stream', ...lowerCase(auth) });
+      const [headers] = (await once(stream, 'response')) as [Record<string, string | number>];
+      assert.equal(headers[':status'], 200);
+      let text = '';
+      stream.setEncoding('utf8');
+      for await (const chunk of stream) {
+        text += chunk as string;
+        if (text.includes(': ping')) break;
+      }
+      assert.match(text, /^retry: \d+\n\n/);
+      stream.close();
+    } finally {
+      session.close();
     }
   });
 
