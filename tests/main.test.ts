@@ -73,6 +73,46 @@ describe('npm start on the embedded defaults', () => {
     assert.ok(res.status === 200 || res.status === 501, `status ${res.status}`);
   });
 
+  it('lists the tools over MCP and streams a tool call as NDJSON', async () => {
+    const auth = { Authorization: `Bearer ${token}` };
+    const list = await fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: {
+        ...auth,
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'MCP-Protocol-Version': '2026-07-28',
+        'Mcp-Method': 'tools/list',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/list',
+        params: {
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+      dispatcher,
+    });
+    assert.equal(list.status, 200);
+    assert.match(await list.text(), /"change_open".*"change_archive"|"change_archive".*"change_open"/s);
+    const call = await fetch(`${url}/v1/tools/change.open/invoke`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json', Accept: 'application/x-ndjson' },
+      body: JSON.stringify({ title: 'Streamed', slug: 'streamed' }),
+      dispatcher,
+    });
+    const types = (await call.text())
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { type: string }).type)
+      .filter((type) => type !== 'heartbeat');
+    assert.deepEqual([types[0], ...types.slice(-2)], ['start', 'result', 'end']);
+  });
+
   it('prints the token once and never writes it into its JSON log', () => {
     assert.equal(stderr.split(token).length, 2, 'the token is printed exactly once');
     assert.match(stdout, /"msg":"request completed"/);

@@ -1,7 +1,8 @@
 /**
- * The Dockerless runners serve the same app: `npm start` (tsc build, then Node on dist/) and `npm run start:bun`
- * (bun on the TypeScript sources). Each is started as a user starts it, through npm, and must answer health, an
- * MCP `tools/list`, a streamed NDJSON tool call, and stop cleanly (exit 0) on SIGTERM.
+ * The bun runner serves the same app: `npm run start:bun` (bun on the TypeScript sources), started as a user
+ * starts it, through npm, must answer health, an MCP `tools/list`, a streamed NDJSON tool call, and stop cleanly
+ * (exit 0) on SIGTERM. `npm start` (Node) gets the same checks in main.test.ts, on the embedded defaults; one
+ * file per runner keeps two `tsc` builds from writing dist/ at once.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -50,10 +51,7 @@ async function start(script: string, env: Record<string, string>): Promise<Runni
   return { child, url, output: () => output };
 }
 
-const runners = [
-  { name: 'Node (npm start)', script: 'start' },
-  { name: 'bun (npm run start:bun)', script: 'start:bun' },
-];
+const runners = [{ name: 'bun (npm run start:bun)', script: 'start:bun' }];
 
 for (const { name, script } of runners) {
   describe(`${name} serves the app`, { timeout: 240_000 }, () => {
