@@ -1,6 +1,7 @@
 /**
  * The invoke and events routes on the real server (`startServer`: real TLS, the real app, domain and event
  * feed, a temp git repository). Heartbeats are short so that a real call (OpenSpec runs for a while) spans several.
+ * One server serves the file (the tests run one after another); draining, which ends it, gets its own.
  */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
@@ -74,13 +75,24 @@ async function logLine(s: TestServer, reqId: string): Promise<Record<string, unk
   return undefined;
 }
 
-describe('POST /v1/tools/{tool}/invoke', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: { HEARTBEAT_MS: '50' } });
-  });
-  after(() => s.stop());
+/** The slug whose `change_open` fails the way no repository can be made to: an unexpected error with a path. */
+const EXPLODING = 'explode-now';
 
+let s: TestServer;
+before(async () => {
+  const decorateService = (service: ChangeService): ChangeService => ({
+    ...service,
+    open: async (input, ctx) => {
+      if (input.slug !== EXPLODING) return service.open(input, ctx);
+      ctx.progress?.('scaffold', 1, 2);
+      throw new Error('/srv/secret/path exploded');
+    },
+  });
+  s = await startServer({ env: { HEARTBEAT_MS: '50', EVENT_RING_SIZE: '2', LOG_LEVEL: 'debug' }, decorateService });
+});
+after(() => s.stop());
+
+describe('POST /v1/tools/{tool}/invoke', () => {
   test('Accept: text/event-stream streams start, progress per step and result, with ids', async () => {
     const res = await invoke(s, 'change_open', 'text/event-stream', { title: 'Add x', slug: 'add-x' });
     assert.equal(res.status, 200);
@@ -197,65 +209,48 @@ describe('POST /v1/tools/{tool}/invoke', () => {
     assert.equal(await gitStatus(s.repo), before, 'no call ran');
   });
 
-  test('a client that disconnects mid-call stops its stream; the call still completes', async () => {
-    await finishedChange(s, 'left-early');
-    const aborter = new AbortController();
-    const res = await invoke(
-      s,
-      'change_archive',
-      'text/event-stream',
-      { slug: 'left-early' },
-      {
-        signal: aborter.signal,
-      },
-    );
-    const seen = await readUntil(res, (text) => text.includes('event: start'));
-    assert.ok(!seen.includes('event: result'), 'the client leaves before the call is done');
-    aborter.abort();
-    // The change is archived through, not left half-done.
-    const archive = path.join(s.repo.root, 'openspec', 'changes', 'archive');
-    let archived: string[] = [];
-    for (let i = 0; i < 200 && archived.length === 0; i++) {
-      await sleep(50);
-      archived = (await readdir(archive).catch(() => [])).filter((name) => name.endsWith('-left-early'));
-    }
-    assert.equal(archived.length, 1);
-  });
-});
-
-describe('POST /v1/tools/{tool}/invoke when the domain fails unexpectedly', () => {
-  let s: TestServer;
-  before(async () => {
-    const decorateService = (service: ChangeService): ChangeService => ({
-      ...service,
-      open: async (_input, ctx) => {
-        ctx.progress?.('scaffold', 1, 2);
-        throw new Error('/srv/secret/path exploded');
-      },
-    });
-    s = await startServer({ decorateService });
-  });
-  after(() => s.stop());
+  test(
+    'a client that disconnects mid-call stops its stream; the call still completes',
+    { timeout: 30_000 },
+    async () => {
+      await finishedChange(s, 'left-early');
+      // The feed tells when the call is over: `change.archived` is the last thing an archive does.
+      const feed = await s.authed('/v1/events', { headers: { Accept: 'text/event-stream' } });
+      await readUntil(feed, (text) => text.length > 0);
+      const aborter = new AbortController();
+      const res = await invoke(
+        s,
+        'change_archive',
+        'text/event-stream',
+        { slug: 'left-early' },
+        { signal: aborter.signal },
+      );
+      const seen = await readUntil(res, (text) => text.includes('event: start'));
+      assert.ok(!seen.includes('event: result'), 'the client leaves before the call is done');
+      aborter.abort();
+      const events = sseEvents(await readUntil(feed, (text) => text.includes('event: change.archived')));
+      await feed.body!.cancel();
+      const archived = events.find((e) => e.event === 'change.archived');
+      assert.equal(JSON.parse(archived!.data!).slug, 'left-early');
+      // The change is archived through, not left half-done.
+      const folders = await readdir(path.join(s.repo.root, 'openspec', 'changes', 'archive'));
+      assert.equal(folders.filter((name) => name.endsWith('-left-early')).length, 1);
+    },
+  );
 
   test('an unknown failure mid-stream is a bare EINTERNAL for the client and one error log line', async () => {
-    const res = await invoke(s, 'change_open', 'application/x-ndjson', { title: 'Boom', slug: 'boom' });
+    const res = await invoke(s, 'change_open', 'application/x-ndjson', { title: 'Boom', slug: EXPLODING });
     const requestId = res.headers.get('x-request-id')!;
     const text = await res.text();
     assert.match(text, /"type":"progress"/, 'the stream had started');
     assert.ok(!text.includes('/srv/secret'));
     assert.match(text, /"code":"EINTERNAL"/);
     await logLine(s, requestId);
-    assert.equal(s.logs().filter((line) => (line.level as number) >= 50).length, 1);
+    assert.equal(s.logs().filter((line) => line.reqId === requestId && (line.level as number) >= 50).length, 1);
   });
 });
 
 describe('GET /v1/events', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: { HEARTBEAT_MS: '50', EVENT_RING_SIZE: '2', LOG_LEVEL: 'debug' } });
-  });
-  after(() => s.stop());
-
   const open = (slug: string) =>
     invoke(s, 'change_open', 'application/json', { title: slug, slug }).then((res) => {
       assert.equal(res.status, 200);
@@ -329,15 +324,15 @@ describe('GET /v1/events', () => {
 
 describe('GET /v1/events when the server drains', () => {
   test('ends each stream with a last comment', async () => {
-    const s = await startServer();
+    const own = await startServer();
     try {
-      const res = await s.authed('/v1/events', { headers: { Accept: 'text/event-stream' } });
+      const res = await own.authed('/v1/events', { headers: { Accept: 'text/event-stream' } });
       await readUntil(res, (text) => text.length > 0);
       // What SIGTERM starts.
-      s.server.lifecycle.drain();
+      own.server.lifecycle.drain();
       assert.equal(await readUntil(res), ': server shutting down\n\n');
     } finally {
-      await s.stop();
+      await own.stop();
     }
   });
 });
