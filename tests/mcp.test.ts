@@ -242,7 +242,7 @@ describe('MCP over Streamable HTTP', () => {
     assert.match((read.contents[0] as { text: string }).text, /# Readable/);
     await assert.rejects(
       client.readResource({ uri: 'change://missing/proposal' }),
-      // ENOCHANGE's -32002 leaves the SDK as -32602, the 2026-07-28 code for a missing resource; data keeps ours.
+      // -32602 is the 2026-07-28 code for a missing resource (the contract maps ENOCHANGE to it); data keeps ours.
       (err: ProtocolError) => err.code === -32602 && (err.data as { code: string }).code === 'ENOCHANGE',
     );
     await client.close();
