@@ -79,6 +79,21 @@ describe('the contract', () => {
     }
   });
 
+  it("is what the runbook's error table says, code by code", () => {
+    const runbook = readFileSync(join(root, 'docs/runbook_phase4.md'), 'utf8');
+    const rows = runbook
+      .split('\n')
+      .filter((line) => /^\| `E[A-Z_]+` \| \d{3} \|/.test(line))
+      .map((line) => line.split('|').map((cell) => cell.trim()));
+    const documented = Object.fromEntries(
+      rows.map(([, code, status, jsonrpc, title]) => [
+        code!.slice(1, -1),
+        { status: Number(status), jsonrpc: Number(jsonrpc), title },
+      ]),
+    );
+    assert.deepEqual(documented, { ...loadContract(BODY_CHECKED_ELSEWHERE).errorMap });
+  });
+
   it('compiles every component schema and refuses input that breaks it', () => {
     const contract = loadContract(BODY_CHECKED_ELSEWHERE);
     const validate = contract.validator('ChangeOpenInput');

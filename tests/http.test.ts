@@ -176,3 +176,25 @@ describe('readiness', () => {
     }
   });
 });
+
+describe('cookie sessions', () => {
+  it('end when their token is removed from TASK_MCP_TOKENS, even with the same COOKIE_SECRET', async () => {
+    const secret = { COOKIE_SECRET: 's'.repeat(32) };
+    const first = await startServer({ env: secret });
+    const signIn = await first.fetch(`${first.url}/v1/session`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKENS.bob}` },
+    });
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    await signIn.text();
+    await first.stop();
+    const second = await startServer({ env: { ...secret, TASK_MCP_TOKENS: `alice:${TOKENS.alice}` } });
+    try {
+      const res = await second.fetch(`${second.url}/v1/events`, { headers: { Cookie: cookie } });
+      assert.equal(res.status, 401);
+      assert.equal(((await res.json()) as { code: string }).code, 'EAUTH');
+    } finally {
+      await second.stop();
+    }
+  });
+});

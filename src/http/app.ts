@@ -81,7 +81,11 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   });
   lifecycle.onDrain(() => void mcp.closeAll());
   const tokens = createTokenStore(config.tokens);
-  const verifySession = (value: string) => cookies.verify(value, new Date())?.name;
+  // A signed cookie outlives nothing: not its expiry, and not the removal of its token from TASK_MCP_TOKENS.
+  const verifySession = (value: string): string | undefined => {
+    const name = cookies.verify(value, new Date())?.name;
+    return name !== undefined && tokens.knows(name) ? name : undefined;
+  };
   const limiter = createRateLimiter({
     burst: config.rateLimitBurst,
     sustained: config.rateLimitSustained,

@@ -8,13 +8,17 @@ import type { Token } from '../config.js';
 export interface TokenStore {
   /** The name of the token presented, or undefined. */
   identify(presented: string): string | undefined;
+  /** Whether a token of this name is configured (a session of a removed token is over). */
+  knows(name: string): boolean;
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
 export function createTokenStore(tokens: readonly Token[]): TokenStore {
   const entries = tokens.map(({ name, token }) => ({ name, digest: digest(token) }));
+  const names = new Set(tokens.map((t) => t.name));
   return {
+    knows: (name) => names.has(name),
     identify(presented) {
       const candidate = digest(presented);
       let found: string | undefined;
