@@ -83,7 +83,7 @@ describe('the contract', () => {
     const runbook = readFileSync(join(root, 'docs/runbook_phase4.md'), 'utf8');
     const rows = runbook
       .split('\n')
-      .filter((line) => /^\| `E[A-Z_]+` \| \d{3} \|/.test(line))
+      .filter((line) => /^\| `E[A-Z_]+` +\| \d{3} +\|/.test(line))
       .map((line) => line.split('|').map((cell) => cell.trim()));
     const documented = Object.fromEntries(
       rows.map(([, code, status, jsonrpc, title]) => [
