@@ -135,7 +135,8 @@ export const SETTINGS: readonly Setting[] = [
   {
     name: 'REQUEST_TIMEOUT_MS',
     default: '30000',
-    description: 'A JSON tool call answering later gets `ETIMEOUT` (503); the call itself still completes.',
+    description:
+      'A tool call answering later (a JSON invoke, or over MCP) gets `ETIMEOUT`; the call itself still completes.',
   },
   {
     name: 'TASK_MCP_STATE_DIR',

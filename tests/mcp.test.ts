@@ -3,8 +3,10 @@
  * repository, the real domain), driven by the official v2 client and by raw JSON-RPC POSTs.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport, type ProtocolError } from '@modelcontextprotocol/client';
 import { createChangeService } from '../src/changes/index.js';
@@ -362,6 +364,31 @@ describe('MCP tool names and faults', () => {
     }
   });
 
+  it('answers a tool call past REQUEST_TIMEOUT_MS with an ETIMEOUT result, and the call still completes', async () => {
+    let finished: Promise<unknown> | undefined;
+    const decorateService = (service: ChangeService): ChangeService => ({
+      ...service,
+      open: (input, ctx) => {
+        const slow = new Promise((resolve) => setTimeout(resolve, 300)).then(() => service.open(input, ctx));
+        finished = slow;
+        return slow;
+      },
+    });
+    const s = await startServer({ decorateService, env: { REQUEST_TIMEOUT_MS: '100' } });
+    try {
+      const client = await connect(s, 'modern');
+      const late = await client.callTool({ name: 'change_open', arguments: { title: 'Slow', slug: 'slow-one' } });
+      assert.equal(late.isError, true);
+      assert.equal((late._meta?.[ERROR_META_KEY] as { code: string }).code, 'ETIMEOUT');
+      assert.equal(((await finished) as { created: boolean }).created, true, 'the late call completed');
+      const proposal = join(s.repo.root, 'openspec/changes/slow-one/proposal.md');
+      assert.match(readFileSync(proposal, 'utf8'), /Slow/);
+      await client.close();
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('rejects options that cannot work when built', async () => {
     // Nothing is read or served at build time, so the service needs no repository.
     const service = createChangeService({ repoRoot: tmpdir(), events: { emit() {} }, version: '0.0.0-test' });
@@ -373,6 +400,7 @@ describe('MCP tool names and faults', () => {
       allowedOrigins: [ALLOWED_ORIGIN],
       bindHost: '127.0.0.1',
       toolNames: 'safe',
+      callTimeoutMs: 30_000,
     } as const;
     await createMcpRoutes(options).closeAll();
     assert.throws(() => createMcpRoutes({ ...options, allowedOrigins: ['https://ok.example/path'] }), /allowedOrigins/);

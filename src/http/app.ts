@@ -77,6 +77,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     allowedOrigins: config.corsOrigins,
     bindHost: config.host,
     toolNames: config.mcpToolNames,
+    callTimeoutMs: config.requestTimeoutMs,
     logger: deps.logger,
   });
   lifecycle.onDrain(() => void mcp.closeAll());

@@ -3,6 +3,7 @@
  * its caller waiting.
  */
 import type { Middleware } from 'koa';
+import { withDeadline } from '../deadline.js';
 import { TaskError } from '../errors.js';
 import type { AppContext, RequestState } from './handler.js';
 
@@ -22,31 +23,10 @@ export function assertJsonDepth(value: unknown, max = MAX_JSON_DEPTH): void {
   }
 }
 
-/**
- * Answers ETIMEOUT (503) when the rest of the chain takes longer than `ms`. The work is not cancelled: a tool
- * call runs to its end in the background (the domain writes a change atomically and journals it, so there is no
- * half-written change to abandon), and whatever it answers late is dropped, since the reply has gone.
- */
+/** Answers ETIMEOUT (503) when the rest of the chain takes longer than `ms` (see withDeadline). */
 export function deadline(ms: number, applies: (ctx: AppContext) => boolean): Middleware<RequestState> {
-  const timeout = () =>
-    new TaskError('ETIMEOUT', `The call took longer than ${ms} ms.`, {
-      hint: 'It may still complete: check its result (e.g. open the change again) before retrying.',
-      details: { timeoutMs: ms },
-    });
-  return async (ctx, next) => {
-    if (!applies(ctx)) return next();
-    const work = next();
-    let timer: NodeJS.Timeout | undefined;
-    let late = false;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => ((late = true), reject(timeout())), ms);
-    });
-    try {
-      await Promise.race([work, expired]);
-    } finally {
-      clearTimeout(timer);
-      // A call that fails after its deadline has nobody left to tell but the log.
-      if (late) work.catch((err: unknown) => ctx.state.log.warn({ err }, 'a call failed after its deadline'));
-    }
-  };
+  return (ctx, next) =>
+    applies(ctx)
+      ? withDeadline(next(), ms, (err) => ctx.state.log.warn({ err }, 'a call failed after its deadline'))
+      : next();
 }

@@ -30,6 +30,8 @@ export interface McpRoutesDeps {
   bindHost: string;
   /** `MCP_TOOL_NAMES`: `safe` advertises `change_open`, `dotted` advertises `change.open`. */
   toolNames: ToolNames;
+  /** `REQUEST_TIMEOUT_MS`: how long a tool call may keep its caller waiting. */
+  callTimeoutMs: number;
   logger?: Logger;
 }
 

@@ -19,6 +19,8 @@ export interface McpServerDeps {
   service: ChangeService;
   contract: Contract;
   toolNames: ToolNames;
+  /** `REQUEST_TIMEOUT_MS`: a tool call answering later is an ETIMEOUT result; the call itself still completes. */
+  callTimeoutMs: number;
   /** Reported as `serverInfo.version`. */
   version: string;
 }
@@ -36,7 +38,7 @@ const INSTRUCTIONS =
   'returns, check every task, then call change_archive. Read changes://active for what is open.';
 
 export function createServerFactory(deps: McpServerDeps): ServerFactory {
-  const tools = createToolBox(deps.service, deps.contract, deps.toolNames);
+  const tools = createToolBox(deps.service, deps.contract, deps.toolNames, deps.callTimeoutMs);
   const resources = createResourceBox(deps.service, deps.contract.errorMap);
   const info = { name: 'task-mcp', title: 'task-mcp', version: deps.version };
   const options: ServerOptions = {

@@ -11,6 +11,7 @@ import type { CallContext, ChangeService } from '../changes/types.js';
 import { toIssues, type Contract } from '../contract/index.js';
 import { isTaskError } from '../errors.js';
 import { findTool, TOOLS, type ToolSpec } from '../tools/catalog.js';
+import { withDeadline } from '../deadline.js';
 
 /** Which spelling `tools/list` advertises; `tools/call` accepts both either way. */
 export type ToolNames = 'safe' | 'dotted';
@@ -32,7 +33,12 @@ const ANNOTATIONS: Record<ToolSpec['name'], Tool['annotations']> = {
 };
 
 /** Builds the listing and the per-tool validators once, from the contract's self-contained schemas. */
-export function createToolBox(service: ChangeService, contract: Contract, toolNames: ToolNames): ToolBox {
+export function createToolBox(
+  service: ChangeService,
+  contract: Contract,
+  toolNames: ToolNames,
+  callTimeoutMs: number,
+): ToolBox {
   if (toolNames !== 'safe' && toolNames !== 'dotted') {
     throw new Error(`toolNames must be 'safe' or 'dotted', got ${JSON.stringify(toolNames)}`);
   }
@@ -64,7 +70,9 @@ export function createToolBox(service: ChangeService, contract: Contract, toolNa
         });
       }
       try {
-        const result = await tool.run(service, input, ctx);
+        const result = await withDeadline(tool.run(service, input, ctx), callTimeoutMs, (err) =>
+          log.warn({ err, tool: tool.name }, 'a tool call failed after its deadline'),
+        );
         return { content: [{ type: 'text', text: render(tool, result) }], structuredContent: { ...result } };
       } catch (err) {
         if (isTaskError(err)) return errorResult(err.code, err.message, err.hint, err.details);
