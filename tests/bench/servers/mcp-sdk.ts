@@ -1,0 +1,64 @@
+/**
+ * MCP servers on bare node:http for `npm run bench`, one per process, chosen by the first argument:
+ * - `reference`: the SDK's reference way of serving statelessly, everything built per request (a new `McpServer`
+ *   whose tools are converted with `fromJsonSchema` from the contract's schemas), listing the same two tools;
+ * - `factory`: task-mcp's own server factory (`createServerFactory`) behind the same SDK handler, without Koa,
+ *   auth, rate limits or logging: what the SDK entry itself costs us. Needs `REPO_ROOT` (never touched).
+ * Run with `node --expose-gc`; speaks the memory-probe protocol.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, fromJsonSchema, McpServer } from '@modelcontextprotocol/server';
+import { pino } from 'pino';
+import { createChangeService } from '../../../src/changes/index.js';
+import { loadContract, type Contract } from '../../../src/contract/index.js';
+import { BODY_CHECKED_ELSEWHERE } from '../../../src/http/router.js';
+import { createServerFactory } from '../../../src/mcp/server.js';
+import { TOOLS } from '../../../src/tools/catalog.js';
+import { printLine, reportMemoryOnSignal } from '../../helpers/memory-probe.js';
+
+reportMemoryOnSignal();
+const contract = loadContract(BODY_CHECKED_ELSEWHERE);
+
+function referenceServer(c: Contract): McpServer {
+  const server = new McpServer({ name: 'reference', version: '0' });
+  for (const tool of TOOLS) {
+    server.registerTool(
+      tool.safeName,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: fromJsonSchema(c.schema(tool.inputSchema)),
+        outputSchema: fromJsonSchema(c.schema(tool.outputSchema)),
+      },
+      () => ({ content: [] }),
+    );
+  }
+  return server;
+}
+
+function oursWithoutKoa(c: Contract): ReturnType<typeof createMcpHandler> {
+  const repoRoot = process.env.REPO_ROOT;
+  if (!repoRoot) throw new Error('REPO_ROOT must be set for the factory server');
+  const service = createChangeService({ repoRoot, events: { emit() {} }, version: '0' });
+  const factory = createServerFactory({ service, contract: c, toolNames: 'safe', callTimeoutMs: 30_000, version: '0' });
+  const log = pino({ level: 'silent' });
+  return createMcpHandler(() => factory({ actor: 'bench', log }), { legacy: 'stateless' });
+}
+
+const kind = process.argv[2];
+const handler =
+  kind === 'reference'
+    ? createMcpHandler(() => referenceServer(contract), { legacy: 'stateless' })
+    : kind === 'factory'
+      ? oursWithoutKoa(contract)
+      : undefined;
+if (!handler) throw new Error(`the first argument must be reference or factory, got ${String(kind)}`);
+
+const server = createServer(toNodeHandler(handler));
+server.listen(0, '127.0.0.1', () => printLine({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
+process.once('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => void handler.close().then(() => process.exit(0)));
+});
