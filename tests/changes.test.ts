@@ -226,6 +226,17 @@ describe('change.open and change.archive', () => {
     assert.ok(results.every((r) => r.lock.owner === 'carol'));
   });
 
+  it('resumes an open change for its owner however long its calls keep racing to renew the lock', async () => {
+    await h.service.open({ slug: 'race-renew', title: 'Renewals' }, { actor: 'dana' });
+    const worker = async (): Promise<void> => {
+      for (let i = 0; i < 25; i++) {
+        const result = await h.service.open({ slug: 'race-renew', title: 'Renewals' }, { actor: 'dana' });
+        assert.ok(!result.created && result.locked && result.lock.owner === 'dana');
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, worker));
+  });
+
   it('refuses to archive a change that strict validation rejects (EBADSHAPE with the CLI issues)', async () => {
     await h.service.open({ slug: 'no-deltas', title: 'No deltas' }, { actor: 'alice' });
     await checkAllTasks(repo.root, 'no-deltas');

@@ -77,6 +77,9 @@ export async function acquireChangeLock(file: string, owner: string, ttl: number
     const held = parseRecord(current.record);
     if (held && held.owner !== owner && isLive(toLock(held), now)) throw lockedError(toLock(held));
     if (await swapLock(file, current.raw, text)) return lock;
+    // Lost the swap to a concurrent renewal by the same owner: the owner holds a live lock, which is the goal.
+    const renewed = parseRecord((await readLock(file))?.record);
+    if (renewed && renewed.owner === owner && isLive(toLock(renewed), now)) return toLock(renewed);
     await backoff(attempt);
   }
   const held = await readChangeLock(file);
