@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, fetch } from 'undici';
 import { readChecked } from './helpers/contract.js';
+import { mcpRequest } from './helpers/mcp-request.js';
 
 describe('npm start on the embedded defaults', () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'task-mcp-state-'));
@@ -75,28 +76,7 @@ describe('npm start on the embedded defaults', () => {
 
   it('lists the tools over MCP and streams a tool call as NDJSON', async () => {
     const auth = { Authorization: `Bearer ${token}` };
-    const list = await fetch(`${url}/mcp`, {
-      method: 'POST',
-      headers: {
-        ...auth,
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-        'MCP-Protocol-Version': '2026-07-28',
-        'Mcp-Method': 'tools/list',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/list',
-        params: {
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
-      }),
-      dispatcher,
-    });
+    const list = await fetch(`${url}/mcp`, { ...mcpRequest(token, 'tools/list'), dispatcher });
     assert.equal(list.status, 200);
     assert.match(await list.text(), /"change_open".*"change_archive"|"change_archive".*"change_open"/s);
     const call = await fetch(`${url}/v1/tools/change.open/invoke`, {

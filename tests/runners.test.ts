@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createTempRepo } from './helpers/repo.js';
 import { TOKENS } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
+import { mcpRequest } from './helpers/mcp-request.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -71,27 +72,7 @@ for (const { name, script } of runners) {
         assert.equal(health.status, 200);
         assert.deepEqual(await health.json(), { status: 'ok' });
 
-        const list = await fetch(`${running.url}/mcp`, {
-          method: 'POST',
-          headers: {
-            ...auth,
-            'Content-Type': 'application/json',
-            Accept: 'application/json, text/event-stream',
-            'MCP-Protocol-Version': '2026-07-28',
-            'Mcp-Method': 'tools/list',
-          },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'tools/list',
-            params: {
-              _meta: {
-                'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-                'io.modelcontextprotocol/clientCapabilities': {},
-              },
-            },
-          }),
-        });
+        const list = await fetch(`${running.url}/mcp`, mcpRequest(TOKENS.alice, 'tools/list'));
         assert.equal(list.status, 200);
         const listText = await list.text();
         assert.match(listText, /"change_open"/);

@@ -11,7 +11,7 @@ import { createChangeService } from '../../src/changes/index.js';
 import { createTempRepo, type TempRepo } from '../helpers/repo.js';
 import { TOKENS } from '../helpers/server.js';
 import { testCertificate } from '../helpers/tls.js';
-import { startServerProcess, type ServerProcess, type ServerProcessOptions } from './child.js';
+import { startServerProcess, type ServerProcess, type ServerProcessOptions } from '../helpers/server-process.js';
 import { loadNow, machine, table, writeSection, type Row } from './report.js';
 import { createScope, type Scope } from './scope.js';
 import { startupMs } from './startup.js';

@@ -3,7 +3,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { within } from './scope.js';
+import { within } from '../helpers/within.js';
 
 const LISTENING = /listening on /;
 

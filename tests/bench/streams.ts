@@ -4,8 +4,8 @@
  * that reports its own memory (tests/helpers/memory-probe.ts).
  */
 import { request, type ClientRequest } from 'node:http';
-import type { ServerProcess } from './child.js';
-import { within } from './scope.js';
+import type { ServerProcess } from '../helpers/server-process.js';
+import { within } from '../helpers/within.js';
 
 export interface PerStream {
   heapBytes: number;

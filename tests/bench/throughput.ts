@@ -6,7 +6,7 @@
  * microsecond (autocannon's own histogram rounds to whole milliseconds, too coarse for sub-millisecond routes).
  */
 import autocannon from 'autocannon';
-import { within } from './scope.js';
+import { within } from '../helpers/within.js';
 
 export const CONNECTIONS = 10;
 const WARMUP_SECONDS = 1;

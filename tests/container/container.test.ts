@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { Agent, fetch } from 'undici';
 import { createTempRepo, type TempRepo } from '../helpers/repo.js';
 import { TOKENS } from '../helpers/server.js';
+import { mcpRequest } from '../helpers/mcp-request.js';
 
 const run = promisify(execFile);
 const IMAGE = process.env.IMAGE ?? 'localhost/task-mcp:test';
@@ -95,30 +96,7 @@ async function ownedRepo(): Promise<TempRepo> {
 }
 
 const mcpCall = (url: string, dispatcher: Agent | undefined, method: string, params: Record<string, unknown>) =>
-  fetch(`${url}/mcp`, {
-    method: 'POST',
-    dispatcher,
-    headers: {
-      Authorization: `Bearer ${TOKENS.alice}`,
-      'Content-Type': 'application/json',
-      Accept: 'application/json, text/event-stream',
-      'MCP-Protocol-Version': '2026-07-28',
-      'Mcp-Method': method,
-      ...(typeof params.name === 'string' && { 'Mcp-Name': params.name }),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method,
-      params: {
-        ...params,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientCapabilities': {},
-        },
-      },
-    }),
-  });
+  fetch(`${url}/mcp`, { ...mcpRequest(TOKENS.alice, method, params), dispatcher });
 
 describe(`image ${IMAGE}`, { timeout: 180_000 }, () => {
   let repo: TempRepo;

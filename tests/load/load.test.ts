@@ -6,14 +6,13 @@
  * the repo whole and nothing else is, and the server's handles and memory (after GC) return to their baseline.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, it } from 'node:test';
 import autocannon from 'autocannon';
+import type { MemorySample } from '../helpers/memory-probe.js';
 import { createTempRepo, type TempRepo } from '../helpers/repo.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { TOKENS } from '../helpers/server.js';
 import { testCertificate, type TestCertificate } from '../helpers/tls.js';
 
@@ -24,75 +23,41 @@ const META = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelconte
 const AUTH = { authorization: `Bearer ${TOKENS.alice}`, 'content-type': 'application/json' };
 const MCP = { ...AUTH, accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN };
 
-interface Sample {
-  rss: number;
-  heapUsed: number;
-  handles: number;
-  errors: number;
-}
+/** The server's memory after GC, and the requests it saw fail. */
+type Sample = MemorySample & { errors: number };
 
 let repo: TempRepo;
 let cert: TestCertificate;
-let child: ReturnType<typeof spawn>;
+let server: ServerProcess;
 let url: string;
-let lines: AsyncIterator<string>;
-
-async function nextLine(): Promise<Record<string, unknown>> {
-  const { value, done } = await lines.next();
-  assert.ok(!done, 'the load server exited');
-  return JSON.parse(value as string) as Record<string, unknown>;
-}
-
-/** GC in the server, then its memory and handles. */
-async function sample(): Promise<Sample> {
-  child.kill('SIGUSR2');
-  return (await nextLine()) as unknown as Sample;
-}
-
-/** A sample once closed connections are gone: the handle count holds still across samples 100 ms apart. */
-async function settled(): Promise<Sample> {
-  let previous = await sample();
-  for (let i = 0; i < 50; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const next = await sample();
-    if (next.handles === previous.handles) return next;
-    previous = next;
-  }
-  return previous;
-}
 
 before(async () => {
   repo = await createTempRepo();
   cert = await testCertificate();
-  const env = {
-    ...process.env,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    TLS_CERT: cert.certPath,
-    TLS_KEY: cert.keyPath,
-    REPO_ROOT: repo.root,
-    TASK_MCP_TOKENS: `alice:${TOKENS.alice}`,
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_BURST: '1000000/1s',
-    RATE_LIMIT_SUSTAINED: '100000000/1h',
-    MAX_STREAMS_PER_CLIENT: '1000',
-  };
-  const server = new URL('server.ts', import.meta.url).pathname;
-  child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', server], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
+  server = await startServerProcess(new URL('server.ts', import.meta.url).pathname, {
+    env: {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      TLS_CERT: cert.certPath,
+      TLS_KEY: cert.keyPath,
+      REPO_ROOT: repo.root,
+      TASK_MCP_TOKENS: `alice:${TOKENS.alice}`,
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_BURST: '1000000/1s',
+      RATE_LIMIT_SUSTAINED: '100000000/1h',
+      MAX_STREAMS_PER_CLIENT: '1000',
+    },
   });
-  lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  url = (await nextLine()).url as string;
+  url = server.url;
 });
 
 after(async () => {
-  if (child?.exitCode === null) {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
-  }
+  await server?.stop();
   await repo?.remove();
 });
+
+/** A sample once closed connections are gone (see ServerProcess.settled). */
+const settled = async (): Promise<Sample> => (await server.settled()) as Sample;
 
 /** Slugs a round asked for, and those a reply reported opened. */
 const asked = new Set<string>();

@@ -1,12 +1,13 @@
 /**
- * The parent's side of a server child process (tests/helpers/memory-probe.ts): spawn it, read its `{ url }`,
- * ask it for memory samples, stop it. A child still running when this process exits is killed.
+ * The parent's side of a server child process (tests/helpers/memory-probe.ts), for the load test and the bench:
+ * spawn it, read its `{ url }`, ask it for memory samples, stop it. A child still running when this process exits
+ * is killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import type { MemorySample } from '../helpers/memory-probe.js';
-import { within } from './scope.js';
+import type { MemorySample } from './memory-probe.js';
+import { within } from './within.js';
 
 export interface ServerProcess {
   url: string;
