@@ -17,6 +17,7 @@ import { createRateLimiter } from '../src/http/rate-limit.js';
 import { createTokenStore } from '../src/http/tokens.js';
 import { readChecked } from './helpers/contract.js';
 import { TOKENS, startServer, type TestServer } from './helpers/server.js';
+import { createIdentify } from '../src/http/auth.js';
 
 const ORIGIN = 'https://app.example.test';
 const HOUR = 3600;
@@ -147,7 +148,7 @@ describe('the in-memory store', () => {
   const limiter = createRateLimiter({
     burst: { max: 1, durationMs: HOUR * 1000 },
     sustained: { max: 1000, durationMs: HOUR * 1000 },
-    tokens: createTokenStore([]),
+    identify: createIdentify(createTokenStore([]), () => undefined),
     logger: pino({ level: 'silent' }),
     exempt: [],
     maxMemoryKeys: 10,

@@ -11,6 +11,7 @@ import type { Contract } from '../contract/index.js';
 import type { EventFeed } from '../events/feed.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { createMcpRoutes } from '../mcp/index.js';
+import { createIdentify } from './auth.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
 import { deadline } from './limits.js';
@@ -87,12 +88,12 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     const name = cookies.verify(value, new Date())?.name;
     return name !== undefined && tokens.knows(name) ? name : undefined;
   };
+  const identify = createIdentify(tokens, verifySession);
   const limiter = createRateLimiter({
     burst: config.rateLimitBurst,
     sustained: config.rateLimitSustained,
     redisUrl: config.redisUrl,
-    tokens,
-    verifySession,
+    identify,
     logger: deps.logger,
     exempt: ['/healthz', '/readyz'],
   });
@@ -114,8 +115,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   const router = createRouter({
     contract,
     handlers,
-    tokens,
-    verifySession,
+    identify,
     maxBodyBytes: config.maxBodyBytes,
     guards: (id) =>
       [streamCaps.gate(id), id === 'invokeTool' ? jsonCallDeadline : undefined].filter((g) => g !== undefined),

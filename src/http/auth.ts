@@ -2,7 +2,7 @@
  * Who is calling. Bearer tokens on every route the contract secures; the session cookie only where the contract
  * also names `cookieAuth` (the GET stream routes), so a cookie can never drive a state-changing request.
  */
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { operations } from '../../generated/operations.gen.js';
 import { TaskError } from '../errors.js';
 import type { Caller, RequestState } from './handler.js';
@@ -28,36 +28,57 @@ const unauthorized = (message: string): TaskError =>
     hint: 'Send the header "Authorization: Bearer <token>" with a token from TASK_MCP_TOKENS.',
   });
 
+/**
+ * What a request's credentials say, read once per request: for each one presented, the token name it proves, or
+ * null when it proves nothing. The rate limiter keys on it and the auth middleware decides on it.
+ */
+export interface Credentials {
+  bearer?: string | null;
+  cookie?: string | null;
+}
+
+export type Identify = (ctx: Context) => Credentials;
+
+/** Reads `Authorization` and the session cookie once per request (memoized), whoever asks first. */
+export function createIdentify(tokens: TokenStore, verifySession: SessionVerifier): Identify {
+  const seen = new WeakMap<Context, Credentials>();
+  return (ctx) => {
+    let credentials = seen.get(ctx);
+    if (!credentials) {
+      credentials = {};
+      const authorization = ctx.get('Authorization');
+      if (authorization) {
+        const token = BEARER.exec(authorization)?.[1];
+        credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? null;
+      }
+      const cookie = ctx.cookies.get(SESSION_COOKIE);
+      if (cookie !== undefined) credentials.cookie = verifySession(cookie) ?? null;
+      seen.set(ctx, credentials);
+    }
+    return credentials;
+  };
+}
+
 /** Authenticates per the operation's `auth` mode and records the caller in `ctx.state.caller`. */
-export function authenticate(
-  mode: AuthMode,
-  tokens: TokenStore,
-  verifySession?: SessionVerifier,
-): Middleware<RequestState> {
+export function authenticate(mode: AuthMode, identify: Identify): Middleware<RequestState> {
   return async (ctx, next) => {
     if (mode === 'none') return next();
     if (Object.keys(ctx.query).some((key) => TOKEN_PARAMS.includes(key.toLowerCase()))) {
       throw unauthorized('Tokens are refused in the query string: URLs end up in logs and proxies.');
     }
-    ctx.state.caller = callerOf(
-      ctx.get('Authorization'),
-      mode === 'bearerOrCookie' ? ctx.cookies.get(SESSION_COOKIE) : undefined,
-    );
+    ctx.state.caller = callerOf(identify(ctx), mode === 'bearerOrCookie');
     return next();
   };
+}
 
-  function callerOf(authorization: string, cookie: string | undefined): Caller {
-    if (authorization) {
-      const token = BEARER.exec(authorization)?.[1];
-      const name = token === undefined ? undefined : tokens.identify(token);
-      if (name === undefined) throw unauthorized('The bearer token is not valid.');
-      return { name, via: 'bearer' };
-    }
-    if (cookie !== undefined && verifySession) {
-      const name = verifySession(cookie);
-      if (name === undefined) throw unauthorized('The session cookie is expired or not valid; sign in again.');
-      return { name, via: 'cookie' };
-    }
-    throw unauthorized('This route needs a bearer token.');
+function callerOf({ bearer, cookie }: Credentials, cookieAccepted: boolean): Caller {
+  if (bearer !== undefined) {
+    if (bearer === null) throw unauthorized('The bearer token is not valid.');
+    return { name: bearer, via: 'bearer' };
   }
+  if (cookieAccepted && cookie !== undefined) {
+    if (cookie === null) throw unauthorized('The session cookie is expired or not valid; sign in again.');
+    return { name: cookie, via: 'cookie' };
+  }
+  throw unauthorized('This route needs a bearer token.');
 }

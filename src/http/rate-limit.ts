@@ -14,16 +14,14 @@ import type { RateWindow } from '../config.js';
 import { TaskError } from '../errors.js';
 import { clientIp, clientKey } from './client-ip.js';
 import type { RequestState } from './handler.js';
-import { SESSION_COOKIE } from './session-cookie.js';
-import type { SessionVerifier } from './auth.js';
-import type { TokenStore } from './tokens.js';
+import type { Identify } from './auth.js';
 
 export interface RateLimitDeps {
   burst: RateWindow;
   sustained: RateWindow;
   redisUrl?: string | undefined;
-  tokens: TokenStore;
-  verifySession?: SessionVerifier | undefined;
+  /** The request's credentials: a valid one adds its token name to the client's key. */
+  identify: Identify;
   logger: Logger;
   /** Paths never limited (probes). */
   exempt: readonly string[];
@@ -74,7 +72,9 @@ export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
 
   const middleware: Middleware<RequestState> = async (ctx, next) => {
     if (exempt.has(ctx.path)) return next();
-    keys.set(ctx, clientKey(ctx.state.ip, callerName(ctx, deps)));
+    const { bearer, cookie } = deps.identify(ctx);
+    // A bad credential is refused later, by auth; here it only means the request is counted by address alone.
+    keys.set(ctx, clientKey(ctx.state.ip, bearer ?? cookie ?? undefined));
     const verdict = await admit(ctx);
     if (!verdict.fitted) throw limited(ctx, verdict.resetMs);
     return next();
@@ -120,17 +120,6 @@ function limited(ctx: Context, resetMs: number): TaskError {
     hint: 'Wait for Retry-After seconds; the X-RateLimit-* headers show the budget.',
     details: { retryAfter, limit: Number(ctx.response.get('X-RateLimit-Limit')) },
   });
-}
-
-/**
- * The token name of a valid credential, or undefined. It never throws: refusing a bad credential is the auth
- * middleware's job, later; here a bad one just means the request is counted by address alone.
- */
-function callerName(ctx: Context, deps: Pick<RateLimitDeps, 'tokens' | 'verifySession'>): string | undefined {
-  const [scheme, credential] = ctx.get('Authorization').split(' ', 2);
-  if (scheme?.toLowerCase() === 'bearer' && credential) return deps.tokens.identify(credential);
-  const cookie = ctx.cookies.get(SESSION_COOKIE);
-  return cookie === undefined ? undefined : deps.verifySession?.(cookie);
 }
 
 /**

@@ -8,11 +8,10 @@ import type { Middleware } from 'koa';
 import { operations, type OperationId } from '../../generated/operations.gen.js';
 import type { Contract } from '../contract/index.js';
 import { TaskError } from '../errors.js';
-import { authenticate, type SessionVerifier } from './auth.js';
+import { authenticate, type Identify } from './auth.js';
 import { assertJsonDepth } from './limits.js';
 import { HANDLED, type Handler, type Handlers, type Input, type RequestState } from './handler.js';
 import { PROBLEM_TYPE, invalidRequest } from './problem.js';
-import type { TokenStore } from './tokens.js';
 
 /**
  * Operations whose body is not checked against the contract here: the tool's own input schema checks an invoke
@@ -28,8 +27,7 @@ export const BODY_CHECKED_ELSEWHERE = [
 export interface RouterDeps {
   contract: Contract;
   handlers: Handlers;
-  tokens: TokenStore;
-  verifySession?: SessionVerifier;
+  identify: Identify;
   maxBodyBytes: number;
   /** Checks of an operation that need the caller but must run before its body is read (stream caps, deadlines). */
   guards?: (id: OperationId) => Middleware<RequestState>[];
@@ -45,7 +43,7 @@ export function createRouter(deps: RouterDeps): Router<RequestState> {
   const parseJson = jsonBody(deps.maxBodyBytes);
   for (const id of Object.keys(operations) as OperationId[]) {
     const op = operations[id];
-    const chain: Middleware<RequestState>[] = [authenticate(op.auth, deps.tokens, deps.verifySession)];
+    const chain: Middleware<RequestState>[] = [authenticate(op.auth, deps.identify)];
     chain.push(...(deps.guards?.(id) ?? []));
     if (op.body) chain.push(parseJson);
     chain.push(runHandler(id, deps.handlers[id] as Handler<OperationId> | undefined, deps.contract));
