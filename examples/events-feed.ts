@@ -10,31 +10,22 @@
  * server refuses the stream (a bad token, say).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from '../generated/client/index.js';
-import type { Auth } from '../generated/core/auth.gen.js';
 import type { ServerSentEventsOptions } from '../generated/core/serverSentEvents.gen.js';
 import { getEvents } from '../generated/sdk.gen.js';
+import { clientFromEnv } from './client-from-env.js';
 
-function settings(): { baseUrl: string; token: string; maxEvents: number } {
-  const baseUrl = process.env.TASK_MCP_URL;
-  const token = process.env.TASK_MCP_TOKEN;
+function maxEventsArg(): number {
   const maxEvents = process.argv[2] === undefined ? Infinity : Number(process.argv[2]);
-  if (!baseUrl || !token) {
-    console.error('Set TASK_MCP_URL (e.g. https://127.0.0.1:8443) and TASK_MCP_TOKEN (a token from TASK_MCP_TOKENS).');
-    process.exit(2);
-  }
   if (!Number.isInteger(maxEvents) && maxEvents !== Infinity) {
     console.error(`max-events must be a whole number, got ${process.argv[2]}`);
     process.exit(2);
   }
-  return { baseUrl, token, maxEvents };
+  return maxEvents;
 }
 
 async function main(): Promise<number> {
-  const { baseUrl, token, maxEvents } = settings();
-  // `/v1/events` takes a bearer token or the session cookie: a string `auth` would be sent as both (the token as a
-  // `task_mcp_session` cookie too), so answer per scheme.
-  const client = createClient({ baseUrl, auth: (scheme: Auth) => (scheme.scheme === 'bearer' ? token : undefined) });
+  const client = clientFromEnv();
+  const maxEvents = maxEventsArg();
 
   const stop = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());

@@ -7,40 +7,18 @@
  * Against a server with a self-signed certificate, trust it with NODE_EXTRA_CA_CERTS=path/to/cert.pem.
  * Exits 0 on a `result`, 1 on an `error` event or a refused call.
  */
-import { createClient } from '../generated/client/index.js';
-import type { Auth } from '../generated/core/auth.gen.js';
-import type {
-  ChangeOpenInput,
-  InvokeError,
-  InvokeProgress,
-  InvokeResult,
-  InvokeStart,
-  InvokeToolErrors,
-  ToolName,
-} from '../generated/types.gen.js';
+import type { ChangeOpenInput, InvokeEvent, InvokeToolErrors, ToolName } from '../generated/types.gen.js';
+import { clientFromEnv } from './client-from-env.js';
 
 /** What `text/event-stream` carries for a tool call (heartbeats are comments and carry no data). */
-type InvokeSseEvent = InvokeStart | InvokeProgress | InvokeResult | InvokeError;
-
-function settings(): { baseUrl: string; token: string } {
-  const baseUrl = process.env.TASK_MCP_URL;
-  const token = process.env.TASK_MCP_TOKEN;
-  if (!baseUrl || !token) {
-    console.error('Set TASK_MCP_URL (e.g. https://127.0.0.1:8443) and TASK_MCP_TOKEN (a token from TASK_MCP_TOKENS).');
-    process.exit(2);
-  }
-  return { baseUrl, token };
-}
+type InvokeSseEvent = Exclude<InvokeEvent, { type: 'heartbeat' | 'end' }>;
 
 async function main(): Promise<number> {
-  const { baseUrl, token } = settings();
   const slug = process.argv[2] ?? 'try-the-sse-client';
   const body: ChangeOpenInput = { slug, title: process.argv[3] ?? `Try the SSE client (${slug})` };
   const tool: ToolName = 'change.open';
 
-  // Operations that take a bearer token or the session cookie (`/v1/events`) would get a string `auth` as both,
-  // the token sent as a cookie too: answer per scheme.
-  const client = createClient({ baseUrl, auth: (scheme: Auth) => (scheme.scheme === 'bearer' ? token : undefined) });
+  const client = clientFromEnv();
 
   let failure: unknown;
   // `invokeTool` in the SDK reads one JSON body; the same operation as SSE goes through `client.sse.post`.
