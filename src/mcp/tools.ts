@@ -4,13 +4,12 @@
  */
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { CallToolResult, ListToolsResult, Tool } from '@modelcontextprotocol/server';
-import type { ValidateFunction } from 'ajv';
 import type { Logger } from 'pino';
 import type { ChangeArchiveResult, ChangeOpenResult } from '../../generated/types.gen.js';
 import type { CallContext, ChangeService } from '../changes/types.js';
-import { toIssues, type Contract } from '../contract/index.js';
+import type { Contract } from '../contract/index.js';
 import { isTaskError } from '../errors.js';
-import { findTool, TOOLS, type ToolSpec } from '../tools/catalog.js';
+import { findTool, inputIssues, TOOLS, type ToolSpec } from '../tools/catalog.js';
 import { withDeadline } from '../deadline.js';
 
 /** Which spelling `tools/list` advertises; `tools/call` accepts both either way. */
@@ -32,7 +31,7 @@ const ANNOTATIONS: Record<ToolSpec['name'], Tool['annotations']> = {
   'change.archive': { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
 };
 
-/** Builds the listing and the per-tool validators once, from the contract's self-contained schemas. */
+/** Builds the listing once, from the contract's self-contained schemas (their validators are compiled at load). */
 export function createToolBox(
   service: ChangeService,
   contract: Contract,
@@ -42,7 +41,6 @@ export function createToolBox(
   if (toolNames !== 'safe' && toolNames !== 'dotted') {
     throw new Error(`toolNames must be 'safe' or 'dotted', got ${JSON.stringify(toolNames)}`);
   }
-  const validators = new Map<ToolSpec, ValidateFunction>(TOOLS.map((t) => [t, contract.validator(t.inputSchema)]));
   const listing: ListToolsResult = {
     tools: TOOLS.map((t): Tool => ({
       name: toolNames === 'safe' ? t.safeName : t.name,
@@ -60,9 +58,8 @@ export function createToolBox(
       const tool = findTool(name);
       if (tool === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       const input = args ?? {};
-      const validate = validators.get(tool)!;
-      if (!validate(input)) {
-        const issues = toIssues(validate.errors ?? []);
+      const issues = inputIssues(contract, tool, input);
+      if (issues.length > 0) {
         const summary = issues.map((i) => `${i.location}: ${i.message}`).join('; ');
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid arguments for ${name}: ${summary}`, {
           code: 'EBADINPUT',

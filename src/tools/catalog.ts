@@ -3,7 +3,8 @@
  * from the contract (`contract.schema(name)`), so MCP `inputSchema`s, request validation and types agree.
  */
 import type { CallContext, ChangeService } from '../changes/types.js';
-import type { ChangeArchiveInput, ChangeOpenInput, ToolResult } from '../../generated/types.gen.js';
+import type { ChangeArchiveInput, ChangeOpenInput, ToolResult, ValidationIssue } from '../../generated/types.gen.js';
+import { toIssues, type Contract } from '../contract/index.js';
 
 export interface ToolSpec {
   /** The canonical, dotted name (`change.open`). */
@@ -51,3 +52,9 @@ const byName = new Map<string, ToolSpec>(
 
 /** Finds a tool by either spelling (`change.open` or `change_open`). */
 export const findTool = (name: string): ToolSpec | undefined => byName.get(name);
+
+/** What in `input` breaks the tool's input schema, located inside the input (`slug`); empty when it fits. */
+export function inputIssues(contract: Pick<Contract, 'validator'>, tool: ToolSpec, input: unknown): ValidationIssue[] {
+  const validate = contract.validator(tool.inputSchema);
+  return validate(input) ? [] : toIssues(validate.errors ?? []);
+}

@@ -4,17 +4,14 @@
  * as a thrown TaskError the error middleware turns into problem+json. A body that is not JSON is refused
  * (415) by the router's body parser before this handler runs.
  */
-import type { ErrorObject } from 'ajv';
 import type { ChangeService } from '../../changes/types.js';
 import type { Contract } from '../../contract/index.js';
-import { toIssues } from '../../contract/index.js';
 import { TaskError, isTaskError } from '../../errors.js';
 import { openKoaStream } from '../../streaming/koa-stream.js';
 import { ndjsonInvokeFraming, sseInvokeFraming, streamToolCall } from '../../streaming/invoke-stream.js';
 import type { InvokeFraming } from '../../streaming/invoke-stream.js';
-import { findTool } from '../../tools/catalog.js';
+import { findTool, inputIssues } from '../../tools/catalog.js';
 import type { ToolSpec } from '../../tools/catalog.js';
-import type { ValidationIssue } from '../../../generated/types.gen.js';
 import { HANDLED } from '../handler.js';
 import type { AppContext, Handler } from '../handler.js';
 import { invalidRequest, toProblem } from '../problem.js';
@@ -77,18 +74,14 @@ export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invo
   return { invokeTool };
 }
 
-/** Validates the body against the tool's own input schema; throws EBADINPUT listing every issue. */
+/** Validates the body against the tool's own input schema; throws EBADINPUT listing every issue as `body/…`. */
 function checkInput(contract: InvokeRouteDeps['contract'], tool: ToolSpec, body: unknown): void {
-  const validate = contract.validator(tool.inputSchema);
-  if (!validate(body)) throw invalidRequest(bodyIssues(validate.errors ?? []));
+  const issues = inputIssues(contract, tool, body);
+  if (issues.length === 0) return;
+  throw invalidRequest(
+    issues.map((issue) => ({ ...issue, location: issue.location === 'request' ? 'body' : `body/${issue.location}` })),
+  );
 }
-
-/** ajv locates issues inside the body; the contract's issues name the request part too (`body/slug`). */
-const bodyIssues = (errors: ErrorObject[]): ValidationIssue[] =>
-  toIssues(errors).map((issue) => ({
-    ...issue,
-    location: issue.location === 'request' ? 'body' : `body/${issue.location}`,
-  }));
 
 function actorOf(ctx: AppContext): string {
   if (!ctx.state.caller) throw new TaskError('EAUTH', 'No caller: the route needs the auth middleware in front');
