@@ -6,11 +6,31 @@ import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { createClient } from '@hey-api/openapi-ts';
 import config from '../openapi-ts.config.js';
-import { loadContract } from '../src/contract/index.js';
+import { loadContract, type JsonSchema } from '../src/contract/index.js';
 import { BODY_CHECKED_ELSEWHERE } from '../src/http/router.js';
 import { contractDocument } from './helpers/contract.js';
+import { SCHEMA_EXAMPLES } from './helpers/schema-examples.js';
 
 const root = new URL('..', import.meta.url).pathname;
+
+/**
+ * Ways to break a valid instance of `schema` that it must refuse: another JSON type; each required property
+ * left out; a property it does not allow; a restricted string (enum, const, pattern) with a NUL appended.
+ */
+function breakings(schema: JsonSchema, valid: unknown): Array<[string, unknown]> {
+  const found: Array<[string, unknown]> = [['as another JSON type', typeof valid === 'string' ? 42 : 'text']];
+  const { required, additionalProperties, enum: members, const: constant, pattern } = schema as Record<string, unknown>;
+  const record = valid as Record<string, unknown>;
+  for (const key of (required as string[] | undefined) ?? []) {
+    const { [key]: _dropped, ...rest } = record;
+    found.push([`without ${key}`, rest]);
+  }
+  if (additionalProperties === false) found.push(['with an unknown property', { ...record, unexpected: true }]);
+  if (typeof valid === 'string' && (members || constant !== undefined || pattern)) {
+    found.push(['with a NUL appended', `${valid}\u0000`]);
+  }
+  return found;
+}
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -94,12 +114,20 @@ describe('the contract', () => {
     assert.deepEqual(documented, { ...loadContract(BODY_CHECKED_ELSEWHERE).errorMap });
   });
 
-  it('compiles every component schema and refuses input that breaks it', () => {
+  it('compiles every component schema, accepts its example and refuses input that breaks it', () => {
     const contract = loadContract(BODY_CHECKED_ELSEWHERE);
-    const validate = contract.validator('ChangeOpenInput');
-    assert.equal(validate({ title: 'Add search', slug: 'add-search' }), true);
-    assert.equal(validate({ title: 'Add search', slug: '../etc' }), false);
-    assert.equal(validate({ title: '', slug: 'add-search', extra: true }), false);
+    const names = Object.keys(contractDocument.components.schemas!);
+    assert.deepEqual(Object.keys(SCHEMA_EXAMPLES).sort(), [...names].sort(), 'one example per component schema');
+    for (const name of names) {
+      const validate = contract.validator(name);
+      const example = SCHEMA_EXAMPLES[name];
+      assert.ok(validate(example), `${name} refuses its example: ${JSON.stringify(validate.errors)}`);
+      for (const [how, broken] of breakings(contract.schema(name), example)) {
+        assert.equal(validate(broken), false, `${name} accepts its example ${how}: ${JSON.stringify(broken)}`);
+      }
+    }
+    // A nested schema is enforced where it is used: the Slug inside a tool's input.
+    assert.equal(contract.validator('ChangeOpenInput')({ title: 'Add search', slug: '../etc' }), false);
   });
 
   it('gives self-contained schemas, with no $ref and no OpenAPI-only keys', () => {

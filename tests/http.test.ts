@@ -137,7 +137,7 @@ describe('the HTTP foundation', () => {
       headers: { 'X-Request-Id': 'log-line-check', Cookie: 'task_mcp_session=secret-cookie' },
     });
     const text = await res.text();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await s.waitForLog((line) => line.reqId === 'log-line-check');
     const lines = s.logs().filter((line) => line.reqId === 'log-line-check');
     assert.equal(lines.length, 1);
     const [line] = lines as [Record<string, unknown>];
@@ -153,9 +153,8 @@ describe('the HTTP foundation', () => {
   it('names the caller by token name on the log line', async () => {
     const res = await s.authed('/v1/events', { headers: { 'X-Request-Id': 'caller-check' } });
     await res.body?.cancel();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const line = s.logs().find((l) => l.reqId === 'caller-check');
-    assert.equal(line?.caller, 'alice');
+    const line = await s.waitForLog((l) => l.reqId === 'caller-check' && l.res !== undefined);
+    assert.equal(line.caller, 'alice');
   });
 });
 

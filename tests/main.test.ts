@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, fetch } from 'undici';
+import type { ChangeOpenResult } from '../generated/types.gen.js';
+import { readVersion } from '../src/package-root.js';
+import { collectOutput } from './helpers/child-output.js';
 import { readChecked } from './helpers/contract.js';
 import { mcpRequest } from './helpers/mcp-request.js';
 
@@ -21,21 +24,16 @@ describe('npm start on the embedded defaults', () => {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', TASK_MCP_STATE_DIR: stateDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  let stdout = '';
+  const stderr = collectOutput(child, child.stderr);
+  const stdout = collectOutput(child, child.stdout);
   let url = '';
   let token = '';
   let dispatcher: Agent;
 
   before(async () => {
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    while (!/listening on (\S+)/.test(stderr)) {
-      if (child.exitCode !== null) throw new Error(`npm start exited: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    url = /listening on (\S+)/.exec(stderr)![1]!;
-    token = /development token .*: (\S+)/.exec(stderr)![1]!;
+    // `npm start` builds first (tsc): a broken build or start fails here, with its output, not at the suite's timeout.
+    url = (await stderr.until(/listening on (\S+)/, 120_000))[1]!;
+    token = /development token .*: (\S+)/.exec(stderr.text())![1]!;
     // The client trusts the certificate the server generated, and nothing else.
     dispatcher = new Agent({ connect: { ca: readFileSync(join(stateDir, 'dev-cert.pem'), 'utf8') } });
   });
@@ -54,24 +52,50 @@ describe('npm start on the embedded defaults', () => {
   it('is ready, serving a demo git repository', async () => {
     const res = await fetch(`${url}/readyz`, { dispatcher });
     assert.equal(res.status, 200);
-    assert.match(stderr, /serving the demo repository .*demo-repo/);
+    assert.match(stderr.text(), /serving the demo repository .*demo-repo/);
   });
 
-  it('refuses a tool call without the token and answers it, per the contract, with the printed one', async () => {
-    const body = JSON.stringify({ title: 'Try the demo', slug: 'try-the-demo' });
-    const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+  it("answers the README's tool call: 401 EAUTH without the token, the opened change with it", async () => {
+    // As the README's curl sends it (curl's default Accept is */*).
+    const body = JSON.stringify({ title: 'Add search', slug: 'add-search' });
+    const headers = { 'Content-Type': 'application/json', Accept: '*/*' };
     const anonymous = await fetch(`${url}/v1/tools/change.open/invoke`, { method: 'POST', headers, body, dispatcher });
     assert.equal(anonymous.status, 401);
-    await anonymous.text();
+    assert.equal(((await anonymous.json()) as { code: string }).code, 'EAUTH');
     const res = await fetch(`${url}/v1/tools/change.open/invoke`, {
       method: 'POST',
       headers: { ...headers, Authorization: `Bearer ${token}` },
       body,
       dispatcher,
     });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
     const checked = await readChecked('invokeTool', res as unknown as Response);
     assert.deepEqual(checked.issues, []);
-    assert.ok(res.status === 200 || res.status === 501, `status ${res.status}`);
+    const { lock, toolVersions, ...change } = checked.body as ChangeOpenResult;
+    assert.deepEqual(change, {
+      apiVersion: 'task-mcp/v1',
+      slug: 'add-search',
+      status: 'open',
+      created: true,
+      locked: true,
+      paths: {
+        change: 'openspec/changes/add-search',
+        proposal: 'openspec/changes/add-search/proposal.md',
+        tasks: 'openspec/changes/add-search/tasks.md',
+        specs: 'openspec/changes/add-search/specs',
+      },
+      resourceUris: {
+        proposal: 'change://add-search/proposal',
+        tasks: 'change://add-search/tasks',
+        delta: 'change://add-search/delta',
+      },
+    });
+    // The development token's name holds the lock for the default hour.
+    assert.deepEqual([lock.owner, lock.ttl, Date.parse(lock.expiresAt) - Date.parse(lock.since)], ['dev', 3600, 3.6e6]);
+    // npm start serves on the Node that runs these tests (no other `node` ahead of it on npm's PATH).
+    assert.equal(toolVersions.node, process.versions.node);
+    assert.equal(toolVersions.taskMcp, readVersion());
   });
 
   it('lists the tools over MCP and streams a tool call as NDJSON', async () => {
@@ -94,9 +118,9 @@ describe('npm start on the embedded defaults', () => {
   });
 
   it('prints the token once and never writes it into its JSON log', () => {
-    assert.equal(stderr.split(token).length, 2, 'the token is printed exactly once');
-    assert.match(stdout, /"msg":"request completed"/);
-    assert.ok(!stdout.includes(token));
+    assert.equal(stderr.text().split(token).length, 2, 'the token is printed exactly once');
+    assert.match(stdout.text(), /"msg":"request completed"/);
+    assert.ok(!stdout.text().includes(token));
   });
 
   it('drains on SIGTERM and exits 0', async () => {

@@ -155,16 +155,6 @@ async function readFrames(
   return { frames, ended };
 }
 
-/** The request's log line (written when the response ends, so it may trail the response a little). */
-async function waitForLog(server: TestServer, requestId: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 100; i++) {
-    const line = server.logs().find((record) => record.reqId === requestId);
-    if (line) return line;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`no log line for ${requestId}`);
-}
-
 const gaps = (frames: Arrival[]): number[] => frames.slice(1).map((f, i) => f.at - frames[i]!.at);
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round = (values: number[]): number[] => values.map((v) => Math.round(v));
@@ -335,7 +325,7 @@ describe('nginx recipe (examples/nginx) in front of task-mcp', () => {
       assert.equal(res.status, 200);
       await res.text();
       await dispatcher.close();
-      const line = await waitForLog(server, requestId);
+      const line = await server.waitForLog((record) => record.reqId === requestId);
       assert.equal(line.ip, source, JSON.stringify(line));
     }
   });

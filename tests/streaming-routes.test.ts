@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { ChangeService } from '../src/changes/types.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
@@ -65,15 +64,9 @@ async function finishedChange(s: TestServer, slug: string): Promise<void> {
   await s.repo.commit(`feat: ${slug}`);
 }
 
-/** The request's log line (written when its response ends), waited for briefly. */
-async function logLine(s: TestServer, reqId: string): Promise<Record<string, unknown> | undefined> {
-  for (let i = 0; i < 100; i++) {
-    const line = s.logs().find((l) => l.reqId === reqId && l.res !== undefined);
-    if (line) return line;
-    await sleep(10);
-  }
-  return undefined;
-}
+/** The request's log line (written when its response ends). */
+const logLine = (s: TestServer, reqId: string): Promise<Record<string, unknown>> =>
+  s.waitForLog((l) => l.reqId === reqId && l.res !== undefined);
 
 /** The slug whose `change_open` fails the way no repository can be made to: an unexpected error with a path. */
 const EXPLODING = 'explode-now';
@@ -121,8 +114,8 @@ describe('POST /v1/tools/{tool}/invoke', () => {
     assert.equal(result.slug, 'add-x');
     assert.equal(result.lock.owner, 'alice', 'the caller is the actor');
     const line = await logLine(s, requestId);
-    assert.equal(line?.tool, 'change.open');
-    assert.equal(line?.transport, 'invoke');
+    assert.equal(line.tool, 'change.open');
+    assert.equal(line.transport, 'invoke');
   });
 
   test('Accept: application/x-ndjson sends each line as it happens, heartbeats while running, then end', async () => {
@@ -278,7 +271,7 @@ describe('GET /v1/events', () => {
     );
     assert.equal(Number(events[1]!.id), Number(events[0]!.id) + 1);
     await res.body!.cancel();
-    assert.equal((await logLine(s, requestId))?.transport, 'events');
+    assert.equal((await logLine(s, requestId)).transport, 'events');
   });
 
   test('Last-Event-ID replays what was missed; one older than the ring gets a reset', async () => {
@@ -313,12 +306,7 @@ describe('GET /v1/events', () => {
     await readUntil(res, (text) => text.length > 0);
     await res.body!.cancel();
     // The writer's one cleanup (which also unsubscribes from the feed) logs why the stream ended.
-    let closed = false;
-    for (let i = 0; i < 200 && !closed; i++) {
-      closed = s.logs().some((l) => l.reqId === requestId && l.msg === 'stream closed by the client');
-      if (!closed) await sleep(10);
-    }
-    assert.ok(closed, 'the stream was cleaned up as closed by the client');
+    await s.waitForLog((l) => l.reqId === requestId && l.msg === 'stream closed by the client');
   });
 });
 

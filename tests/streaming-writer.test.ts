@@ -160,11 +160,11 @@ describe('openResponseStream over a real socket', () => {
     const { writer, res, baseline } = await next();
     const frame = `data: ${'x'.repeat(64 * 1024)}\n\n`;
     let waiting: Promise<boolean> | undefined;
-    // Fill the socket and kernel buffers until a write has to wait for drain.
+    // Fill the socket and kernel buffers until a write has to wait for drain: the response then needs one.
     while (!waiting) {
       const pending = writer.write(frame);
-      const settled = await Promise.race([pending, sleep(20).then(() => 'waiting' as const)]);
-      if (settled === 'waiting') waiting = pending;
+      if (res.writableNeedDrain) waiting = pending;
+      else assert.equal(await pending, true);
     }
     assert.equal(res.listenerCount('drain'), baseline.drain + 1);
     client.destroy();

@@ -12,7 +12,8 @@ export interface Row {
   name: string;
   unit: 'req/s' | 'ms' | 'B';
   ours: number;
-  baseline: number;
+  /** What `ours` is set beside; none for a measure with no outside equivalent. */
+  baseline?: number;
 }
 
 const BEGIN = '<!-- bench:begin (written by `npm run bench`; edit above or below) -->';
@@ -29,8 +30,9 @@ export function table(rows: Row[]): string {
   const lines = ['| Measure | task-mcp | Baseline | Ratio |', '| --- | ---: | ---: | ---: |'];
   for (const row of rows) {
     const format = formatters[row.unit];
-    const ratio = row.baseline > 0 ? `${(row.ours / row.baseline).toFixed(2)}×` : '—';
-    lines.push(`| ${row.name} | ${format(row.ours)} | ${format(row.baseline)} | ${ratio} |`);
+    const { baseline } = row;
+    const ratio = baseline !== undefined && baseline > 0 ? `${(row.ours / baseline).toFixed(2)}×` : '—';
+    lines.push(`| ${row.name} | ${format(row.ours)} | ${baseline === undefined ? '—' : format(baseline)} | ${ratio} |`);
   }
   return lines.join('\n');
 }

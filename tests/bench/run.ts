@@ -13,6 +13,7 @@ import { TOKENS } from '../helpers/server.js';
 import { testCertificate } from '../helpers/tls.js';
 import { startServerProcess, type ServerProcess, type ServerProcessOptions } from '../helpers/server-process.js';
 import { loadNow, machine, table, writeSection, type Row } from './report.js';
+import { domainRows } from './domain.js';
 import { createScope, type Scope } from './scope.js';
 import { startupMs } from './startup.js';
 import { memoryPerStream } from './streams.js';
@@ -22,6 +23,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = 2;
 const STREAMS = 200;
 const STARTUP_RUNS = 5;
+const DOMAIN_RUNS = 7;
 const DEADLINE_MS = 240_000;
 const COMMAND = 'npm run bench';
 
@@ -224,10 +226,12 @@ async function main(): Promise<void> {
     const repo = await createTempRepo();
     scope.defer(repo.remove);
     const rows = [...(await throughput(scope, repo)), ...(await memory(scope, repo)), await startup(repo)];
+    log(`the domain in-process (median of ${DOMAIN_RUNS})`);
+    rows.push(...(await domainRows(DOMAIN_RUNS)));
     const settings =
       `autocannon with ${CONNECTIONS} connections on 127.0.0.1 (plain HTTP unless marked TLS); each throughput ` +
       `row is the best of ${ROUNDS} interleaved ${SECONDS} s rounds after a 1 s warm-up; ${STREAMS} streams; ` +
-      `start-up median of ${STARTUP_RUNS}; whole run ${Math.round((performance.now() - began) / 1000)} s.`;
+      `start-up median of ${STARTUP_RUNS}; domain rows median of ${DOMAIN_RUNS}; whole run ${Math.round((performance.now() - began) / 1000)} s.`;
     const section = `${machine(COMMAND, loadAtStart, settings)}\n\n${table(rows)}`;
     console.log(`\n${section}\n`);
     await writeSection(DOC, section);

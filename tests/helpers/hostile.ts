@@ -1,9 +1,11 @@
 /**
- * What every hostile-input case checks afterwards: the refusal is a typed problem (never a 5xx, never a stack
- * trace or a server path), the server is still healthy, and the repository holds only what legitimate calls made.
+ * What every hostile-input case checks: the refusal is exactly the expected one (its status and problem `code`, or
+ * JSON-RPC error code), never a stack trace or a server path; afterwards the server is still healthy and the
+ * repository holds only what legitimate calls made.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import type { ErrorCode, Problem } from '../../generated/types.gen.js';
 import { startServer, type TestServer } from './server.js';
 
 /** Limits out of the way: these suites send thousands of requests from one address on purpose. */
@@ -13,25 +15,33 @@ export const startHostileServer = (env: Record<string, string> = {}): Promise<Te
 /** Nothing a client should ever see from a refusal: stack frames, absolute paths, Node internals. */
 const LEAK = /\n\s+at |\/(?:tmp|home|root|work|usr)\/|node_modules|node:internal/;
 
-/** Asserts `res` is a problem+json refusal in the 4xx range (or exactly `status`); returns its code. */
-export async function assertRefusal(res: Response, status?: number): Promise<string> {
+/**
+ * Asserts `res` is exactly the problem+json refusal `status` with `code` (the status in the body too), with no
+ * leak and the request id of its `X-Request-Id` header; returns the problem.
+ */
+export async function assertRefusal(res: Response, status: number, code: ErrorCode): Promise<Problem> {
   const text = await res.text();
-  if (status === undefined) assert.ok(res.status >= 400 && res.status < 500, `${res.status}: ${text.slice(0, 300)}`);
-  else assert.equal(res.status, status, text.slice(0, 300));
+  assert.equal(res.status, status, text.slice(0, 300));
   assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
   assert.doesNotMatch(text, LEAK);
-  const body = JSON.parse(text) as { code?: unknown; requestId?: unknown };
-  assert.equal(typeof body.code, 'string');
-  assert.equal(body.requestId, res.headers.get('x-request-id'));
-  return body.code as string;
+  const problem = JSON.parse(text) as Problem;
+  assert.equal(problem.code, code, text.slice(0, 300));
+  assert.equal(problem.status, status);
+  assert.equal(problem.requestId, res.headers.get('x-request-id'));
+  return problem;
 }
 
-/** On `/mcp` a refusal may also be the SDK's JSON-RPC error (MCP clients expect one). */
-export async function assertMcpRefusal(res: Response): Promise<void> {
-  if (/^application\/problem\+json/.test(res.headers.get('content-type') ?? '')) return void (await assertRefusal(res));
-  const text = await assertNo5xx(res);
-  assert.ok(res.status >= 400, `${res.status}: ${text.slice(0, 300)}`);
-  assert.equal(typeof (JSON.parse(text) as { error?: { code?: unknown } }).error?.code, 'number', text);
+/**
+ * Asserts `res` is exactly a JSON-RPC error response with HTTP `status`, error `rpcCode` and a null id (what the
+ * MCP SDK answers to a body that is JSON but no JSON-RPC message), with no leak.
+ */
+export async function assertJsonRpcError(res: Response, status: number, rpcCode: number): Promise<void> {
+  const text = await res.text();
+  assert.equal(res.status, status, text.slice(0, 300));
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+  assert.doesNotMatch(text, LEAK);
+  const reply = JSON.parse(text) as { jsonrpc?: unknown; id?: unknown; error?: { code?: unknown } };
+  assert.deepEqual([reply.jsonrpc, reply.id, reply.error?.code], ['2.0', null, rpcCode], text.slice(0, 300));
 }
 
 /** Asserts no 5xx and no leak, whatever the status; returns the body text. */

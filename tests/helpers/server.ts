@@ -2,11 +2,13 @@
  * Starts the real server (the same composition as `npm start`) on a free port of 127.0.0.1, with real TLS and a
  * temp git repository, and captures its JSON log lines. Every test stops what it starts: call `stop()`.
  */
+import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import type { ChangeService } from '../../src/changes/types.js';
 import { startTaskMcp, type TaskMcp } from '../../src/compose.js';
 import { createTempRepo, type TempRepo } from './repo.js';
 import { testCertificate } from './tls.js';
+import { within } from './within.js';
 
 export const TOKENS = { alice: 'alice-token-0123456789abcdef', bob: 'bob-token-0123456789abcdef' } as const;
 
@@ -20,6 +22,11 @@ export interface TestServer {
   authed(path: string, init?: RequestInit): Promise<Response>;
   /** The server's log records so far. */
   logs(): Array<Record<string, unknown>>;
+  /**
+   * The first log record `match` accepts, waiting for the server to write it (a request's line comes when its
+   * response ends, so it may trail the response); rejects after `ms`.
+   */
+  waitForLog(match: (record: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
   /** The raw log text so far (to check nothing secret is in it). */
   rawLogs(): string;
   stop(): Promise<void>;
@@ -39,12 +46,19 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   const cert = await testCertificate();
   const repo = options.repo ?? (await createTempRepo());
   let raw = '';
+  const written = new EventEmitter();
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       raw += chunk.toString();
+      written.emit('write');
       done();
     },
   });
+  const logs = (): Array<Record<string, unknown>> =>
+    raw
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   const tls = options.plain ? { TLS: 'off' } : { TLS_CERT: cert.certPath, TLS_KEY: cert.keyPath };
   const server = await startTaskMcp(
     {
@@ -69,11 +83,20 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
         ...init,
         headers: { Authorization: `Bearer ${TOKENS.alice}`, ...(init.headers as Record<string, string>) },
       }),
-    logs: () =>
-      raw
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    logs,
+    waitForLog(match, ms = 5000) {
+      const found = (): Record<string, unknown> | undefined => logs().find(match);
+      let listener: (() => void) | undefined;
+      const arrival = new Promise<Record<string, unknown>>((resolve) => {
+        listener = () => {
+          const record = found();
+          if (record) resolve(record);
+        };
+        written.on('write', listener);
+        listener();
+      });
+      return within(ms, 'the awaited log line', arrival).finally(() => written.off('write', listener!));
+    },
     rawLogs: () => raw,
     async stop() {
       await server.stop(1000);
