@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { access, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { TaskError } from '../src/errors.js';
 import {
   addedDelta,
   createTempDir,
@@ -103,6 +104,24 @@ describe('change resources', () => {
     await rejectsWith(h.service.readResource('file:///etc/passwd'), 'ENOCHANGE');
     await rejectsWith(h.service.readResource('change://read-me/delta/missing.md'), 'ENOCHANGE', repo.root);
     await rejectsWith(h.service.listDeltas('linked-out'), 'ENOCHANGE');
+  });
+
+  it('reports a path that names nothing (absent, under a file, too long) as ENOCHANGE', async () => {
+    await rejectsWith(h.service.readResource('change://read-me/delta/reading/spec.md/under-a-file.md'), 'ENOCHANGE');
+    await rejectsWith(h.service.readResource(`change://read-me/delta/${'n'.repeat(300)}.md`), 'ENOCHANGE');
+    await rejectsWith(h.service.readResource(`change://read-me/delta/${'a/'.repeat(2100)}spec.md`), 'ENOCHANGE');
+  });
+
+  it('lets any other failure to resolve a file through as itself, not as ENOCHANGE (a symlink loop: ELOOP)', async () => {
+    const loop = path.join(changes(), 'second', 'specs', 'loop.md');
+    await mkdir(path.dirname(loop), { recursive: true });
+    await symlink('loop.md', loop);
+    const err = await h.service.readResource('change://second/delta/loop.md').then(
+      () => assert.fail('a symlink loop was read'),
+      (e: unknown) => e as NodeJS.ErrnoException,
+    );
+    assert.ok(!(err instanceof TaskError), `a fault reported as a refusal: ${String(err)}`);
+    assert.equal(err.code, 'ELOOP');
   });
 
   it('serves no receipt for a change that is still open (ENOCHANGE)', async () => {
