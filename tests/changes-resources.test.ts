@@ -2,7 +2,9 @@
  * The read-only resources: what they return, and that no URI reads outside its change.
  */
 import assert from 'node:assert/strict';
-import { access, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, mkdir, open, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TaskError } from '../src/errors.js';
@@ -16,6 +18,7 @@ import {
   type Harness,
   type TempRepo,
 } from './helpers/repo.js';
+import { within } from './helpers/within.js';
 
 describe('change resources', () => {
   let repo: TempRepo;
@@ -122,6 +125,23 @@ describe('change resources', () => {
     );
     assert.ok(!(err instanceof TaskError), `a fault reported as a refusal: ${String(err)}`);
     assert.equal(err.code, 'ELOOP');
+  });
+
+  it('refuses a FIFO where a file is expected as not a file, at once (opening it to read would wait for a writer)', async () => {
+    const fifo = path.join(changes(), 'second', 'specs', 'pipe.md');
+    await mkdir(path.dirname(fifo), { recursive: true });
+    execFileSync('mkfifo', [fifo]);
+    try {
+      const read = h.service.readResource('change://second/delta/pipe.md');
+      const err = await rejectsWith(within(5000, 'reading a FIFO', read), 'ENOCHANGE');
+      assert.match(err.message, /not a file/);
+    } finally {
+      // A reader stuck in open(2) is released by a writer; without one the test process could never exit.
+      await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then(
+        (writer) => writer.close(),
+        () => undefined,
+      );
+    }
   });
 
   it('serves no receipt for a change that is still open (ENOCHANGE)', async () => {

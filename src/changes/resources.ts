@@ -75,8 +75,10 @@ async function readConfined(file: string, within: string): Promise<string> {
   const [real, root] = await Promise.all([realpath(file).catch(absent), realpath(within)]);
   if (!real) throw missing(`There is no ${path.basename(file)} in this change.`);
   if (!isInside(root, real)) throw escape('path');
-  // Removed between realpath and open: still just missing.
-  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW).catch(absent);
+  // O_NONBLOCK: opening a FIFO to read would otherwise wait for a writer forever, holding a libuv thread; with it
+  // the open returns at once and the FIFO is refused below as not a file. A file removed since realpath is missing.
+  const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+  const handle = await open(real, flags).catch(absent);
   if (!handle) throw missing(`There is no ${path.basename(file)} in this change.`);
   try {
     const stats = await handle.stat();
