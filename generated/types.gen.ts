@@ -110,6 +110,9 @@ export type ToolName = 'change.open' | 'change.archive' | 'change_open' | 'chang
 
 export type Template = 'feature' | 'bugfix' | 'chore';
 
+/**
+ * An optional field sent as `null` is treated as absent (strict-mode tool schemas send `null` for the fields they do not use); `null` for a required field is refused.
+ */
 export type ChangeOpenInput = {
   /**
    * One line naming the change.
@@ -128,6 +131,9 @@ export type ChangeOpenInput = {
   template?: Template;
 };
 
+/**
+ * An optional field sent as `null` is treated as absent (strict-mode tool schemas send `null` for the fields they do not use); `null` for a required field is refused.
+ */
 export type ChangeArchiveInput = {
   slug: Slug;
   owner?: Owner;

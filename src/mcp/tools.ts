@@ -9,7 +9,7 @@ import type { ChangeArchiveResult, ChangeOpenResult } from '../../generated/type
 import type { CallContext, ChangeService } from '../changes/types.js';
 import type { Contract } from '../contract/index.js';
 import { isTaskError } from '../errors.js';
-import { findTool, inputIssues, TOOLS, type ToolSpec } from '../tools/catalog.js';
+import { findTool, parseToolInput, TOOLS, type ToolSpec } from '../tools/catalog.js';
 import { withDeadline } from '../deadline.js';
 
 /** Which spelling `tools/list` advertises; `tools/call` accepts both either way. */
@@ -57,8 +57,7 @@ export function createToolBox(
     async call(name, args, ctx, log) {
       const tool = findTool(name);
       if (tool === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
-      const input = args ?? {};
-      const issues = inputIssues(contract, tool, input);
+      const { input, issues } = parseToolInput(contract, tool, args ?? {});
       if (issues.length > 0) {
         const summary = issues.map((i) => `${i.location}: ${i.message}`).join('; ');
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid arguments for ${name}: ${summary}`, {
