@@ -244,7 +244,7 @@ describe('MCP over Streamable HTTP', () => {
     assert.match((read.contents[0] as { text: string }).text, /# Readable/);
     await assert.rejects(
       client.readResource({ uri: 'change://missing/proposal' }),
-      // -32602 is the 2026-07-28 code for a missing resource (the contract maps ENOCHANGE to it); data keeps ours.
+      // -32602 is the 2026-07-28 code for a missing resource (ENOCHANGE's, from that revision on); data keeps ours.
       (err: ProtocolError) => err.code === -32602 && (err.data as { code: string }).code === 'ENOCHANGE',
     );
     await client.close();

@@ -30,12 +30,16 @@ export interface StreamableRoutes {
 const PRINCIPAL = 'task-mcp/principal';
 
 export function createStreamableRoutes({ factory, guard, heartbeatMs, logger }: StreamableDeps): StreamableRoutes {
-  const handler = createMcpHandler((ctx: McpRequestContext) => factory(principalOf(ctx.authInfo)), {
-    legacy: 'stateless',
-    keepAliveMs: heartbeatMs,
-    // Rejections the SDK answers itself (wrong protocol version, bad envelope…) are the client's problem.
-    onerror: (err) => logger?.debug({ err: err.message }, 'mcp request rejected'),
-  });
+  const handler = createMcpHandler(
+    (ctx: McpRequestContext) =>
+      factory(principalOf(ctx.authInfo), ctx.requestInfo?.headers.get('mcp-protocol-version') ?? undefined),
+    {
+      legacy: 'stateless',
+      keepAliveMs: heartbeatMs,
+      // Rejections the SDK answers itself (wrong protocol version, bad envelope…) are the client's problem.
+      onerror: (err) => logger?.debug({ err: err.message }, 'mcp request rejected'),
+    },
+  );
   const node = toNodeHandler(withStreamHeaders(handler), {
     onerror: (err) => logger?.error({ err }, 'mcp handler failed'),
   });

@@ -2,7 +2,6 @@
  * The MCP face of the tool catalog: the `tools/list` listing, built once from the contract's schemas, and the
  * `tools/call` step that validates arguments, runs the domain and shapes its result or error for MCP.
  */
-import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { CallToolResult, ListToolsResult, Tool } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { ChangeArchiveResult, ChangeOpenResult } from '../../generated/types.gen.js';
@@ -11,6 +10,7 @@ import type { Contract } from '../contract/index.js';
 import { isTaskError } from '../errors.js';
 import { findTool, parseToolInput, TOOLS, type ToolSpec } from '../tools/catalog.js';
 import { withDeadline } from '../deadline.js';
+import { rpcError } from './contract-server.js';
 
 /** Which spelling `tools/list` advertises; `tools/call` accepts both either way. */
 export type ToolNames = 'safe' | 'dotted';
@@ -21,7 +21,14 @@ export const ERROR_META_KEY = 'task-mcp/error';
 export interface ToolBox {
   /** The whole `tools/list` result, built once and shared by every server instance. */
   readonly listing: ListToolsResult;
-  call(name: string, args: unknown, ctx: CallContext, log: Logger): Promise<CallToolResult>;
+  call(name: string, args: unknown, request: ToolRequest): Promise<CallToolResult>;
+}
+
+/** Who calls, where its log goes, and the MCP revision the call was made at. */
+export interface ToolRequest {
+  ctx: CallContext;
+  log: Logger;
+  revision: string;
 }
 
 const ANNOTATIONS: Record<ToolSpec['name'], Tool['annotations']> = {
@@ -54,14 +61,14 @@ export function createToolBox(
 
   return {
     listing,
-    async call(name, args, ctx, log) {
+    async call(name, args, { ctx, log, revision }) {
       const tool = findTool(name);
-      if (tool === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      // Unknown tools stay protocol errors in every revision (tools, "Error Handling").
+      if (tool === undefined) throw rpcError(contract.errorMap, revision, 'ENOTFOUND', `Unknown tool: ${name}`);
       const { input, issues } = parseToolInput(contract, tool, args ?? {});
       if (issues.length > 0) {
         const summary = issues.map((i) => `${i.location}: ${i.message}`).join('; ');
-        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid arguments for ${name}: ${summary}`, {
-          code: 'EBADINPUT',
+        throw rpcError(contract.errorMap, revision, 'EBADINPUT', `Invalid arguments for ${name}: ${summary}`, {
           errors: issues,
         });
       }
@@ -72,9 +79,9 @@ export function createToolBox(
         return { content: [{ type: 'text', text: render(tool, result) }], structuredContent: { ...result } };
       } catch (err) {
         if (isTaskError(err)) return errorResult(err.code, err.message, err.hint, err.details);
-        // Unknown faults are logged here, once, and leave as a bare -32603: no stack, no server paths.
+        // Unknown faults are logged here, once, and leave as a bare internal error: no stack, no server paths.
         log.error({ err, tool: tool.name }, 'tool call failed');
-        throw new ProtocolError(ProtocolErrorCode.InternalError, 'Internal error');
+        throw rpcError(contract.errorMap, revision, 'EINTERNAL', 'Internal error');
       }
     },
   };
