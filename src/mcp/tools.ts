@@ -31,6 +31,12 @@ export interface ToolRequest {
   revision: string;
 }
 
+/**
+ * The first revision where bad arguments are a tool execution error the model can correct (SEP-1303); the
+ * earlier ones list "Invalid arguments" among protocol errors (tools, "Error Handling").
+ */
+const INPUT_ERRORS_AS_RESULTS_FROM = '2025-11-25';
+
 const ANNOTATIONS: Record<ToolSpec['name'], Tool['annotations']> = {
   // Opening an open change resumes it: same result, no second scaffold.
   'change.open': { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -67,10 +73,11 @@ export function createToolBox(
       if (tool === undefined) throw rpcError(contract.errorMap, revision, 'ENOTFOUND', `Unknown tool: ${name}`);
       const { input, issues } = parseToolInput(contract, tool, args ?? {});
       if (issues.length > 0) {
-        const summary = issues.map((i) => `${i.location}: ${i.message}`).join('; ');
-        throw rpcError(contract.errorMap, revision, 'EBADINPUT', `Invalid arguments for ${name}: ${summary}`, {
-          errors: issues,
-        });
+        const message = `Invalid arguments for ${name}: ${issues.map((i) => `${i.location}: ${i.message}`).join('; ')}`;
+        if (revision < INPUT_ERRORS_AS_RESULTS_FROM) {
+          throw rpcError(contract.errorMap, revision, 'EBADINPUT', message, { errors: issues });
+        }
+        return errorResult('EBADINPUT', message, 'Correct the named arguments and call again.', { errors: issues });
       }
       try {
         const result = await withDeadline(tool.run(service, input, ctx), callTimeoutMs, (err) =>
