@@ -5,8 +5,10 @@
 import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, ProtocolError, Server } from '@modelcontextprotocol/server';
 import { isJSONRPCErrorResponse } from '@modelcontextprotocol/server';
 import type { Implementation, JSONRPCMessage, ServerOptions, Transport } from '@modelcontextprotocol/server';
-import type { ErrorCode } from '../../generated/types.gen.js';
+import type { ErrorCode, ValidationIssue } from '../../generated/types.gen.js';
 import { jsonRpcCode, type ErrorMap } from '../contract/index.js';
+import { initializeIssues } from './message-check.js';
+import { holds } from './revisions.js';
 
 /** A JSON-RPC error for a contract code, numbered for `revision`. */
 export function rpcError(
@@ -55,7 +57,25 @@ export class ContractServer extends Server {
   override async connect(transport: Transport): Promise<void> {
     const send = transport.send.bind(transport);
     transport.send = (message, options) => send(this.numbered(message), options);
-    return super.connect(transport);
+    await super.connect(transport);
+    // Set by super.connect; a bad initialize is answered here, as invalid params with its id, before the SDK
+    // turns its own parse failure into -32603 carrying the raw zod issues.
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      // From 2026-07-28 there is no initialize: the SDK answers it as an unknown method.
+      const issues = holds('stateless', this.revision()) ? [] : initializeIssues(message);
+      if (issues.length === 0) return deliver?.(message, extra);
+      const id = (message as { id: string | number }).id;
+      send(this.badInitialize(id, issues)).catch((err: Error) => this.onerror?.(err));
+    };
+  }
+
+  private badInitialize(id: string | number, issues: ValidationIssue[]): JSONRPCMessage {
+    const summary = issues.map((i) => `${i.location}: ${i.message}`).join('; ');
+    const err = rpcError(this.errorMap, this.revision(), 'EBADINPUT', `Invalid params for initialize: ${summary}`, {
+      errors: issues,
+    });
+    return { jsonrpc: '2.0', id, error: { code: err.code, message: err.message, data: err.data } };
   }
 
   private numbered(message: JSONRPCMessage): JSONRPCMessage {

@@ -11,6 +11,7 @@ import { isTaskError } from '../errors.js';
 import { findTool, parseToolInput, TOOLS, type ToolSpec } from '../tools/catalog.js';
 import { withDeadline } from '../deadline.js';
 import { rpcError } from './contract-server.js';
+import { holds } from './revisions.js';
 
 /** Which spelling `tools/list` advertises; `tools/call` accepts both either way. */
 export type ToolNames = 'safe' | 'dotted';
@@ -30,12 +31,6 @@ export interface ToolRequest {
   log: Logger;
   revision: string;
 }
-
-/**
- * The first revision where bad arguments are a tool execution error the model can correct (SEP-1303); the
- * earlier ones list "Invalid arguments" among protocol errors (tools, "Error Handling").
- */
-const INPUT_ERRORS_AS_RESULTS_FROM = '2025-11-25';
 
 const ANNOTATIONS: Record<ToolSpec['name'], Tool['annotations']> = {
   // Opening an open change resumes it: same result, no second scaffold.
@@ -74,7 +69,8 @@ export function createToolBox(
       const { input, issues } = parseToolInput(contract, tool, args ?? {});
       if (issues.length > 0) {
         const message = `Invalid arguments for ${name}: ${issues.map((i) => `${i.location}: ${i.message}`).join('; ')}`;
-        if (revision < INPUT_ERRORS_AS_RESULTS_FROM) {
+        // Before SEP-1303 (2025-11-25) the tools spec lists "Invalid arguments" among protocol errors.
+        if (!holds('argumentErrorsAsResults', revision)) {
           throw rpcError(contract.errorMap, revision, 'EBADINPUT', message, { errors: issues });
         }
         return errorResult('EBADINPUT', message, 'Correct the named arguments and call again.', { errors: issues });
