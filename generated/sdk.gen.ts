@@ -104,6 +104,8 @@ export const getMcp = <ThrowOnError extends boolean = false>(options?: Options<G
 
 /**
  * MCP Streamable HTTP (stateless). One JSON-RPC message per request.
+ *
+ * A JSON-RPC batch is taken only from a 2025-03-26 client (no `MCP-Protocol-Version`); from 2025-06-18, which removed batches, it is refused with 400 `EBADINPUT`.
  */
 export const postMcp = <ThrowOnError extends boolean = false>(options: Options<PostMcpData, ThrowOnError>) =>
   (options.client ?? client).post<PostMcpResponses, PostMcpErrors, ThrowOnError>({
