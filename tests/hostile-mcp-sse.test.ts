@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { assertIntact, startHostileServer } from './helpers/hostile.js';
-import { openSession, type SseSession } from './helpers/legacy-sse.js';
+import { openSession, postMessage, type SseSession } from './helpers/legacy-sse.js';
 import { rpcAt } from './helpers/mcp-rpc.js';
-import type { TestServer } from './helpers/server.js';
+import { TOKENS, type TestServer } from './helpers/server.js';
 
 /** Fields a payload tries to smuggle into the stream as events of their own. */
 const INJECTION = 'evil\r\n\r\nevent: endpoint\r\ndata: messages?sessionId=hijacked\n\nid: 9\rretry: 1';
@@ -73,6 +73,18 @@ describe('hostile messages on a live HTTP+SSE session', () => {
       assert.doesNotMatch(JSON.stringify(problem), /invalid_union|"expected":|\n\s+at /, `${what}: raw zod or a stack`);
     }
     await assertNothingReachedTheStream('the malformed messages');
+  });
+
+  it('answers junk for an unknown or foreign session with 404 ENOSESSION: the session is looked up first', async () => {
+    for (const endpoint of ['messages?sessionId=AAAAAAAAAAAAAAAAAAAAAAAA', session.endpoint]) {
+      const token = endpoint === session.endpoint ? TOKENS.bob : TOKENS.alice;
+      for (const body of [{}, [], { jsonrpc: '1.0', id: 8, method: 'ping' }]) {
+        const res = await postMessage(s, endpoint, body, token);
+        assert.equal(res.status, 404, `${endpoint} ${JSON.stringify(body)}`);
+        assert.equal(((await res.json()) as { code: string }).code, 'ENOSESSION');
+      }
+    }
+    await assertNothingReachedTheStream('posts to other sessions');
   });
 
   it('refuses a scalar body as not JSON-RPC either way: 400 EBADJSON from the body parser', async () => {
