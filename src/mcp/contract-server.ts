@@ -1,6 +1,7 @@
 /**
  * JSON-RPC errors numbered by the contract: the contract's code (`ENOCHANGE`) travels in `data.code`, and the
- * number is the one `x-error-map` gives it for the MCP revision the request was made at.
+ * number is the one `x-error-map` gives it for the MCP revision the request was made at. The server class also
+ * answers a bad `initialize` as invalid params, on every transport it is connected to.
  */
 import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, ProtocolError, Server } from '@modelcontextprotocol/server';
 import { isJSONRPCErrorResponse } from '@modelcontextprotocol/server';
