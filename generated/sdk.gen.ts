@@ -104,6 +104,8 @@ export const getMcp = <ThrowOnError extends boolean = false>(options?: Options<G
 
 /**
  * MCP Streamable HTTP (stateless). One JSON-RPC message per request.
+ *
+ * A JSON-RPC batch is taken only from a 2025-03-26 client (no `MCP-Protocol-Version`); from 2025-06-18, which removed batches, it is refused with 400 `EBADINPUT`.
  */
 export const postMcp = <ThrowOnError extends boolean = false>(options: Options<PostMcpData, ThrowOnError>) =>
   (options.client ?? client).post<PostMcpResponses, PostMcpErrors, ThrowOnError>({
@@ -137,6 +139,8 @@ export const getLegacySse = <ThrowOnError extends boolean = false>(
 
 /**
  * A JSON-RPC message for an open HTTP+SSE session; its reply arrives on the stream.
+ *
+ * A message the MCP SDK's JSON-RPC message schemas refuse (a batch; no `method`, `result` or `error`; a `jsonrpc` other than 2.0; an `id` that is not a string or safe integer; `params` that are not an object) is refused with 400 `EBADINPUT`, listing each problem, and never reaches the session: it has no id a reply on the stream could carry. A well-formed request with bad params is accepted and answered on the stream with -32602 and its id. An unknown `sessionId` is a 404 whatever the body.
  */
 export const postLegacyMessage = <ThrowOnError extends boolean = false>(
   options: Options<PostLegacyMessageData, ThrowOnError>,

@@ -19,7 +19,9 @@ export type Readiness = {
 
 /**
  * Stable error codes. `x-error-map` gives each its HTTP status, its JSON-RPC error code (used where MCP
- * reports the failure as a JSON-RPC error rather than as an `isError` tool result) and its title.
+ * reports the failure as a JSON-RPC error rather than as an `isError` tool result) and its title. Where MCP
+ * revisions disagree on the JSON-RPC code, `jsonrpc` maps the revision each code starts at to the code: a
+ * request takes the entry of the latest revision at or before its own (an older one takes the first entry).
  *
  */
 export type ErrorCode =
@@ -110,6 +112,9 @@ export type ToolName = 'change.open' | 'change.archive' | 'change_open' | 'chang
 
 export type Template = 'feature' | 'bugfix' | 'chore';
 
+/**
+ * An optional field sent as `null` is treated as absent (strict-mode tool schemas send `null` for the fields they do not use); `null` for a required field is refused.
+ */
 export type ChangeOpenInput = {
   /**
    * One line naming the change.
@@ -128,6 +133,9 @@ export type ChangeOpenInput = {
   template?: Template;
 };
 
+/**
+ * An optional field sent as `null` is treated as absent (strict-mode tool schemas send `null` for the fields they do not use); `null` for a required field is refused.
+ */
 export type ChangeArchiveInput = {
   slug: Slug;
   owner?: Owner;

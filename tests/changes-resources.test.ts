@@ -2,9 +2,12 @@
  * The read-only resources: what they return, and that no URI reads outside its change.
  */
 import assert from 'node:assert/strict';
-import { access, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, mkdir, open, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { TaskError } from '../src/errors.js';
 import {
   addedDelta,
   createTempDir,
@@ -15,6 +18,7 @@ import {
   type Harness,
   type TempRepo,
 } from './helpers/repo.js';
+import { within } from './helpers/within.js';
 
 describe('change resources', () => {
   let repo: TempRepo;
@@ -103,6 +107,41 @@ describe('change resources', () => {
     await rejectsWith(h.service.readResource('file:///etc/passwd'), 'ENOCHANGE');
     await rejectsWith(h.service.readResource('change://read-me/delta/missing.md'), 'ENOCHANGE', repo.root);
     await rejectsWith(h.service.listDeltas('linked-out'), 'ENOCHANGE');
+  });
+
+  it('reports a path that names nothing (absent, under a file, too long) as ENOCHANGE', async () => {
+    await rejectsWith(h.service.readResource('change://read-me/delta/reading/spec.md/under-a-file.md'), 'ENOCHANGE');
+    await rejectsWith(h.service.readResource(`change://read-me/delta/${'n'.repeat(300)}.md`), 'ENOCHANGE');
+    await rejectsWith(h.service.readResource(`change://read-me/delta/${'a/'.repeat(2100)}spec.md`), 'ENOCHANGE');
+  });
+
+  it('lets any other failure to resolve a file through as itself, not as ENOCHANGE (a symlink loop: ELOOP)', async () => {
+    const loop = path.join(changes(), 'second', 'specs', 'loop.md');
+    await mkdir(path.dirname(loop), { recursive: true });
+    await symlink('loop.md', loop);
+    const err = await h.service.readResource('change://second/delta/loop.md').then(
+      () => assert.fail('a symlink loop was read'),
+      (e: unknown) => e as NodeJS.ErrnoException,
+    );
+    assert.ok(!(err instanceof TaskError), `a fault reported as a refusal: ${String(err)}`);
+    assert.equal(err.code, 'ELOOP');
+  });
+
+  it('refuses a FIFO where a file is expected as not a file, at once (opening it to read would wait for a writer)', async () => {
+    const fifo = path.join(changes(), 'second', 'specs', 'pipe.md');
+    await mkdir(path.dirname(fifo), { recursive: true });
+    execFileSync('mkfifo', [fifo]);
+    try {
+      const read = h.service.readResource('change://second/delta/pipe.md');
+      const err = await rejectsWith(within(5000, 'reading a FIFO', read), 'ENOCHANGE');
+      assert.match(err.message, /not a file/);
+    } finally {
+      // A reader stuck in open(2) is released by a writer; without one the test process could never exit.
+      await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then(
+        (writer) => writer.close(),
+        () => undefined,
+      );
+    }
   });
 
   it('serves no receipt for a change that is still open (ENOCHANGE)', async () => {

@@ -6,7 +6,8 @@ import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { createClient } from '@hey-api/openapi-ts';
 import config from '../openapi-ts.config.js';
-import { loadContract, type JsonSchema } from '../src/contract/index.js';
+import { jsonRpcCode, loadContract, type ErrorSpec, type JsonSchema } from '../src/contract/index.js';
+import { readErrorMap } from '../src/contract/error-map.js';
 import { BODY_CHECKED_ELSEWHERE } from '../src/http/router.js';
 import { contractDocument } from './helpers/contract.js';
 import { SCHEMA_EXAMPLES } from './helpers/schema-examples.js';
@@ -78,10 +79,32 @@ describe('the contract', () => {
     );
     for (const [code, spec] of Object.entries(errorMap)) {
       assert.ok(declared.has(String(spec.status)), `${code}'s status ${spec.status} is on no route`);
-      assert.ok(
-        spec.jsonrpc <= -32000 || [-32700, -32600, -32601, -32602, -32603].includes(spec.jsonrpc),
-        `${code}: not a JSON-RPC error code`,
-      );
+      const numbers = typeof spec.jsonrpc === 'number' ? [spec.jsonrpc] : Object.values(spec.jsonrpc);
+      for (const n of numbers) {
+        assert.ok(n <= -32000 || [-32700, -32600, -32601, -32602, -32603].includes(n), `${code}: ${n} is not JSON-RPC`);
+      }
+    }
+  });
+
+  it("reads a per-revision JSON-RPC code as the entry of the latest revision at or before the request's", () => {
+    const spec = { status: 404, jsonrpc: { '2026-07-28': -32602, '2024-11-05': -32002 }, title: 'No such thing' };
+    assert.equal(jsonRpcCode(spec, '2024-10-07'), -32002, 'older than every entry: the first');
+    assert.equal(jsonRpcCode(spec, '2024-11-05'), -32002);
+    assert.equal(jsonRpcCode(spec, '2025-11-25'), -32002);
+    assert.equal(jsonRpcCode(spec, '2026-07-28'), -32602);
+    assert.equal(jsonRpcCode(spec, '2027-01-01'), -32602);
+    assert.equal(jsonRpcCode({ ...spec, jsonrpc: -32603 }, '2025-06-18'), -32603);
+  });
+
+  it('refuses an x-error-map entry whose per-revision codes are not keyed by revision', () => {
+    const schema = (jsonrpc: unknown) => ({
+      enum: ['EX'],
+      'x-error-map': { EX: { status: 404, jsonrpc, title: 'X' } },
+    });
+    const read = readErrorMap(schema({ '2025-11-25': -32002 })) as Record<string, ErrorSpec>;
+    assert.equal(jsonRpcCode(read.EX!, '2025-11-25'), -32002);
+    for (const bad of [{}, { latest: -32602 }, { '2025-11-25': '-32002' }, '-32602', null]) {
+      assert.throws(() => readErrorMap(schema(bad)), /x-error-map entry for EX/, JSON.stringify(bad));
     }
   });
 
@@ -105,10 +128,17 @@ describe('the contract', () => {
       .split('\n')
       .filter((line) => /^\| `E[A-Z_]+` +\| \d{3} +\|/.test(line))
       .map((line) => line.split('|').map((cell) => cell.trim()));
+    // A JSON-RPC cell is one code, or one per revision: `-32002 from 2024-11-05, -32602 from 2026-07-28`.
+    const codesOf = (cell: string) => {
+      const byRevision = [...cell.matchAll(/(-\d+) from (\d{4}-\d{2}-\d{2})/g)];
+      return byRevision.length === 0
+        ? Number(cell)
+        : Object.fromEntries(byRevision.map(([, n, from]) => [from, Number(n)]));
+    };
     const documented = Object.fromEntries(
       rows.map(([, code, status, jsonrpc, title]) => [
         code!.slice(1, -1),
-        { status: Number(status), jsonrpc: Number(jsonrpc), title },
+        { status: Number(status), jsonrpc: codesOf(jsonrpc!), title },
       ]),
     );
     assert.deepEqual(documented, { ...loadContract(BODY_CHECKED_ELSEWHERE).errorMap });

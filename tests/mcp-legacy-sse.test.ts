@@ -4,48 +4,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { endpointOf, openSse, postMessage } from './helpers/legacy-sse.js';
 import { startServer, TOKENS, type TestServer } from './helpers/server.js';
-
-interface Stream {
-  response: Response;
-  /** Reads until `predicate` holds for the text received so far, or the stream ends. */
-  until(predicate: (text: string) => boolean): Promise<string>;
-  cancel(): Promise<void>;
-}
-
-async function openSse(s: TestServer, token: string = TOKENS.alice): Promise<Stream> {
-  const controller = new AbortController();
-  const response = await s.fetch(`${s.url}/sse`, {
-    headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' },
-    signal: controller.signal,
-  });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = '';
-  return {
-    response,
-    async until(predicate) {
-      while (!predicate(text)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-      return text;
-    },
-    async cancel() {
-      controller.abort();
-      await reader.cancel().catch(() => undefined);
-    },
-  };
-}
-
-const endpointOf = (text: string): string => /event: endpoint\ndata: (\S+)\n\n/.exec(text)![1]!;
-
-const postMessage = (s: TestServer, endpoint: string, message: unknown, token: string = TOKENS.alice) =>
-  s.fetch(new URL(endpoint, `${s.url}/sse`), {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(message),
-  });
 
 const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
 

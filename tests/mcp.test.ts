@@ -149,13 +149,14 @@ describe('MCP over Streamable HTTP', () => {
   });
 
   for (const era of ['modern', 'legacy'] as const) {
-    it(`answers a bad slug with invalid-params -32602 and leaves the repo unchanged (${era})`, async () => {
+    it(`answers a bad slug with an isError result naming it and leaves the repo unchanged (${era})`, async () => {
       const client = await connect(s, era);
       const before = await gitStatus(s.repo);
-      await assert.rejects(
-        client.callTool({ name: 'change_open', arguments: { title: 'x', slug: '../../etc' } }),
-        (err: ProtocolError) => err.code === -32602 && /slug/.test(err.message),
-      );
+      // Both eras of the v2 client speak 2025-11-25 or later, where bad arguments are a tool result (SEP-1303).
+      const result = await client.callTool({ name: 'change_open', arguments: { title: 'x', slug: '../../etc' } });
+      assert.equal(result.isError, true);
+      assert.equal((result._meta?.[ERROR_META_KEY] as { code: string }).code, 'EBADINPUT');
+      assert.match((result.content as { text: string }[])[0]!.text, /^EBADINPUT: .*slug: must match pattern/);
       assert.equal(await gitStatus(s.repo), before);
       await client.close();
     });
@@ -244,7 +245,7 @@ describe('MCP over Streamable HTTP', () => {
     assert.match((read.contents[0] as { text: string }).text, /# Readable/);
     await assert.rejects(
       client.readResource({ uri: 'change://missing/proposal' }),
-      // -32602 is the 2026-07-28 code for a missing resource (the contract maps ENOCHANGE to it); data keeps ours.
+      // -32602 is the 2026-07-28 code for a missing resource (ENOCHANGE's, from that revision on); data keeps ours.
       (err: ProtocolError) => err.code === -32602 && (err.data as { code: string }).code === 'ENOCHANGE',
     );
     await client.close();

@@ -58,13 +58,28 @@ function deltaPath(encoded: string): string {
   return path.join(...segments);
 }
 
+/**
+ * Failures that mean the path names nothing: absent, under a file rather than a folder, or longer than any name
+ * the disk could hold. Any other failure (EACCES, EMFILE, ELOOP, EIO…) is the server's problem, not "not found".
+ */
+const NOTHING_THERE = new Set(['ENOENT', 'ENOTDIR', 'ENAMETOOLONG']);
+
+/** `undefined` when `err` says the path names nothing; rethrows anything else. */
+function absent(err: unknown): undefined {
+  if (NOTHING_THERE.has((err as NodeJS.ErrnoException).code ?? '')) return undefined;
+  throw err;
+}
+
 /** Reads `file` if its canonical path lies inside `within`, as text of at most MAX_BYTES. */
 async function readConfined(file: string, within: string): Promise<string> {
-  const [real, root] = await Promise.all([realpath(file).catch(() => undefined), realpath(within)]);
+  const [real, root] = await Promise.all([realpath(file).catch(absent), realpath(within)]);
   if (!real) throw missing(`There is no ${path.basename(file)} in this change.`);
   if (!isInside(root, real)) throw escape('path');
-  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined);
-  if (!handle) throw missing(`There is no readable ${path.basename(file)} in this change.`);
+  // O_NONBLOCK: opening a FIFO to read would otherwise wait for a writer forever, holding a libuv thread; with it
+  // the open returns at once and the FIFO is refused below as not a file. A file removed since realpath is missing.
+  const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+  const handle = await open(real, flags).catch(absent);
+  if (!handle) throw missing(`There is no ${path.basename(file)} in this change.`);
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw missing(`${path.basename(file)} is not a file.`);

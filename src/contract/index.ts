@@ -13,7 +13,8 @@ import { readErrorMap, type ErrorMap } from './error-map.js';
 import { requestSchema, type OperationObject } from './requests.js';
 import { dereference, type Components, type JsonSchema } from './schemas.js';
 
-export type { ErrorMap, ErrorSpec } from './error-map.js';
+export { jsonRpcCode } from './error-map.js';
+export type { ErrorMap, ErrorSpec, JsonRpcCodes } from './error-map.js';
 export type { JsonSchema } from './schemas.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on `.default`.

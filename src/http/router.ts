@@ -15,8 +15,9 @@ import { PROBLEM_TYPE, invalidRequest } from './problem.js';
 
 /**
  * Operations whose body is not checked against the contract here: the tool's own input schema checks an invoke
- * body (the contract's `ToolInput` is a union, whose errors would not say which tool's field was wrong), and the
- * MCP SDK answers malformed JSON-RPC with JSON-RPC errors, as MCP clients expect.
+ * body (the contract's `ToolInput` is a union, whose errors would not say which tool's field was wrong), the
+ * MCP SDK answers malformed JSON-RPC on `/mcp` with JSON-RPC errors, as MCP clients expect, and the HTTP+SSE
+ * transport checks a posted message with the SDK's own schemas once it has found the session.
  */
 export const BODY_CHECKED_ELSEWHERE = [
   'invokeTool',

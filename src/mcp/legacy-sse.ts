@@ -1,18 +1,21 @@
 /**
  * The 2024-11-05 HTTP+SSE transport: `GET /sse` opens a stream whose first event names the POST endpoint, and
- * every reply arrives as a `message` event; `POST /messages?sessionId=…` only hands a message over (202). The SDK
+ * every reply arrives as a `message` event; `POST /messages?sessionId=…` only hands a message over (202), once
+ * the SDK's JSON-RPC schemas accept it (else 400 `EBADINPUT`, and the session never sees it). The SDK
  * v2 has no server class for it, so this is a thin `Transport` over the same server factory, writing through the
  * shared stream writer (framing, heartbeats, headers, the slow-reader bound and the one cleanup). A session lives
  * in this process's memory for as long as its stream is open, and nowhere else.
  */
 import { randomBytes } from 'node:crypto';
 import type { JSONRPCMessage, MessageExtraInfo, Transport } from '@modelcontextprotocol/server';
+import type { ValidationIssue } from '../../generated/types.gen.js';
 import { TaskError } from '../errors.js';
 import { HANDLED, type AppContext, type Handlers } from '../http/handler.js';
 import { openKoaStream } from '../streaming/koa-stream.js';
 import { SSE_PING, formatSseEvent } from '../streaming/sse.js';
 import type { StreamWriter } from '../streaming/stream-writer.js';
 import type { Guard } from './guard.js';
+import { messageIssues } from './message-check.js';
 import type { ServerFactory } from './server.js';
 import { callerOf, toolOf } from './streamable.js';
 
@@ -39,6 +42,8 @@ interface Session {
   writer: StreamWriter;
   transport: SseTransport;
 }
+
+const describe = (issue: ValidationIssue): string => `${issue.location} ${issue.message}`;
 
 const SHUTDOWN = formatSseEvent({ event: 'shutdown', data: JSON.stringify({ reason: 'server shutting down' }) });
 
@@ -120,6 +125,15 @@ export function createLegacySseRoutes({
           });
         }
         ctx.state.tool = toolOf(input.body);
+        // Refused before it is accepted: once it is, the only way back to the client would be the stream, and a
+        // message without a usable id could not be answered there.
+        const issues = messageIssues(input.body);
+        if (issues.length > 0) {
+          throw new TaskError('EBADINPUT', `The session cannot take this message: ${issues.map(describe).join('; ')}`, {
+            hint: 'Post one JSON-RPC 2.0 request, notification or response; replies arrive on the stream.',
+            details: { issues },
+          });
+        }
         session.transport.onmessage?.(input.body as JSONRPCMessage);
         ctx.status = 202;
         return HANDLED;

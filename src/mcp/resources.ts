@@ -1,8 +1,8 @@
 /**
  * The domain's read-only resources as MCP resources and resource templates. Listings are built once; reads go to
- * `ChangeService.readResource`, and a domain refusal becomes a JSON-RPC error with the contract's code for it.
+ * `ChangeService.readResource`, and a domain refusal becomes a JSON-RPC error with the contract's code for it
+ * (for the request's MCP revision: a missing resource is -32002 up to 2025-11-25, -32602 from 2026-07-28).
  */
-import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type {
   ListResourcesResult,
   ListResourceTemplatesResult,
@@ -12,11 +12,12 @@ import type { Logger } from 'pino';
 import type { ChangeService } from '../changes/types.js';
 import type { ErrorMap } from '../contract/index.js';
 import { isTaskError } from '../errors.js';
+import { rpcError } from './contract-server.js';
 
 export interface ResourceBox {
   readonly list: ListResourcesResult;
   readonly templates: ListResourceTemplatesResult;
-  read(uri: string, log: Logger): Promise<ReadResourceResult>;
+  read(uri: string, request: { log: Logger; revision: string }): Promise<ReadResourceResult>;
 }
 
 const LIST: ListResourcesResult = {
@@ -67,28 +68,22 @@ export function createResourceBox(service: ChangeService, errorMap: ErrorMap): R
   return {
     list: LIST,
     templates: TEMPLATES,
-    async read(uri, log) {
-      // -32602 is what the 2026-07-28 revision (and the SDK, for every era) answers for an unknown resource.
-      if (!SERVED.test(uri)) {
-        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `No such resource: ${uri}`, {
-          code: 'ENOTFOUND',
-          uri,
-        });
-      }
+    async read(uri, { log, revision }) {
+      // Every refusal echoes the URI in `data`, as the resources spec's "Error Handling" example does.
+      if (!SERVED.test(uri)) throw rpcError(errorMap, revision, 'ENOCHANGE', `No such resource: ${uri}`, { uri });
       try {
         const content = await service.readResource(uri);
         return { contents: [{ uri: content.uri, mimeType: content.mimeType, text: content.text }] };
       } catch (err) {
         if (isTaskError(err)) {
-          const data = {
-            code: err.code,
+          throw rpcError(errorMap, revision, err.code, err.message, {
+            uri,
             ...(err.hint && { hint: err.hint }),
             ...(err.details && { details: err.details }),
-          };
-          throw new ProtocolError(errorMap[err.code].jsonrpc, err.message, data);
+          });
         }
         log.error({ err, uri }, 'resource read failed');
-        throw new ProtocolError(ProtocolErrorCode.InternalError, 'Internal error');
+        throw rpcError(errorMap, revision, 'EINTERNAL', 'Internal error');
       }
     },
   };

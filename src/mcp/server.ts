@@ -5,13 +5,13 @@
  * closures. The low-level `Server` rather than `McpServer`: `McpServer` converts every tool schema again on each
  * listing and cannot accept a second spelling of a tool name (`change.open`) without advertising it.
  */
-import { Server } from '@modelcontextprotocol/server';
-import type { ServerOptions } from '@modelcontextprotocol/server';
+import type { Server, ServerOptions } from '@modelcontextprotocol/server';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import type { Logger } from 'pino';
 import type { ProgressStep } from '../../generated/types.gen.js';
 import type { CallContext, ChangeService } from '../changes/types.js';
 import type { Contract } from '../contract/index.js';
+import { ContractServer } from './contract-server.js';
 import { createResourceBox } from './resources.js';
 import { createToolBox, type ToolNames } from './tools.js';
 
@@ -31,7 +31,8 @@ export interface Principal {
   log: Logger;
 }
 
-export type ServerFactory = (principal: Principal) => Server;
+/** Builds one server for `principal`; `requestedRevision` is the `MCP-Protocol-Version` an HTTP request named. */
+export type ServerFactory = (principal: Principal, requestedRevision?: string) => Server;
 
 const INSTRUCTIONS =
   'Plan work as OpenSpec changes: call change_open with a title and a kebab-case slug, edit the files it ' +
@@ -48,8 +49,8 @@ export function createServerFactory(deps: McpServerDeps): ServerFactory {
     jsonSchemaValidator: new AjvJsonSchemaValidator(),
   };
 
-  return ({ actor, log }) => {
-    const server = new Server(info, options);
+  return ({ actor, log }, requestedRevision) => {
+    const server = new ContractServer(info, options, { errorMap: deps.contract.errorMap, requestedRevision });
     server.setRequestHandler('tools/list', () => tools.listing);
     server.setRequestHandler('tools/call', (request, ctx) => {
       const callCtx: CallContext = { actor };
@@ -61,11 +62,17 @@ export function createServerFactory(deps: McpServerDeps): ServerFactory {
           ctx.mcpReq.notify({ method: 'notifications/progress', params }).catch(() => undefined);
         };
       }
-      return tools.call(request.params.name, request.params.arguments, callCtx, log);
+      return tools.call(request.params.name, request.params.arguments, {
+        ctx: callCtx,
+        log,
+        revision: server.revision(),
+      });
     });
     server.setRequestHandler('resources/list', () => resources.list);
     server.setRequestHandler('resources/templates/list', () => resources.templates);
-    server.setRequestHandler('resources/read', (request) => resources.read(request.params.uri, log));
+    server.setRequestHandler('resources/read', (request) =>
+      resources.read(request.params.uri, { log, revision: server.revision() }),
+    );
     return server;
   };
 }

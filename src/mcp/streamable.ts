@@ -12,6 +12,7 @@ import { HANDLED, type AppContext, type Handlers } from '../http/handler.js';
 import { streamHeaders } from '../streaming/stream-writer.js';
 import { findTool } from '../tools/catalog.js';
 import type { Guard } from './guard.js';
+import { holds } from './revisions.js';
 import type { Principal, ServerFactory } from './server.js';
 
 export interface StreamableDeps {
@@ -30,12 +31,16 @@ export interface StreamableRoutes {
 const PRINCIPAL = 'task-mcp/principal';
 
 export function createStreamableRoutes({ factory, guard, heartbeatMs, logger }: StreamableDeps): StreamableRoutes {
-  const handler = createMcpHandler((ctx: McpRequestContext) => factory(principalOf(ctx.authInfo)), {
-    legacy: 'stateless',
-    keepAliveMs: heartbeatMs,
-    // Rejections the SDK answers itself (wrong protocol version, bad envelope…) are the client's problem.
-    onerror: (err) => logger?.debug({ err: err.message }, 'mcp request rejected'),
-  });
+  const handler = createMcpHandler(
+    (ctx: McpRequestContext) =>
+      factory(principalOf(ctx.authInfo), ctx.requestInfo?.headers.get('mcp-protocol-version') ?? undefined),
+    {
+      legacy: 'stateless',
+      keepAliveMs: heartbeatMs,
+      // Rejections the SDK answers itself (wrong protocol version, bad envelope…) are the client's problem.
+      onerror: (err) => logger?.debug({ err: err.message }, 'mcp request rejected'),
+    },
+  );
   const node = toNodeHandler(withStreamHeaders(handler), {
     onerror: (err) => logger?.error({ err }, 'mcp handler failed'),
   });
@@ -56,6 +61,14 @@ export function createStreamableRoutes({ factory, guard, heartbeatMs, logger }: 
       async postMcp(ctx, input) {
         guard(ctx);
         ctx.state.transport = 'mcp';
+        const revision = ctx.get('MCP-Protocol-Version');
+        // The SDK's 2025-era serving still takes batches.
+        if (Array.isArray(input.body) && holds('singleMessagePerPost', revision)) {
+          throw new TaskError('EBADINPUT', `MCP ${revision} takes one JSON-RPC message per POST, not a batch.`, {
+            hint: 'POST each message on its own; MCP 2025-06-18 removed JSON-RPC batches.',
+            details: { protocolVersion: revision },
+          });
+        }
         ctx.state.tool = toolOf(input.body);
         const principal: Principal = { actor: callerOf(ctx), log: ctx.state.log };
         const auth: AuthInfo = { token: '', clientId: principal.actor, scopes: [], extra: { [PRINCIPAL]: principal } };

@@ -2,15 +2,16 @@
  * The MCP face of the tool catalog: the `tools/list` listing, built once from the contract's schemas, and the
  * `tools/call` step that validates arguments, runs the domain and shapes its result or error for MCP.
  */
-import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { CallToolResult, ListToolsResult, Tool } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { ChangeArchiveResult, ChangeOpenResult } from '../../generated/types.gen.js';
 import type { CallContext, ChangeService } from '../changes/types.js';
 import type { Contract } from '../contract/index.js';
 import { isTaskError } from '../errors.js';
-import { findTool, inputIssues, TOOLS, type ToolSpec } from '../tools/catalog.js';
+import { findTool, parseToolInput, TOOLS, type ToolSpec } from '../tools/catalog.js';
 import { withDeadline } from '../deadline.js';
+import { rpcError } from './contract-server.js';
+import { holds } from './revisions.js';
 
 /** Which spelling `tools/list` advertises; `tools/call` accepts both either way. */
 export type ToolNames = 'safe' | 'dotted';
@@ -21,7 +22,14 @@ export const ERROR_META_KEY = 'task-mcp/error';
 export interface ToolBox {
   /** The whole `tools/list` result, built once and shared by every server instance. */
   readonly listing: ListToolsResult;
-  call(name: string, args: unknown, ctx: CallContext, log: Logger): Promise<CallToolResult>;
+  call(name: string, args: unknown, request: ToolRequest): Promise<CallToolResult>;
+}
+
+/** Who calls, where its log goes, and the MCP revision the call was made at. */
+export interface ToolRequest {
+  ctx: CallContext;
+  log: Logger;
+  revision: string;
 }
 
 const ANNOTATIONS: Record<ToolSpec['name'], Tool['annotations']> = {
@@ -54,17 +62,18 @@ export function createToolBox(
 
   return {
     listing,
-    async call(name, args, ctx, log) {
+    async call(name, args, { ctx, log, revision }) {
       const tool = findTool(name);
-      if (tool === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
-      const input = args ?? {};
-      const issues = inputIssues(contract, tool, input);
+      // Unknown tools stay protocol errors in every revision (tools, "Error Handling").
+      if (tool === undefined) throw rpcError(contract.errorMap, revision, 'ENOTFOUND', `Unknown tool: ${name}`);
+      const { input, issues } = parseToolInput(contract, tool, args ?? {});
       if (issues.length > 0) {
-        const summary = issues.map((i) => `${i.location}: ${i.message}`).join('; ');
-        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid arguments for ${name}: ${summary}`, {
-          code: 'EBADINPUT',
-          errors: issues,
-        });
+        const message = `Invalid arguments for ${name}: ${issues.map((i) => `${i.location}: ${i.message}`).join('; ')}`;
+        // Before SEP-1303 (2025-11-25) the tools spec lists "Invalid arguments" among protocol errors.
+        if (!holds('argumentErrorsAsResults', revision)) {
+          throw rpcError(contract.errorMap, revision, 'EBADINPUT', message, { errors: issues });
+        }
+        return errorResult('EBADINPUT', message, 'Correct the named arguments and call again.', { errors: issues });
       }
       try {
         const result = await withDeadline(tool.run(service, input, ctx), callTimeoutMs, (err) =>
@@ -73,9 +82,9 @@ export function createToolBox(
         return { content: [{ type: 'text', text: render(tool, result) }], structuredContent: { ...result } };
       } catch (err) {
         if (isTaskError(err)) return errorResult(err.code, err.message, err.hint, err.details);
-        // Unknown faults are logged here, once, and leave as a bare -32603: no stack, no server paths.
+        // Unknown faults are logged here, once, and leave as a bare internal error: no stack, no server paths.
         log.error({ err, tool: tool.name }, 'tool call failed');
-        throw new ProtocolError(ProtocolErrorCode.InternalError, 'Internal error');
+        throw rpcError(contract.errorMap, revision, 'EINTERNAL', 'Internal error');
       }
     },
   };

@@ -4,7 +4,7 @@
  */
 import type { CallContext, ChangeService } from '../changes/types.js';
 import type { ChangeArchiveInput, ChangeOpenInput, ToolResult, ValidationIssue } from '../../generated/types.gen.js';
-import { toIssues, type Contract } from '../contract/index.js';
+import { toIssues, type Contract, type JsonSchema } from '../contract/index.js';
 
 export interface ToolSpec {
   /** The canonical, dotted name (`change.open`). */
@@ -53,8 +53,32 @@ const byName = new Map<string, ToolSpec>(
 /** Finds a tool by either spelling (`change.open` or `change_open`). */
 export const findTool = (name: string): ToolSpec | undefined => byName.get(name);
 
-/** What in `input` breaks the tool's input schema, located inside the input (`slug`); empty when it fits. */
-export function inputIssues(contract: Pick<Contract, 'validator'>, tool: ToolSpec, input: unknown): ValidationIssue[] {
+/** A tool's input as the domain will get it, and what in it breaks the tool's input schema (empty when it fits). */
+export interface ParsedInput {
+  input: unknown;
+  /** Located inside the input (`slug`, `request` for the whole). */
+  issues: ValidationIssue[];
+}
+
+/**
+ * Reads a tool call's arguments for every transport: an optional field sent as `null` counts as absent, then the
+ * rest is checked against the tool's input schema. Strict-mode tool schemas (OpenAI's, and clients that make
+ * every optional field required-and-nullable) send `null` for the fields they do not use.
+ */
+export function parseToolInput(
+  contract: Pick<Contract, 'schema' | 'validator'>,
+  tool: ToolSpec,
+  raw: unknown,
+): ParsedInput {
+  const input = withoutNullOptionals(contract.schema(tool.inputSchema), raw);
   const validate = contract.validator(tool.inputSchema);
-  return validate(input) ? [] : toIssues(validate.errors ?? []);
+  return { input, issues: validate(input) ? [] : toIssues(validate.errors ?? []) };
+}
+
+function withoutNullOptionals(schema: JsonSchema, raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const properties = (schema.properties ?? {}) as Record<string, unknown>;
+  const required = new Set((schema.required ?? []) as string[]);
+  const optional = (key: string) => Object.hasOwn(properties, key) && !required.has(key);
+  return Object.fromEntries(Object.entries(raw).filter(([key, value]) => !(value === null && optional(key))));
 }

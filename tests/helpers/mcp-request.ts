@@ -21,7 +21,9 @@ export function mcpRequest(
       Accept: 'application/json, text/event-stream',
       'MCP-Protocol-Version': MCP_PROTOCOL,
       'Mcp-Method': method,
+      // SEP-2243: `Mcp-Name` repeats the tool's name, or the resource's URI.
       ...(typeof params.name === 'string' && { 'Mcp-Name': params.name }),
+      ...(typeof params.uri === 'string' && { 'Mcp-Name': params.uri }),
     },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } }),
   };

@@ -10,7 +10,7 @@ import { TaskError, isTaskError } from '../../errors.js';
 import { openKoaStream } from '../../streaming/koa-stream.js';
 import { ndjsonInvokeFraming, sseInvokeFraming, streamToolCall } from '../../streaming/invoke-stream.js';
 import type { InvokeFraming } from '../../streaming/invoke-stream.js';
-import { findTool, inputIssues } from '../../tools/catalog.js';
+import { findTool, parseToolInput } from '../../tools/catalog.js';
 import type { ToolSpec } from '../../tools/catalog.js';
 import { HANDLED } from '../handler.js';
 import type { AppContext, Handler } from '../handler.js';
@@ -18,7 +18,7 @@ import { invalidRequest, toProblem } from '../problem.js';
 
 export interface InvokeRouteDeps {
   service: ChangeService;
-  contract: Pick<Contract, 'validator' | 'errorMap'>;
+  contract: Pick<Contract, 'schema' | 'validator' | 'errorMap'>;
   heartbeatMs: number;
   /** Unsent bytes past which a slow stream reader is cut off (default 1 MiB). */
   maxBufferedBytes?: number;
@@ -44,10 +44,10 @@ export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invo
     // `accepts` answers one of the types it was given, or false.
     const media = ctx.accepts(...OFFERED) as (typeof OFFERED)[number] | false;
     if (media === false) throw new TaskError('ENOTACCEPTABLE', `Accept one of ${OFFERED.join(', ')}`);
-    checkInput(contract, tool, input.body);
+    const args = checkInput(contract, tool, input.body);
     const callContext = { actor: actorOf(ctx) };
 
-    if (media === 'application/json') return { status: 200, body: await tool.run(service, input.body, callContext) };
+    if (media === 'application/json') return { status: 200, body: await tool.run(service, args, callContext) };
 
     const framing = FRAMINGS[media];
     const { requestId, log } = ctx.state;
@@ -61,7 +61,7 @@ export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invo
     void streamToolCall(writer, framing, {
       tool: tool.name,
       requestId,
-      run: (progress) => tool.run(service, input.body, { ...callContext, progress }),
+      run: (progress) => tool.run(service, args, { ...callContext, progress }),
       toProblem(err) {
         // The error middleware never sees a failure after the headers went out; log unknown ones here, once.
         if (!isTaskError(err)) log.error({ err }, 'tool call failed');
@@ -74,10 +74,10 @@ export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invo
   return { invokeTool };
 }
 
-/** Validates the body against the tool's own input schema; throws EBADINPUT listing every issue as `body/…`. */
-function checkInput(contract: InvokeRouteDeps['contract'], tool: ToolSpec, body: unknown): void {
-  const issues = inputIssues(contract, tool, body);
-  if (issues.length === 0) return;
+/** The body as the tool's arguments; throws EBADINPUT listing every issue as `body/…`. */
+function checkInput(contract: InvokeRouteDeps['contract'], tool: ToolSpec, body: unknown): unknown {
+  const { input, issues } = parseToolInput(contract, tool, body);
+  if (issues.length === 0) return input;
   throw invalidRequest(
     issues.map((issue) => ({ ...issue, location: issue.location === 'request' ? 'body' : `body/${issue.location}` })),
   );
