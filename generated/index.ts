@@ -107,5 +107,6 @@ export type {
   ToolName,
   ToolResult,
   ToolVersions,
+  UnavailableEvent,
   ValidationIssue,
 } from './types.gen.js';

@@ -309,14 +309,27 @@ export type ChangeEvent = {
 };
 
 /**
- * The client missed more than the replay ring holds; reload the state and go on.
+ * The client missed more than the feed holds (or events were lost while the shared bus was away); reload the
+ * state and go on.
+ *
  */
 export type ResetEvent = {
   type: 'reset';
   at: string;
 };
 
-export type FeedEvent = ChangeEvent | ResetEvent;
+/**
+ * The shared event bus (Redis) is unreachable. It is the stream's last event: the server ends the stream right
+ * after it, and `EventSource` reconnects after `retry` ms with the `Last-Event-ID` it kept (this event's `id:`
+ * is the last position the stream reached). Once the bus is back, the reconnect replays what was missed.
+ *
+ */
+export type UnavailableEvent = {
+  type: 'unavailable';
+  at: string;
+};
+
+export type FeedEvent = ChangeEvent | ResetEvent | UnavailableEvent;
 
 export type Session = {
   expiresAt: string;
@@ -691,6 +704,11 @@ export type InvokeToolResponse = InvokeToolResponses[keyof InvokeToolResponses];
 export type GetEventsData = {
   body?: never;
   headers?: {
+    /**
+     * The `id:` of the last event the client saw: a number from the in-process feed, a Redis stream entry id
+     * (`<ms>-<seq>`) from the shared bus.
+     *
+     */
     'Last-Event-ID'?: string;
   };
   path?: never;

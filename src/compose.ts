@@ -8,7 +8,7 @@ import type { ChangeService } from './changes/types.js';
 import { readConfig } from './config.js';
 import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
-import { createEventFeed } from './events/feed.js';
+import { chooseFeed } from './events/choose-feed.js';
 import { createApp } from './http/app.js';
 import { BODY_CHECKED_ELSEWHERE } from './http/router.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
@@ -54,14 +54,13 @@ export async function startTaskMcp(
   const lifecycle = createLifecycle();
   const contract = loadContract(BODY_CHECKED_ELSEWHERE);
   const version = readVersion();
-  const feed = createEventFeed({
-    ringSize: config.eventRingSize,
-    onListenerError: (err) => logger.warn({ err }, 'an event stream listener failed; dropped it'),
-  });
+  const { feed, checks, close } = chooseFeed({ redisUrl: config.redisUrl, ringSize: config.eventRingSize, logger });
   const domain = createChangeService({ repoRoot: config.repoRoot, events: feed, version });
   const service = decorateService ? decorateService(domain) : domain;
-  const app = createApp(config, { contract, service, feed, logger, lifecycle, version });
+  const app = createApp(config, { contract, service, feed, checks, logger, lifecycle, version });
   const listening = await listen(app, { host: config.host, port: config.port, tls: runtime.tls, lifecycle });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
-  return { ...listening, runtime, logger, lifecycle };
+  // The feed closes after the server: a call still running during the drain may emit.
+  const stop = (graceMs: number): Promise<void> => listening.stop(graceMs).finally(close);
+  return { ...listening, stop, runtime, logger, lifecycle };
 }

@@ -41,7 +41,7 @@ export interface Config {
   rateLimitBurst: RateWindow;
   /** The long window of the request rate limit, stacked on the burst one. */
   rateLimitSustained: RateWindow;
-  /** Unset: rate limits counted in this process's memory; set: shared by every instance through Redis. */
+  /** Unset: rate limits and the change feed in this process's memory; set: shared by every instance through Redis. */
   redisUrl: string | undefined;
   /** Open streams one client (IP and token name) may hold. */
   maxStreamsPerClient: number;
@@ -128,7 +128,7 @@ export const SETTINGS: readonly Setting[] = [
   {
     name: 'REDIS_URL',
     default: '',
-    description: '`redis://…`: rate limits shared by every instance; per-instance (degraded) while it is down.',
+    description: '`redis://…`: rate limits and the change feed shared by every instance; degraded while it is down.',
   },
   { name: 'MAX_STREAMS_PER_CLIENT', default: '10', description: 'Open streams (SSE, NDJSON, MCP) per client.' },
   { name: 'MAX_STREAMS', default: '1000', description: 'Open streams per instance.' },

@@ -24,7 +24,7 @@ describe('createEventFeed', () => {
     for (const slug of ['aaa', 'bbb', 'ccc']) feed.emit(opened(slug));
     assert.deepEqual(ids(seen), ['1', '2', '3']);
     assert.deepEqual(
-      seen.map((e) => (e.event.type === 'reset' ? '' : e.event.slug)),
+      seen.map((e) => ('slug' in e.event ? e.event.slug : '')),
       ['aaa', 'bbb', 'ccc'],
     );
   });

@@ -3,8 +3,7 @@
  * Events get sequential ids and a bounded ring keeps the latest for `Last-Event-ID` replay; a client that
  * missed more than the ring holds gets one `reset` event and reloads its state.
  *
- * One process only. Scale-out needs a shared bus (e.g. a Redis stream, whose entry ids fit `FeedEntry.id`):
- * implement `EventFeed` over it and nothing that subscribes changes.
+ * One process only: with `REDIS_URL` the feed is the Redis stream of `redis-feed.ts`, shared by every instance.
  */
 import type { ChangeEventSink } from '../changes/types.js';
 import type { ChangeEvent, FeedEvent } from '../../generated/types.gen.js';
@@ -22,7 +21,9 @@ export interface EventFeed extends ChangeEventSink {
    * Calls `listener` with every event after `lastEventId` still held, or with one `reset` when that id is no
    * longer held (or unknown), then with each new event, in id order. Without `lastEventId` only new events
    * arrive. Returns the unsubscribe function. The in-process feed replays before returning; a shared-bus feed
-   * may replay later, so callers must not rely on that.
+   * may replay later, so callers must not rely on that. A shared-bus feed that loses its bus ends the
+   * subscription with one `unavailable` entry (its id is where the subscriber stood) and delivers nothing after
+   * it: the caller ends its stream, and its client resumes from that id.
    */
   subscribe(lastEventId: string | undefined, listener: FeedListener): () => void;
 }

@@ -20,7 +20,7 @@ import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
 import { eventsRoutes } from './routes/events.js';
 import { invokeRoutes } from './routes/invoke.js';
-import { opsHandlers } from './routes/ops.js';
+import { opsHandlers, type ReadinessCheck } from './routes/ops.js';
 import { sessionRoutes } from './routes/session.js';
 import { createSessionCookies } from './session-cookie.js';
 import { createStreamCaps, isStreamRequest } from './stream-caps.js';
@@ -31,6 +31,8 @@ export interface AppDeps {
   service: ChangeService;
   /** The domain's event sink, read by `/v1/events`. */
   feed: EventFeed;
+  /** Readiness checks of parts built outside the app (the event bus). */
+  checks?: Record<string, ReadinessCheck>;
   logger: Logger;
   lifecycle: Lifecycle;
   version: string;
@@ -105,7 +107,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     ...opsHandlers({
       contract,
       lifecycle,
-      checks: { repo: () => service.check().then(() => 'ok'), ...limiter.checks },
+      checks: { repo: () => service.check().then(() => 'ok'), ...limiter.checks, ...deps.checks },
     }),
     ...invokeRoutes({ service, contract, ...streams }),
     ...eventsRoutes({ feed, lifecycle, ...streams }),

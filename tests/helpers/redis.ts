@@ -1,6 +1,7 @@
 /**
- * A real `redis-server` for a test: started on a free port of 127.0.0.1 with no persistence, in a temp
- * directory, and stopped by its PID. Needs the Debian package `redis-server`.
+ * A real `redis-server` for a test: started on a free port of 127.0.0.1, with no persistence in a temp directory
+ * (or with an append-only file in a directory the test keeps), and stopped or killed by its PID. Needs the Debian
+ * package `redis-server`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,6 +15,20 @@ export interface TestRedis {
   port: number;
   /** Stops the server (SIGTERM to its PID) and waits for it to exit. Safe to call twice. */
   stop(): Promise<void>;
+  /** Kills the server (SIGKILL to its PID: no goodbye to its clients) and waits for it to exit. */
+  kill(): Promise<void>;
+  /** Freezes the server (SIGSTOP): its connections stay open and nothing answers, as with a host lost. */
+  freeze(): void;
+  /** Lets a frozen server go on (SIGCONT). */
+  thaw(): void;
+}
+
+export interface RedisOptions {
+  /**
+   * Keep the data here, written to the append-only file before each reply, so a server started again on this
+   * directory (after a kill too) has it all. Default: a temp directory, no persistence, removed on stop.
+   */
+  persistIn?: string;
 }
 
 async function freePort(): Promise<number> {
@@ -37,10 +52,11 @@ async function answersPing(port: number): Promise<boolean> {
 }
 
 /** Starts `redis-server` on `port` (a free one by default), resolved once it answers PING. */
-export async function startRedis(port?: number): Promise<TestRedis> {
+export async function startRedis(port?: number, { persistIn }: RedisOptions = {}): Promise<TestRedis> {
   const chosen = port ?? (await freePort());
-  const dir = await mkdtemp(path.join(tmpdir(), 'task-mcp-redis-'));
-  const args = ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const dir = persistIn ?? (await mkdtemp(path.join(tmpdir(), 'task-mcp-redis-')));
+  const persistence = persistIn ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const args = ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', ...persistence];
   const child: ChildProcess = spawn('redis-server', [...args, '--daemonize', 'no', '--dir', dir], { stdio: 'ignore' });
   let failure: Error | undefined;
   // `once` rejects on `error` (no redis-server installed): remember it, and say so below.
@@ -54,14 +70,18 @@ export async function startRedis(port?: number): Promise<TestRedis> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   let stopped: Promise<void> | undefined;
+  const end = (signal: NodeJS.Signals): Promise<void> =>
+    (stopped ??= (async () => {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, signal);
+      await exited;
+      if (!persistIn) await rm(dir, { recursive: true, force: true });
+    })());
   return {
     url: `redis://127.0.0.1:${chosen}`,
     port: chosen,
-    stop: () =>
-      (stopped ??= (async () => {
-        if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-        await exited;
-        await rm(dir, { recursive: true, force: true });
-      })()),
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    freeze: () => void process.kill(child.pid!, 'SIGSTOP'),
+    thaw: () => void process.kill(child.pid!, 'SIGCONT'),
   };
 }

@@ -38,7 +38,12 @@ export function eventsRoutes(deps: EventsRouteDeps): { getEvents: Handler<'getEv
     });
     writer.send(formatSseEvent({ retry: retryMs }));
     const lastEventId = ctx.get('Last-Event-ID') || undefined;
-    releases.push(feed.subscribe(lastEventId, (entry) => void writer.send(formatFeedEntry(entry))));
+    const onEntry = (entry: FeedEntry): void => {
+      writer.send(formatFeedEntry(entry));
+      // The bus is gone: end the stream so `EventSource` reconnects with this entry's id once it is back.
+      if (entry.event.type === 'unavailable') writer.close();
+    };
+    releases.push(feed.subscribe(lastEventId, onEntry));
     const finish = (): void => {
       writer.send(SHUTDOWN);
       writer.close();
