@@ -111,6 +111,7 @@ export const SCHEMA_EXAMPLES: Record<string, unknown> = {
   ChangeEventType: 'lock.released' satisfies T.ChangeEventType,
   ChangeEvent: changeEvent,
   ResetEvent: { type: 'reset', at } satisfies T.ResetEvent,
+  UnavailableEvent: { type: 'unavailable', at } satisfies T.UnavailableEvent,
   FeedEvent: { ...changeEvent, type: 'change.archived', archivedAs: '2026-12-01-add-search' } satisfies T.FeedEvent,
   Session: { expiresAt: later } satisfies T.Session,
 };
