@@ -3,6 +3,7 @@
  * of variables; the README's configuration table is checked against it by a test.
  */
 import { isIP } from 'node:net';
+import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH, tokenFault } from './http/bearer-token.js';
 
 export interface Token {
   name: string;
@@ -78,7 +79,11 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'TLS_CERT', default: '', description: 'PEM certificate (chain) path; set with `TLS_KEY`.' },
   { name: 'TLS_KEY', default: '', description: 'PEM private key path; set with `TLS_CERT`.' },
   { name: 'TLS', default: '', description: '`off`: plain HTTP, for use behind a TLS-terminating proxy.' },
-  { name: 'TASK_MCP_TOKENS', default: '', description: 'Comma-separated `name:token` pairs (tokens ≥ 16 chars).' },
+  {
+    name: 'TASK_MCP_TOKENS',
+    default: '',
+    description: 'Comma-separated `name:token` pairs (tokens of 16–512 visible ASCII characters).',
+  },
   { name: 'REPO_ROOT', default: '', description: 'The git work tree to serve.' },
   {
     name: 'CORS_ORIGINS',
@@ -214,17 +219,21 @@ function readTls(mode: string, certPath: string, keyPath: string): TlsConfig {
 
 function readTokens(raw: string): Token[] {
   if (!raw) return [];
-  const tokens = raw.split(',').map((pair) => {
+  const tokens = raw.split(',').map((pair, index) => {
     const at = pair.indexOf(':');
     const name = pair.slice(0, at).trim();
     const token = pair.slice(at + 1).trim();
-    // The message names the pair's position, never its text: it may hold a secret.
-    const position = raw.split(',').indexOf(pair) + 1;
+    // The message names the pair's position and name, never its token: that is a secret.
+    const position = index + 1;
     if (at < 1 || !/^[A-Za-z0-9._@-]{1,64}$/.test(name)) {
       throw new ConfigError(`TASK_MCP_TOKENS entry ${position} must be name:token with a name of [A-Za-z0-9._@-]`);
     }
-    if (token.length < 16 || /\s/.test(token)) {
-      throw new ConfigError(`TASK_MCP_TOKENS entry ${position} (${name}) needs a token of at least 16 characters`);
+    const fault = tokenFault(token);
+    if (fault !== undefined) {
+      throw new ConfigError(
+        `TASK_MCP_TOKENS entry ${position} (${name}) needs a token of ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} ` +
+          `visible ASCII characters; its token ${fault}`,
+      );
     }
     return { name, token };
   });

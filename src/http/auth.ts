@@ -5,6 +5,7 @@
 import type { Context, Middleware } from 'koa';
 import type { operations } from '../../generated/operations.gen.js';
 import { TaskError } from '../errors.js';
+import { bearerToken } from './bearer-token.js';
 import type { Caller, RequestState } from './handler.js';
 import { SESSION_COOKIE } from './session-cookie.js';
 import type { TokenStore } from './tokens.js';
@@ -16,8 +17,6 @@ export type SessionVerifier = (cookie: string) => string | undefined;
 
 /** Query parameters that would carry a credential into URLs, proxies and logs: refused outright. */
 const TOKEN_PARAMS = ['access_token', 'token', 'auth', 'authorization'];
-
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
 /** The `WWW-Authenticate` challenge of a 401 (RFC 6750), set by the error responder. */
 export const challenge = (presented: boolean): string =>
@@ -48,7 +47,7 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
       credentials = {};
       const authorization = ctx.get('Authorization');
       if (authorization) {
-        const token = BEARER.exec(authorization)?.[1];
+        const token = bearerToken(authorization);
         credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? null;
       }
       const cookie = ctx.cookies.get(SESSION_COOKIE);
