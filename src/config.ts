@@ -88,7 +88,7 @@ export const SETTINGS: readonly Setting[] = [
   {
     name: 'CORS_ORIGINS',
     default: '',
-    description: 'Comma-separated origins allowed by CORS and the MCP Origin check.',
+    description: 'Comma-separated origins whose pages may call the server; other browser origins get 403.',
   },
   { name: 'HEARTBEAT_MS', default: '25000', description: 'Interval of stream heartbeats, in ms (50–300000).' },
   {

@@ -15,6 +15,7 @@ import { createIdentify } from './auth.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
 import { deadline } from './limits.js';
+import { originCheck } from './origin-check.js';
 import { createRateLimiter } from './rate-limit.js';
 import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
@@ -75,7 +76,6 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     contract,
     version: deps.version,
     ...streams,
-    allowedOrigins: config.corsOrigins,
     bindHost: config.host,
     toolNames: config.mcpToolNames,
     callTimeoutMs: config.requestTimeoutMs,
@@ -124,6 +124,8 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   app.use(requestLog(deps.logger));
   app.use(corsAllowlist(config.corsOrigins));
   app.use(errorResponder(contract.errorMap));
+  // A foreign page's request is refused before it counts against anything (rate limits, stream caps).
+  app.use(originCheck(config.corsOrigins));
   // Before any route's work (auth, body, handler), so a flood is turned away cheaply; after CORS and the error
   // responder, so a browser can read the 429 problem.
   app.use(limiter.middleware);
