@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'EPATH_ESCAPE'
   | 'EAUTH'
   | 'EFORBIDDEN'
+  | 'EFOREIGN_OWNER'
   | 'ENOTFOUND'
   | 'ENOCHANGE'
   | 'ENOSESSION'
@@ -104,6 +105,14 @@ export type SessionId = string;
  */
 export type Slug = string;
 
+/**
+ * Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a
+ * sub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one
+ * caller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no
+ * caller takes, renews, releases or archives under another caller's lock. A token name is an owner without
+ * the `/<name>` part.
+ *
+ */
 export type Owner = string;
 
 export type ToolName = 'change.open' | 'change.archive' | 'change_open' | 'change_archive';
@@ -399,7 +408,7 @@ export type DeleteMcpErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -431,7 +440,7 @@ export type GetMcpErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -472,7 +481,7 @@ export type PostMcpErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -525,7 +534,7 @@ export type GetLegacySseErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -568,7 +577,7 @@ export type PostLegacyMessageErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -621,7 +630,7 @@ export type InvokeToolErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -696,7 +705,7 @@ export type GetEventsErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -733,7 +742,7 @@ export type DeleteSessionErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -770,7 +779,7 @@ export type CreateSessionErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**

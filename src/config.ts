@@ -3,6 +3,7 @@
  * of variables; the README's configuration table is checked against it by a test.
  */
 import { isIP } from 'node:net';
+import { isActorName } from './changes/owner.js';
 import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH, tokenFault } from './http/bearer-token.js';
 
 export interface Token {
@@ -225,8 +226,11 @@ function readTokens(raw: string): Token[] {
     const token = pair.slice(at + 1).trim();
     // The message names the pair's position and name, never its token: that is a secret.
     const position = index + 1;
-    if (at < 1 || !/^[A-Za-z0-9._@-]{1,64}$/.test(name)) {
-      throw new ConfigError(`TASK_MCP_TOKENS entry ${position} must be name:token with a name of [A-Za-z0-9._@-]`);
+    // A token's name is the caller's name: the receipts' actor and the root of its lock owners' namespace.
+    if (at < 1 || !isActorName(name)) {
+      throw new ConfigError(
+        `TASK_MCP_TOKENS entry ${position} must be name:token with a name of 1–64 characters [A-Za-z0-9._@-]`,
+      );
     }
     const fault = tokenFault(token);
     if (fault !== undefined) {
