@@ -354,7 +354,7 @@ export type GetReadinessData = {
 
 export type GetReadinessErrors = {
   /**
-   * Not ready, or draining for shutdown.
+   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
    */
   503: Problem;
 };
@@ -545,6 +545,10 @@ export type GetLegacySseErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
+   */
+  503: Problem;
 };
 
 export type GetLegacySseError = GetLegacySseErrors[keyof GetLegacySseErrors];
@@ -670,7 +674,7 @@ export type InvokeToolErrors = {
    */
   501: Problem;
   /**
-   * Not ready, or draining for shutdown.
+   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
    */
   503: Problem;
 };
@@ -716,6 +720,10 @@ export type GetEventsErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
+   */
+  503: Problem;
 };
 
 export type GetEventsError = GetEventsErrors[keyof GetEventsErrors];
@@ -753,13 +761,17 @@ export type DeleteSessionErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
+   */
+  503: Problem;
 };
 
 export type DeleteSessionError = DeleteSessionErrors[keyof DeleteSessionErrors];
 
 export type DeleteSessionResponses = {
   /**
-   * The cookie is cleared.
+   * The session is signed out and the cookie cleared.
    */
   204: void;
 };

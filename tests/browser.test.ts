@@ -44,7 +44,7 @@ const SESSION_COOKIE = 'task_mcp_session';
 /** What the page's `window.taskMcp` offers (tests/browser/feed-page.html). */
 interface PageApi {
   login(token: string): Promise<number | string>;
-  logout(token: string): Promise<number | string>;
+  logout(): Promise<number | string>;
   openEventSource(): number;
   eventSource(i: number): FeedState;
   closeEventSource(i: number): void;
@@ -293,19 +293,25 @@ describe('browser: the change feed over EventSource with the session cookie (Chr
     for (const feed of feeds) await call(home, 'closeEventSource', feed);
   });
 
-  test('after DELETE /v1/session the cookie is gone and a new EventSource is refused', async () => {
+  test('sign-out with the cookie alone ends the open EventSource and the session: a copy of the cookie is refused', async () => {
     const page = await openPage();
     assert.equal(await call(page, 'login', TOKENS.alice), 200);
-    const before = await call(page, 'openEventSource');
-    await feedState(page, before, 'f.opened');
-    await call(page, 'closeEventSource', before);
+    const [cookie] = (await page.context().cookies(s.url)).filter((c) => c.name === SESSION_COOKIE);
+    const open = await call(page, 'openEventSource');
+    await feedState(page, open, 'f.opened');
 
-    assert.equal(await call(page, 'logout', TOKENS.alice), 204);
+    assert.equal(await call(page, 'logout'), 204);
+    // The server ended the open stream; EventSource reconnected, was refused, and gave up.
+    const ended = await feedState(page, open, `f.readyState === ${CLOSED}`);
+    assert.ok(ended.errors > 0);
     const jar = await page.context().cookies(s.url);
     assert.deepEqual(
       jar.filter((c) => c.name === SESSION_COOKIE),
       [],
     );
     await assertFeedRefused(page);
+    const copied = await s.fetch(`${s.url}/v1/events`, { headers: { Cookie: `${SESSION_COOKIE}=${cookie!.value}` } });
+    assert.equal(copied.status, 401, 'the session itself is over, not only the cookie in this jar');
+    await copied.arrayBuffer();
   });
 });
