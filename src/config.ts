@@ -134,7 +134,7 @@ export const SETTINGS: readonly Setting[] = [
   {
     name: 'REDIS_URL',
     default: '',
-    description: '`redis://…`: rate limits shared by every instance; per-instance (degraded) while it is down.',
+    description: '`redis://…`: rate limits and sign-outs shared by every instance; see the runbook for Redis down.',
   },
   { name: 'MAX_STREAMS_PER_CLIENT', default: '10', description: 'Open streams (SSE, NDJSON, MCP) per client.' },
   { name: 'MAX_STREAMS', default: '1000', description: 'Open streams per instance.' },
