@@ -71,13 +71,13 @@ export function authenticate(mode: AuthMode, identify: Identify, isRevoked: Revo
       throw unauthorized('Tokens are refused in the query string: URLs end up in logs and proxies.');
     }
     const caller = callerOf(identify(ctx), mode === 'bearerOrCookie');
-    if (caller.session !== undefined && (await isRevoked(caller.session))) throw signedOut();
+    if (caller.session !== undefined && (await isRevoked(caller.session))) throw cookieRefused();
     ctx.state.caller = caller;
     return next();
   };
 }
 
-const signedOut = (): TaskError => unauthorized('The session cookie is expired or not valid; sign in again.');
+const cookieRefused = (): TaskError => unauthorized('The session cookie is expired or not valid; sign in again.');
 
 function callerOf({ bearer, cookie }: Credentials, cookieAccepted: boolean): Caller {
   if (bearer !== undefined) {
@@ -85,7 +85,7 @@ function callerOf({ bearer, cookie }: Credentials, cookieAccepted: boolean): Cal
     return { name: bearer, via: 'bearer' };
   }
   if (cookieAccepted && cookie !== undefined) {
-    if (cookie === null) throw signedOut();
+    if (cookie === null) throw cookieRefused();
     return { name: cookie.name, via: 'cookie', session: cookie.id };
   }
   throw unauthorized('This route needs a bearer token.');
