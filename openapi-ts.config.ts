@@ -6,5 +6,5 @@ export default defineConfig({
     path: './generated',
     importFileExtension: '.js',
   },
-  plugins: ['@hey-api/client-fetch', '@hey-api/typescript', '@hey-api/sdk'],
+  plugins: ['@hey-api/client-fetch', '@hey-api/typescript', '@hey-api/sdk', '@hey-api/schemas'],
 });

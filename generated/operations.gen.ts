@@ -14,7 +14,7 @@ export const operations = {
   invokeTool: { method: 'POST', path: '/v1/tools/{tool}/invoke', auth: 'bearer', body: true },
   getEvents: { method: 'GET', path: '/v1/events', auth: 'bearerOrCookie', body: false },
   createSession: { method: 'POST', path: '/v1/session', auth: 'bearer', body: false },
-  deleteSession: { method: 'DELETE', path: '/v1/session', auth: 'bearer', body: false },
+  deleteSession: { method: 'DELETE', path: '/v1/session', auth: 'bearerOrCookie', body: false },
 } as const;
 
 export type OperationId = keyof typeof operations;

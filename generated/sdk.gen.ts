@@ -189,13 +189,27 @@ export const getEvents = <ThrowOnError extends boolean = false>(
   });
 
 /**
- * Clear the session cookie.
+ * Sign out the session of the cookie sent, with the cookie alone or a bearer token.
+ *
+ * Revokes the session of the `task_mcp_session` cookie the request carries, so that every instance refuses
+ * that cookie from then on (401), ends the session's open streams on this instance, and clears the cookie.
+ * Without a cookie it only clears it. A browser page may call it only from an origin in `CORS_ORIGINS` (the
+ * Origin check guards it against cross-site requests). While the session store (Redis) is unreachable it
+ * answers 503 and changes nothing.
+ *
  */
 export const deleteSession = <ThrowOnError extends boolean = false>(
   options?: Options<DeleteSessionData, ThrowOnError>,
 ) =>
   (options?.client ?? client).delete<DeleteSessionResponses, DeleteSessionErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'task_mcp_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/session',
     ...options,
   });

@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'EPATH_ESCAPE'
   | 'EAUTH'
   | 'EFORBIDDEN'
+  | 'EFOREIGN_OWNER'
   | 'ENOTFOUND'
   | 'ENOCHANGE'
   | 'ENOSESSION'
@@ -106,6 +107,14 @@ export type SessionId = string;
  */
 export type Slug = string;
 
+/**
+ * Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a
+ * sub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one
+ * caller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no
+ * caller takes, renews, releases or archives under another caller's lock. A token name is an owner without
+ * the `/<name>` part.
+ *
+ */
 export type Owner = string;
 
 export type ToolName = 'change.open' | 'change.archive' | 'change_open' | 'change_archive';
@@ -366,7 +375,7 @@ export type GetReadinessData = {
 
 export type GetReadinessErrors = {
   /**
-   * Not ready, or draining for shutdown.
+   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
    */
   503: Problem;
 };
@@ -420,7 +429,7 @@ export type DeleteMcpErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -452,7 +461,7 @@ export type GetMcpErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -493,7 +502,7 @@ export type PostMcpErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -546,7 +555,7 @@ export type GetLegacySseErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -557,6 +566,10 @@ export type GetLegacySseErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
+   */
+  503: Problem;
 };
 
 export type GetLegacySseError = GetLegacySseErrors[keyof GetLegacySseErrors];
@@ -589,7 +602,7 @@ export type PostLegacyMessageErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -642,7 +655,7 @@ export type InvokeToolErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -682,7 +695,7 @@ export type InvokeToolErrors = {
    */
   501: Problem;
   /**
-   * Not ready, or draining for shutdown.
+   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
    */
   503: Problem;
 };
@@ -722,7 +735,7 @@ export type GetEventsErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -733,6 +746,10 @@ export type GetEventsErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
+   */
+  503: Problem;
 };
 
 export type GetEventsError = GetEventsErrors[keyof GetEventsErrors];
@@ -759,7 +776,7 @@ export type DeleteSessionErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**
@@ -770,13 +787,17 @@ export type DeleteSessionErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
+   */
+  503: Problem;
 };
 
 export type DeleteSessionError = DeleteSessionErrors[keyof DeleteSessionErrors];
 
 export type DeleteSessionResponses = {
   /**
-   * The cookie is cleared.
+   * The session is signed out and the cookie cleared.
    */
   204: void;
 };
@@ -796,7 +817,7 @@ export type CreateSessionErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed.
+   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
    */
   403: Problem;
   /**

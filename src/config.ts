@@ -3,6 +3,8 @@
  * of variables; the README's configuration table is checked against it by a test.
  */
 import { isIP } from 'node:net';
+import { isActorName } from './changes/owner.js';
+import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH, tokenFault } from './http/bearer-token.js';
 
 export interface Token {
   name: string;
@@ -78,12 +80,16 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'TLS_CERT', default: '', description: 'PEM certificate (chain) path; set with `TLS_KEY`.' },
   { name: 'TLS_KEY', default: '', description: 'PEM private key path; set with `TLS_CERT`.' },
   { name: 'TLS', default: '', description: '`off`: plain HTTP, for use behind a TLS-terminating proxy.' },
-  { name: 'TASK_MCP_TOKENS', default: '', description: 'Comma-separated `name:token` pairs (tokens ≥ 16 chars).' },
+  {
+    name: 'TASK_MCP_TOKENS',
+    default: '',
+    description: 'Comma-separated `name:token` pairs (tokens of 16–512 visible ASCII characters).',
+  },
   { name: 'REPO_ROOT', default: '', description: 'The git work tree to serve.' },
   {
     name: 'CORS_ORIGINS',
     default: '',
-    description: 'Comma-separated origins allowed by CORS and the MCP Origin check.',
+    description: 'Comma-separated origins whose pages may call the server; other browser origins get 403.',
   },
   { name: 'HEARTBEAT_MS', default: '25000', description: 'Interval of stream heartbeats, in ms (50–300000).' },
   {
@@ -128,7 +134,8 @@ export const SETTINGS: readonly Setting[] = [
   {
     name: 'REDIS_URL',
     default: '',
-    description: '`redis://…`: rate limits and the change feed shared by every instance; degraded while it is down.',
+    description:
+      '`redis://…`: rate limits, the change feed and sign-outs shared by every instance; see the runbook for Redis down.',
   },
   { name: 'MAX_STREAMS_PER_CLIENT', default: '10', description: 'Open streams (SSE, NDJSON, MCP) per client.' },
   { name: 'MAX_STREAMS', default: '1000', description: 'Open streams per instance.' },
@@ -214,17 +221,24 @@ function readTls(mode: string, certPath: string, keyPath: string): TlsConfig {
 
 function readTokens(raw: string): Token[] {
   if (!raw) return [];
-  const tokens = raw.split(',').map((pair) => {
+  const tokens = raw.split(',').map((pair, index) => {
     const at = pair.indexOf(':');
     const name = pair.slice(0, at).trim();
     const token = pair.slice(at + 1).trim();
-    // The message names the pair's position, never its text: it may hold a secret.
-    const position = raw.split(',').indexOf(pair) + 1;
-    if (at < 1 || !/^[A-Za-z0-9._@-]{1,64}$/.test(name)) {
-      throw new ConfigError(`TASK_MCP_TOKENS entry ${position} must be name:token with a name of [A-Za-z0-9._@-]`);
+    // The message names the pair's position and name, never its token: that is a secret.
+    const position = index + 1;
+    // A token's name is the caller's name: the receipts' actor and the root of its lock owners' namespace.
+    if (at < 1 || !isActorName(name)) {
+      throw new ConfigError(
+        `TASK_MCP_TOKENS entry ${position} must be name:token with a name of 1–64 characters [A-Za-z0-9._@-]`,
+      );
     }
-    if (token.length < 16 || /\s/.test(token)) {
-      throw new ConfigError(`TASK_MCP_TOKENS entry ${position} (${name}) needs a token of at least 16 characters`);
+    const fault = tokenFault(token);
+    if (fault !== undefined) {
+      throw new ConfigError(
+        `TASK_MCP_TOKENS entry ${position} (${name}) needs a token of ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} ` +
+          `visible ASCII characters; its token ${fault}`,
+      );
     }
     return { name, token };
   });

@@ -22,6 +22,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright';
 import { startServer, TOKENS, type TestServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
+import { until } from './helpers/within.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** From /work/shared/STACK_NOTES.md: quiet, sandbox-free headless Chromium for a container. */
@@ -36,16 +37,19 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 const HEARTBEAT_MS = 200;
+/** `MAX_STREAMS_PER_CLIENT`: what a hostile page would try to fill. */
+const STREAM_CAP = 3;
 const SESSION_COOKIE = 'task_mcp_session';
 
 /** What the page's `window.taskMcp` offers (tests/browser/feed-page.html). */
 interface PageApi {
   login(token: string): Promise<number | string>;
-  logout(token: string): Promise<number | string>;
+  logout(): Promise<number | string>;
   openEventSource(): number;
   eventSource(i: number): FeedState;
   closeEventSource(i: number): void;
   openRawStream(): number;
+  openNoCorsStream(): number;
   rawStream(i: number): { status?: number; text: string; failure?: string; pings: number };
   closeRawStream(i: number): void;
 }
@@ -99,7 +103,13 @@ describe('browser: the change feed over EventSource with the session cookie (Chr
     const html = await readFile(new URL('./browser/feed-page.html', import.meta.url), 'utf8');
     allowed = await servePage(html, cert);
     foreign = await servePage(html, cert);
-    s = await startServer({ env: { CORS_ORIGINS: allowed.origin, HEARTBEAT_MS: String(HEARTBEAT_MS) } });
+    s = await startServer({
+      env: {
+        CORS_ORIGINS: allowed.origin,
+        HEARTBEAT_MS: String(HEARTBEAT_MS),
+        MAX_STREAMS_PER_CLIENT: String(STREAM_CAP),
+      },
+    });
     browser = await chromium.launch({
       ...(CHROMIUM ? { executablePath: CHROMIUM } : {}),
       args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${spkiHash(cert.cert)}`],
@@ -245,19 +255,63 @@ describe('browser: the change feed over EventSource with the session cookie (Chr
     assert.deepEqual(failed.sort(), ['GET /v1/events net::ERR_FAILED', 'POST /v1/session net::ERR_FAILED']);
   });
 
-  test('after DELETE /v1/session the cookie is gone and a new EventSource is refused', async () => {
+  /** The server's log lines for `/v1/events` answered with `status`, from line `since` on. */
+  const eventsAnswered = (status: number, since: number) =>
+    s
+      .logs()
+      .slice(since)
+      .filter((l) => {
+        const { req, res } = l as { req?: { path?: string }; res?: { status?: number } };
+        return req?.path === '/v1/events' && res?.status === status;
+      });
+
+  test("a foreign page cannot hold the victim's stream slots: its streams are refused (403) and the victim's all open", async () => {
+    // bob is the victim, so that no other test's streams share his slots.
+    const home = await openPage();
+    assert.equal(await call(home, 'login', TOKENS.bob), 200);
+    const page = await openPage(foreign.origin, home.context());
+    const before = s.logs().length;
+    for (let i = 0; i < STREAM_CAP; i++) {
+      await call(page, 'openEventSource');
+      await call(page, 'openNoCorsStream');
+    }
+    const count = 2 * STREAM_CAP;
+    await until(10_000, `${count} refusals`, () => eventsAnswered(403, before).length >= count);
+    const refused = eventsAnswered(403, before);
+    assert.equal(refused.length, count);
+    assert.ok(
+      refused.every((l) => l.caller === undefined),
+      'refused before authentication: no caller on the line',
+    );
+
+    const feeds = [];
+    for (let i = 0; i < STREAM_CAP; i++) feeds.push(await call(home, 'openEventSource'));
+    for (const feed of feeds) {
+      const state = await feedState(home, feed, 'f.opened || f.errors > 0');
+      assert.deepEqual({ opened: state.opened, errors: state.errors }, { opened: true, errors: 0 });
+    }
+    for (const feed of feeds) await call(home, 'closeEventSource', feed);
+  });
+
+  test('sign-out with the cookie alone ends the open EventSource and the session: a copy of the cookie is refused', async () => {
     const page = await openPage();
     assert.equal(await call(page, 'login', TOKENS.alice), 200);
-    const before = await call(page, 'openEventSource');
-    await feedState(page, before, 'f.opened');
-    await call(page, 'closeEventSource', before);
+    const [cookie] = (await page.context().cookies(s.url)).filter((c) => c.name === SESSION_COOKIE);
+    const open = await call(page, 'openEventSource');
+    await feedState(page, open, 'f.opened');
 
-    assert.equal(await call(page, 'logout', TOKENS.alice), 204);
+    assert.equal(await call(page, 'logout'), 204);
+    // The server ended the open stream; EventSource reconnected, was refused, and gave up.
+    const ended = await feedState(page, open, `f.readyState === ${CLOSED}`);
+    assert.ok(ended.errors > 0);
     const jar = await page.context().cookies(s.url);
     assert.deepEqual(
       jar.filter((c) => c.name === SESSION_COOKIE),
       [],
     );
     await assertFeedRefused(page);
+    const copied = await s.fetch(`${s.url}/v1/events`, { headers: { Cookie: `${SESSION_COOKIE}=${cookie!.value}` } });
+    assert.equal(copied.status, 401, 'the session itself is over, not only the cookie in this jar');
+    await copied.arrayBuffer();
   });
 });

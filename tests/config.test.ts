@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ConfigError, SETTINGS, readConfig } from '../src/config.js';
+import { bearerToken } from '../src/http/bearer-token.js';
 
 const TOKENS = 'ci:0123456789abcdef0123';
 
@@ -37,6 +38,35 @@ describe('configuration', () => {
         () => readConfig(env),
         (err: Error) => err instanceof ConfigError && message.test(err.message),
       );
+    }
+  });
+
+  it('refuses, at start, every token the bearer parser would refuse, naming the entry and never the token', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['x'.repeat(15), /^TASK_MCP_TOKENS entry 2 \(bob\) .*its token is 15 characters long, fewer than 16$/],
+      ['x'.repeat(513), /^TASK_MCP_TOKENS entry 2 \(bob\) .*its token is 513 characters long, more than 512$/],
+      ['0123456789abcdeé', /^TASK_MCP_TOKENS entry 2 \(bob\) .*its token has a non-ASCII character at character 16$/],
+      [
+        '0123456789\u0000abcdef',
+        /^TASK_MCP_TOKENS entry 2 \(bob\) .*its token has a control character at character 11$/,
+      ],
+      ['0123456789\x7fabcdef', /its token has a control character at character 11$/],
+      ['01234567 89abcdef', /its token has white space at character 9$/],
+      ['01234567\t89abcdef', /its token has white space at character 9$/],
+    ];
+    for (const [token, message] of cases) {
+      assert.throws(
+        () => readConfig({ TASK_MCP_TOKENS: `${TOKENS},bob:${token}` }),
+        (err: Error) => err instanceof ConfigError && message.test(err.message) && !err.message.includes(token),
+        JSON.stringify(token),
+      );
+    }
+  });
+
+  it('accepts exactly the tokens the bearer parser accepts, at both length bounds', () => {
+    for (const token of ['x'.repeat(16), '!~'.repeat(256), 'a:b/c+d=e_f-g.h~']) {
+      assert.deepEqual(readConfig({ TASK_MCP_TOKENS: `bob:${token}` }).tokens, [{ name: 'bob', token }]);
+      assert.equal(bearerToken(`Bearer ${token}`), token);
     }
   });
 

@@ -9,10 +9,16 @@ const later = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
 const cookies = (crossSite = false) => createSessionCookies({ secret: SECRET, ttlSeconds: 3600, crossSite });
 
 describe('session cookie values', () => {
-  test('a value verifies to the name it was issued for until it expires', () => {
-    const { value, expiresAt } = cookies().issue('ci-bot', NOW);
-    assert.deepEqual(expiresAt, later(3600));
-    assert.deepEqual(cookies().verify(value, later(3599)), { name: 'ci-bot', expiresAt });
+  test('a value verifies to the session it was issued for until it expires', () => {
+    const { value, id, name, expiresAt } = cookies().issue('ci-bot', NOW);
+    assert.deepEqual({ name, expiresAt }, { name: 'ci-bot', expiresAt: later(3600) });
+    assert.deepEqual(cookies().verify(value, later(3599)), { id, name: 'ci-bot', expiresAt });
+  });
+
+  test('each value is a new session, with its own unguessable id', () => {
+    const ids = new Set(Array.from({ length: 100 }, () => cookies().issue('ci-bot', NOW).id));
+    assert.equal(ids.size, 100);
+    for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{22}$/, '128 random bits, base64url');
   });
 
   test('an expired value is rejected, from the second it expires', () => {
@@ -23,20 +29,25 @@ describe('session cookie values', () => {
 
   test('a tampered name, expiry or signature is rejected', () => {
     const { value } = cookies().issue('ci-bot', NOW);
-    const [version, name, expiry, signature] = value.split('.') as [string, string, string, string];
+    const [version, id, name, expiry, signature] = value.split('.') as [string, string, string, string, string];
+    const other = cookies().issue('ci-bot', NOW).id;
     const forged = [
-      [version, Buffer.from('admin').toString('base64url'), expiry, signature],
-      [version, name, String(Number(expiry) + 86_400), signature],
-      [version, name, expiry, signature.slice(0, -2) + (signature.endsWith('AA') ? 'BB' : 'AA')],
-      [version, name, expiry, signature + 'A'],
-      ['v2', name, expiry, signature],
+      [version, id, Buffer.from('admin').toString('base64url'), expiry, signature],
+      [version, other, name, expiry, signature],
+      [version, id, name, String(Number(expiry) + 86_400), signature],
+      [version, id, name, expiry, signature.slice(0, -2) + (signature.endsWith('AA') ? 'BB' : 'AA')],
+      [version, id, name, expiry, signature + 'A'],
+      ['v1', id, name, expiry, signature],
+      ['v1', name, expiry, signature],
     ];
     for (const parts of forged) assert.equal(cookies().verify(parts.join('.'), NOW), undefined, parts.join('.'));
   });
 
   test('an unsigned or malformed value is rejected', () => {
     const name = Buffer.from('ci-bot').toString('base64url');
-    for (const value of [undefined, '', 'ci-bot', `v1.${name}.9999999999`, `v1.${name}.9999999999.`, 'v1...']) {
+    const id = 'A'.repeat(22);
+    const values = [undefined, '', 'ci-bot', `v2.${id}.${name}.9999999999`, `v2.${id}.${name}.9999999999.`, 'v2....'];
+    for (const value of [...values, `v2.short.${name}.9999999999.AAAA`]) {
       assert.equal(cookies().verify(value, NOW), undefined, String(value));
     }
   });
@@ -120,7 +131,7 @@ describe('session routes', () => {
     assert.equal(((await res.json()) as { code: string }).code, 'EAUTH');
   });
 
-  test('DELETE /v1/session answers 204 with the clearing cookie', async () => {
+  test('DELETE /v1/session with a bearer token and no cookie answers 204 with the clearing cookie', async () => {
     const res = await s.authed('/v1/session', { method: 'DELETE' });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('set-cookie'), cookies().clearCookieHeader());

@@ -12,6 +12,7 @@ import { beginJournal, clearJournal, deltaCapabilities, type Intent, readJournal
 import { assertSlug } from './layout.js';
 import { acquireChangeLock, assertNotLockedByOther, LOCK_FILE } from './lock.js';
 import { taskProgress } from './markdown.js';
+import { ownerFor } from './owner.js';
 import type { Validation } from './openspec-cli.js';
 import { readReceipt, type ReceiptInput, writeReceipt } from './receipt.js';
 import { archivedName, baseCommit, isOpen } from './state.js';
@@ -31,6 +32,7 @@ export async function archiveChange(
 ): Promise<ChangeArchiveResult> {
   assertSlug(input.slug);
   const { slug } = input;
+  const owner = ownerFor(input.owner, ctx.actor);
   await domain.git.assertWorkTree();
   const { layout } = domain;
   const hasChanges = await access(layout.changes).then(
@@ -40,7 +42,7 @@ export async function archiveChange(
   if (!hasChanges) throw noChange(slug);
   return withArchiveLock(layout.archiveLock, domain.clock, async () => {
     await recover(domain);
-    if (await isOpen(layout, slug)) return archiveOpen(domain, slug, input.owner ?? ctx.actor, ctx);
+    if (await isOpen(layout, slug)) return archiveOpen(domain, slug, owner, ctx);
     const archivedAs = await archivedName(layout, slug);
     if (!archivedAs) throw noChange(slug);
     // Archived outside task-mcp (no journal, no receipt): the receipt is made now, by the caller, unvalidated.

@@ -8,12 +8,12 @@ import { withArchiveLock } from './archive-lock.js';
 import type { Domain } from './domain.js';
 import { assertSlug } from './layout.js';
 import { acquireChangeLock, LOCK_FILE, newLock } from './lock.js';
+import { ownerFor } from './owner.js';
 import { completeChange, createChange, type ScaffoldInput, type Template } from './scaffold.js';
 import { archivedName, isOpen } from './state.js';
 import type { CallContext, ChangeOpenInput, ChangeOpenResult, Lock } from './types.js';
 
 const TEMPLATES: readonly Template[] = ['feature', 'bugfix', 'chore'];
-const OWNER = /^[A-Za-z0-9._@-]{1,64}$/;
 const DEFAULT_TTL = 3600;
 
 interface OpenRequest {
@@ -32,7 +32,6 @@ const badInput = (message: string, field: string): TaskError =>
 function parseInput(input: ChangeOpenInput, ctx: CallContext): OpenRequest {
   assertSlug(input.slug);
   const { title, rationale, ttl = DEFAULT_TTL, template = 'feature' } = input;
-  const owner = input.owner ?? ctx.actor;
   if (typeof title !== 'string' || title.trim().length === 0 || title.length > 200 || /[\r\n]/.test(title))
     throw badInput('The title must be one line of 1–200 characters.', 'title');
   if (rationale !== undefined && (typeof rationale !== 'string' || rationale.length > 4000))
@@ -40,9 +39,7 @@ function parseInput(input: ChangeOpenInput, ctx: CallContext): OpenRequest {
   if (!Number.isInteger(ttl) || ttl < 60 || ttl > 86400)
     throw badInput('The ttl must be a whole number of seconds from 60 to 86400.', 'ttl');
   if (!TEMPLATES.includes(template)) throw badInput(`The template must be one of ${TEMPLATES.join(', ')}.`, 'template');
-  if (typeof owner !== 'string' || !OWNER.test(owner))
-    throw badInput('The owner must be 1–64 letters, digits or . _ @ -.', 'owner');
-  return { slug: input.slug, title: title.trim(), rationale, owner, ttl, template };
+  return { slug: input.slug, title: title.trim(), rationale, owner: ownerFor(input.owner, ctx.actor), ttl, template };
 }
 
 /** Runs `openspec init` on a repository without `openspec/`, once even when several callers race to it. */

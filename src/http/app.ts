@@ -15,6 +15,7 @@ import { createIdentify } from './auth.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
 import { deadline } from './limits.js';
+import { originCheck } from './origin-check.js';
 import { createRateLimiter } from './rate-limit.js';
 import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
@@ -22,7 +23,9 @@ import { eventsRoutes } from './routes/events.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { opsHandlers, type ReadinessCheck } from './routes/ops.js';
 import { sessionRoutes } from './routes/session.js';
-import { createSessionCookies } from './session-cookie.js';
+import { createSessionCookies, type SessionClaims } from './session-cookie.js';
+import { createSessionRevocations } from './session-revocations.js';
+import { createSessionStreams } from './session-streams.js';
 import { createStreamCaps, isStreamRequest } from './stream-caps.js';
 import { createTokenStore } from './tokens.js';
 
@@ -77,7 +80,6 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     contract,
     version: deps.version,
     ...streams,
-    allowedOrigins: config.corsOrigins,
     bindHost: config.host,
     toolNames: config.mcpToolNames,
     callTimeoutMs: config.requestTimeoutMs,
@@ -85,12 +87,16 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   });
   lifecycle.onDrain(() => void mcp.closeAll());
   const tokens = createTokenStore(config.tokens);
-  // A signed cookie outlives nothing: not its expiry, and not the removal of its token from TASK_MCP_TOKENS.
-  const verifySession = (value: string): string | undefined => {
-    const name = cookies.verify(value, new Date())?.name;
-    return name !== undefined && tokens.knows(name) ? name : undefined;
+  // A signed cookie outlives nothing: not its expiry, not the removal of its token from TASK_MCP_TOKENS, and not
+  // its sign-out (asked of `revocations` when the cookie is the credential used).
+  const verifySession = (value: string): SessionClaims | undefined => {
+    const claims = cookies.verify(value, new Date());
+    return claims && tokens.knows(claims.name) ? claims : undefined;
   };
   const identify = createIdentify(tokens, verifySession);
+  const revocations = createSessionRevocations({ redisUrl: config.redisUrl, logger: deps.logger });
+  lifecycle.onDrain(() => revocations.close());
+  const sessionStreams = createSessionStreams();
   const limiter = createRateLimiter({
     burst: config.rateLimitBurst,
     sustained: config.rateLimitSustained,
@@ -107,25 +113,35 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     ...opsHandlers({
       contract,
       lifecycle,
-      checks: { repo: () => service.check().then(() => 'ok'), ...limiter.checks, ...deps.checks },
+      checks: {
+        repo: () => service.check().then(() => 'ok'),
+        ...limiter.checks,
+        ...revocations.checks,
+        ...deps.checks,
+      },
     }),
     ...invokeRoutes({ service, contract, ...streams }),
     ...eventsRoutes({ feed, lifecycle, ...streams }),
-    ...sessionRoutes({ cookies }),
+    ...sessionRoutes({ cookies, identify, revocations, streams: sessionStreams }),
     ...mcp.handlers,
   };
   const router = createRouter({
     contract,
     handlers,
     identify,
+    isRevoked: revocations.isRevoked,
     maxBodyBytes: config.maxBodyBytes,
     guards: (id) =>
-      [streamCaps.gate(id), id === 'invokeTool' ? jsonCallDeadline : undefined].filter((g) => g !== undefined),
+      [streamCaps.gate(id), sessionStreams.gate(id), id === 'invokeTool' ? jsonCallDeadline : undefined].filter(
+        (g) => g !== undefined,
+      ),
   });
 
   app.use(requestLog(deps.logger));
   app.use(corsAllowlist(config.corsOrigins));
   app.use(errorResponder(contract.errorMap));
+  // A foreign page's request is refused before it counts against anything (rate limits, stream caps).
+  app.use(originCheck(config.corsOrigins));
   // Before any route's work (auth, body, handler), so a flood is turned away cheaply; after CORS and the error
   // responder, so a browser can read the 429 problem.
   app.use(limiter.middleware);

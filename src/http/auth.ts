@@ -1,23 +1,26 @@
 /**
  * Who is calling. Bearer tokens on every route the contract secures; the session cookie only where the contract
- * also names `cookieAuth` (the GET stream routes), so a cookie can never drive a state-changing request.
+ * also names `cookieAuth`: the GET stream routes, and `DELETE /v1/session`, which ends the session and whose CSRF
+ * guard is the Origin check in front of every route. A cookie can never drive a change to the repository.
  */
 import type { Context, Middleware } from 'koa';
 import type { operations } from '../../generated/operations.gen.js';
 import { TaskError } from '../errors.js';
+import { bearerToken } from './bearer-token.js';
 import type { Caller, RequestState } from './handler.js';
-import { SESSION_COOKIE } from './session-cookie.js';
+import { SESSION_COOKIE, type SessionClaims } from './session-cookie.js';
 import type { TokenStore } from './tokens.js';
 
 type AuthMode = (typeof operations)[keyof typeof operations]['auth'];
 
-/** Verifies a session cookie's value; the name of its token, or undefined when expired, tampered or unsigned. */
-export type SessionVerifier = (cookie: string) => string | undefined;
+/** Verifies a session cookie's value; its claims, or undefined when expired, tampered, unsigned or of no token. */
+export type SessionVerifier = (cookie: string) => SessionClaims | undefined;
+
+/** Whether a verified session was signed out; throws EUNAVAILABLE when that cannot be known. */
+export type RevocationCheck = (sessionId: string) => Promise<boolean>;
 
 /** Query parameters that would carry a credential into URLs, proxies and logs: refused outright. */
 const TOKEN_PARAMS = ['access_token', 'token', 'auth', 'authorization'];
-
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
 /** The `WWW-Authenticate` challenge of a 401 (RFC 6750), set by the error responder. */
 export const challenge = (presented: boolean): string =>
@@ -29,12 +32,13 @@ const unauthorized = (message: string): TaskError =>
   });
 
 /**
- * What a request's credentials say, read once per request: for each one presented, the token name it proves, or
- * null when it proves nothing. The rate limiter keys on it and the auth middleware decides on it.
+ * What a request's credentials say, read once per request: for each one presented, the token name (for a cookie,
+ * the session) it proves, or null when it proves nothing. The rate limiter keys on it and the auth middleware
+ * decides on it; whether a session was signed out is asked only when its cookie is the credential used.
  */
 export interface Credentials {
   bearer?: string | null;
-  cookie?: string | null;
+  cookie?: SessionClaims | null;
 }
 
 export type Identify = (ctx: Context) => Credentials;
@@ -48,7 +52,7 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
       credentials = {};
       const authorization = ctx.get('Authorization');
       if (authorization) {
-        const token = BEARER.exec(authorization)?.[1];
+        const token = bearerToken(authorization);
         credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? null;
       }
       const cookie = ctx.cookies.get(SESSION_COOKIE);
@@ -60,16 +64,20 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
 }
 
 /** Authenticates per the operation's `auth` mode and records the caller in `ctx.state.caller`. */
-export function authenticate(mode: AuthMode, identify: Identify): Middleware<RequestState> {
+export function authenticate(mode: AuthMode, identify: Identify, isRevoked: RevocationCheck): Middleware<RequestState> {
   return async (ctx, next) => {
     if (mode === 'none') return next();
     if (Object.keys(ctx.query).some((key) => TOKEN_PARAMS.includes(key.toLowerCase()))) {
       throw unauthorized('Tokens are refused in the query string: URLs end up in logs and proxies.');
     }
-    ctx.state.caller = callerOf(identify(ctx), mode === 'bearerOrCookie');
+    const caller = callerOf(identify(ctx), mode === 'bearerOrCookie');
+    if (caller.session !== undefined && (await isRevoked(caller.session))) throw cookieRefused();
+    ctx.state.caller = caller;
     return next();
   };
 }
+
+const cookieRefused = (): TaskError => unauthorized('The session cookie is expired or not valid; sign in again.');
 
 function callerOf({ bearer, cookie }: Credentials, cookieAccepted: boolean): Caller {
   if (bearer !== undefined) {
@@ -77,8 +85,8 @@ function callerOf({ bearer, cookie }: Credentials, cookieAccepted: boolean): Cal
     return { name: bearer, via: 'bearer' };
   }
   if (cookieAccepted && cookie !== undefined) {
-    if (cookie === null) throw unauthorized('The session cookie is expired or not valid; sign in again.');
-    return { name: cookie, via: 'cookie' };
+    if (cookie === null) throw cookieRefused();
+    return { name: cookie.name, via: 'cookie', session: cookie.id };
   }
   throw unauthorized('This route needs a bearer token.');
 }

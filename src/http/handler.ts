@@ -13,6 +13,8 @@ export interface Caller {
   /** The token's name from `TASK_MCP_TOKENS`; never the token. */
   name: string;
   via: 'bearer' | 'cookie';
+  /** The session's id, when the caller came by its cookie. */
+  session?: string;
 }
 
 /** Per-request state every handler can rely on. */

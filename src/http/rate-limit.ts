@@ -5,13 +5,14 @@
  * While Redis is down the limits fall back to this instance's memory (logged, and `degraded` in `/readyz`):
  * never unlimited, never a crash.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
 import ratelimit from 'koa-ratelimit';
 import type { Logger } from 'pino';
 import type { CheckState } from '../../generated/types.gen.js';
 import type { RateWindow } from '../config.js';
 import { TaskError } from '../errors.js';
+import { connectRedis } from '../redis-connection.js';
 import { clientIp, clientKey } from './client-ip.js';
 import type { RequestState } from './handler.js';
 import type { Identify } from './auth.js';
@@ -40,8 +41,6 @@ export interface RateLimiter {
 type Window = Middleware<RequestState>;
 
 const RESET = 'X-RateLimit-Reset';
-/** A Redis call that takes longer than this counts as Redis being down: the request must not wait on it. */
-const REDIS_COMMAND_MS = 500;
 
 export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
   const keys = new WeakMap<Context, string>();
@@ -53,7 +52,13 @@ export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
       windowOf({ driver, db, namespace: `${prefix}${name}`, max: w.max, duration: w.durationMs, id }),
     );
   const memoryWindows = windowsIn('memory', memory.db, 'rl:');
-  const redis = deps.redisUrl ? connectRedis(deps.redisUrl, deps.logger) : undefined;
+  const redis = deps.redisUrl
+    ? connectRedis(deps.redisUrl, deps.logger, {
+        name: 'rate-limit store',
+        whenUp: 'limits are shared',
+        whenDown: 'limits are per instance',
+      })
+    : undefined;
   const redisWindows = redis ? windowsIn('redis', redis.client, 'task-mcp:rl:') : [];
   const exempt = new Set(deps.exempt);
 
@@ -74,7 +79,7 @@ export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
     if (exempt.has(ctx.path)) return next();
     const { bearer, cookie } = deps.identify(ctx);
     // A bad credential is refused later, by auth; here it only means the request is counted by address alone.
-    keys.set(ctx, clientKey(ctx.state.ip, bearer ?? cookie ?? undefined));
+    keys.set(ctx, clientKey(ctx.state.ip, bearer ?? cookie?.name));
     const verdict = await admit(ctx);
     if (!verdict.fitted) throw limited(ctx, verdict.resetMs);
     return next();
@@ -146,39 +151,5 @@ function createMemoryStore(maxKeys: number, windows: readonly RateWindow[]) {
       }
     },
     stop: () => clearInterval(timer),
-  };
-}
-
-/** An ioredis client that never queues commands while disconnected and logs each change of health once. */
-function connectRedis(url: string, logger: Logger) {
-  const client = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: REDIS_COMMAND_MS,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
-  let state: 'connecting' | 'up' | 'down' = 'connecting';
-  let closing = false;
-  const down = (err: unknown): void => {
-    if (closing || state === 'down') return;
-    state = 'down';
-    logger.warn({ err: (err as Error).message }, 'rate-limit store: Redis unavailable; limits are per instance');
-  };
-  client.on('ready', () => {
-    state = 'up';
-    logger.info('rate-limit store: Redis connected; limits are shared');
-  });
-  // ioredis emits `error` on every failed reconnect; without a listener it would crash the process.
-  client.on('error', down);
-  client.on('close', () => down(new Error('connection closed')));
-  return {
-    client,
-    ready: (): boolean => client.status === 'ready',
-    failed: down,
-    close(): void {
-      closing = true;
-      client.disconnect();
-    },
   };
 }

@@ -8,7 +8,7 @@ import type { Middleware } from 'koa';
 import { operations, type OperationId } from '../../generated/operations.gen.js';
 import type { Contract } from '../contract/index.js';
 import { TaskError } from '../errors.js';
-import { authenticate, type Identify } from './auth.js';
+import { authenticate, type Identify, type RevocationCheck } from './auth.js';
 import { assertJsonDepth } from './limits.js';
 import { HANDLED, type Handler, type Handlers, type Input, type RequestState } from './handler.js';
 import { PROBLEM_TYPE, invalidRequest } from './problem.js';
@@ -29,6 +29,8 @@ export interface RouterDeps {
   contract: Contract;
   handlers: Handlers;
   identify: Identify;
+  /** Whether a cookie session was signed out (asked when its cookie is the credential used). */
+  isRevoked: RevocationCheck;
   maxBodyBytes: number;
   /** Checks of an operation that need the caller but must run before its body is read (stream caps, deadlines). */
   guards?: (id: OperationId) => Middleware<RequestState>[];
@@ -44,7 +46,7 @@ export function createRouter(deps: RouterDeps): Router<RequestState> {
   const parseJson = jsonBody(deps.maxBodyBytes);
   for (const id of Object.keys(operations) as OperationId[]) {
     const op = operations[id];
-    const chain: Middleware<RequestState>[] = [authenticate(op.auth, deps.identify)];
+    const chain: Middleware<RequestState>[] = [authenticate(op.auth, deps.identify, deps.isRevoked)];
     chain.push(...(deps.guards?.(id) ?? []));
     if (op.body) chain.push(parseJson);
     chain.push(runHandler(id, deps.handlers[id] as Handler<OperationId> | undefined, deps.contract));

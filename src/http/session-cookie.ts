@@ -1,7 +1,8 @@
 /**
  * The `task_mcp_session` cookie: what `EventSource` sends instead of a bearer token, which it cannot set.
- * The value is `v1.<name>.<expiry>.<mac>`: the token's name (base64url), the expiry (Unix seconds) and an
- * HMAC-SHA256 over both, so it needs no server-side store and dies on its own. A per-process random secret
+ * The value is `v2.<id>.<name>.<expiry>.<mac>`: a random session id (what sign-out revokes), the token's name
+ * (base64url), the expiry (Unix seconds) and an HMAC-SHA256 over all three. A live session needs no server-side
+ * state; a signed-out one is remembered until its expiry (see session-revocations.ts). A per-process random secret
  * (no `COOKIE_SECRET`) means every session ends on restart.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -10,7 +11,9 @@ export const SESSION_COOKIE = 'task_mcp_session';
 
 /** Shortest secret accepted: HMAC-SHA256 gains nothing from more than its 32-byte block of entropy, less weakens it. */
 const MIN_SECRET_BYTES = 32;
-const VERSION = 'v1';
+const VERSION = 'v2';
+const ID_BYTES = 16;
+const ID = /^[A-Za-z0-9_-]{22}$/;
 
 export interface SessionCookieOptions {
   /** HMAC key, at least 32 bytes (`COOKIE_SECRET`); random per process when undefined. */
@@ -23,6 +26,8 @@ export interface SessionCookieOptions {
 
 /** A verified session. */
 export interface SessionClaims {
+  /** The session's random id: what sign-out revokes. */
+  id: string;
   /** The token's name (never the token). */
   name: string;
   expiresAt: Date;
@@ -39,8 +44,8 @@ export interface SessionCookieAttributes {
 export interface SessionCookies {
   readonly name: typeof SESSION_COOKIE;
   readonly attributes: SessionCookieAttributes;
-  /** A signed value for `name`, valid until `now + ttlSeconds` (whole seconds). */
-  issue(name: string, now: Date): { value: string; expiresAt: Date };
+  /** A signed value for a new session of `name`, valid until `now + ttlSeconds` (whole seconds). */
+  issue(name: string, now: Date): SessionClaims & { value: string };
   /** The claims of a value signed here and not expired at `now`; undefined for anything else. */
   verify(value: string | undefined, now: Date): SessionClaims | undefined;
   /** The `Set-Cookie` header that stores `value` until `expiresAt`. */
@@ -71,21 +76,24 @@ export function createSessionCookies(options: SessionCookieOptions): SessionCook
     name: SESSION_COOKIE,
     attributes,
     issue(name, now) {
+      const id = randomBytes(ID_BYTES).toString('base64url');
       const expiry = Math.floor(now.getTime() / 1000) + ttlSeconds;
-      const payload = `${VERSION}.${Buffer.from(name, 'utf8').toString('base64url')}.${expiry}`;
-      return { value: `${payload}.${mac(payload).toString('base64url')}`, expiresAt: new Date(expiry * 1000) };
+      const payload = `${VERSION}.${id}.${Buffer.from(name, 'utf8').toString('base64url')}.${expiry}`;
+      const value = `${payload}.${mac(payload).toString('base64url')}`;
+      return { value, id, name, expiresAt: new Date(expiry * 1000) };
     },
     verify(value, now) {
       const parts = value?.split('.');
-      if (parts?.length !== 4 || parts[0] !== VERSION || !/^[0-9]{1,12}$/.test(parts[2]!)) return undefined;
-      const [version, name, expiry, signature] = parts as [string, string, string, string];
+      if (parts?.length !== 5 || parts[0] !== VERSION || !ID.test(parts[1]!) || !/^[0-9]{1,12}$/.test(parts[3]!))
+        return undefined;
+      const [version, id, name, expiry, signature] = parts as [string, string, string, string, string];
       // Compare the canonical encoding, in constant time, and only at equal lengths (timingSafeEqual throws otherwise).
-      const expected = Buffer.from(mac(`${version}.${name}.${expiry}`).toString('base64url'));
+      const expected = Buffer.from(mac(`${version}.${id}.${name}.${expiry}`).toString('base64url'));
       const given = Buffer.from(signature);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
       const expiresAt = new Date(Number(expiry) * 1000);
       if (expiresAt.getTime() <= now.getTime()) return undefined;
-      return { name: Buffer.from(name, 'base64url').toString('utf8'), expiresAt };
+      return { id, name: Buffer.from(name, 'base64url').toString('utf8'), expiresAt };
     },
     setCookieHeader: (value, expiresAt) => `${SESSION_COOKIE}=${value}; Expires=${expiresAt.toUTCString()}${suffix}`,
     clearCookieHeader: () => `${SESSION_COOKIE}=; Expires=${new Date(0).toUTCString()}; Max-Age=0${suffix}`,

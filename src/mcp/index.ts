@@ -24,8 +24,6 @@ export interface McpRoutesDeps {
   heartbeatMs: number;
   /** `STREAM_MAX_BUFFERED_BYTES`: unsent bytes past which an HTTP+SSE reader is cut off (default 1 MiB). */
   maxBufferedBytes?: number;
-  /** The CORS allowlist (full origins); any other `Origin` is refused with 403. */
-  allowedOrigins: readonly string[];
   /** The listening address; when loopback, non-loopback `Host` headers are refused (DNS rebinding). */
   bindHost: string;
   /** `MCP_TOOL_NAMES`: `safe` advertises `change_open`, `dotted` advertises `change.open`. */
@@ -52,7 +50,7 @@ export interface McpRoutes {
  *
  * @example
  * const mcp = createMcpRoutes({ service, contract, version, heartbeatMs: 25_000, maxBufferedBytes: 1 << 20,
- *   allowedOrigins: ['https://127.0.0.1:8443'], bindHost: '127.0.0.1', toolNames: 'safe', logger });
+ *   bindHost: '127.0.0.1', toolNames: 'safe', callTimeoutMs: 30_000, logger });
  * const handlers: Handlers = { ...otherHandlers, ...mcp.handlers };
  */
 export function createMcpRoutes(deps: McpRoutesDeps): McpRoutes {

@@ -20,6 +20,11 @@ export interface ToolSpec {
   run(service: ChangeService, input: unknown, ctx: CallContext): Promise<ToolResult>;
 }
 
+/** What both tools say about `owner`; the domain enforces it (src/changes/owner.ts). */
+const OWNER_RULE =
+  'The lock is held for `owner`: you (your token name) by default, or a sub-owner of yours such as ' +
+  "`<your name>/agent-2` to keep your agents apart; another caller's name is refused (EFOREIGN_OWNER).";
+
 export const TOOLS: readonly ToolSpec[] = [
   {
     name: 'change.open',
@@ -27,7 +32,8 @@ export const TOOLS: readonly ToolSpec[] = [
     title: 'Open a change',
     description:
       'Open (or resume) the OpenSpec change `slug` in the repository: scaffolds proposal.md, tasks.md and specs/, ' +
-      'and takes its lock for `ttl` seconds. Returns the repo-relative paths and the resource URIs to read.',
+      'and takes (or renews) its lock for `ttl` seconds. Returns the repo-relative paths and the resource URIs to read. ' +
+      OWNER_RULE,
     inputSchema: 'ChangeOpenInput',
     outputSchema: 'ChangeOpenResult',
     run: (service, input, ctx) => service.open(input as ChangeOpenInput, ctx),
@@ -39,7 +45,8 @@ export const TOOLS: readonly ToolSpec[] = [
     description:
       'Validate the change `slug` (strict OpenSpec validation, every task checked), merge its spec deltas into ' +
       'openspec/specs/, move it to the archive and write a receipt of the commits made since it was opened. ' +
-      'Archiving an archived change returns its receipt.',
+      'Archiving an archived change returns its receipt. ' +
+      OWNER_RULE,
     inputSchema: 'ChangeArchiveInput',
     outputSchema: 'ChangeArchiveResult',
     run: (service, input, ctx) => service.archive(input as ChangeArchiveInput, ctx),

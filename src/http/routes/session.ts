@@ -1,13 +1,22 @@
 /**
- * `POST /v1/session` trades the bearer token for the session cookie `EventSource` can send; `DELETE` clears it.
- * The cookie goes out as a reply header, so these handlers need nothing from Koa's cookie jar.
+ * `POST /v1/session` trades the bearer token for the session cookie `EventSource` can send; `DELETE` signs the
+ * session out: the cookie it carries is revoked where every instance sees it, the session's open streams on this
+ * instance end, and the browser is told to drop the cookie. The cookie goes out as a reply header, so these
+ * handlers need nothing from Koa's cookie jar.
  */
 import { TaskError } from '../../errors.js';
+import type { Identify } from '../auth.js';
 import type { Handler } from '../handler.js';
 import type { SessionCookies } from '../session-cookie.js';
+import type { SessionRevocations } from '../session-revocations.js';
+import type { SessionStreams } from '../session-streams.js';
 
 export interface SessionRouteDeps {
   cookies: SessionCookies;
+  /** The request's credentials, for the session of the cookie a sign-out carries. */
+  identify: Identify;
+  revocations: Pick<SessionRevocations, 'revoke'>;
+  streams: Pick<SessionStreams, 'end'>;
   now?: () => Date;
 }
 
@@ -16,7 +25,7 @@ export function sessionRoutes(deps: SessionRouteDeps): {
   createSession: Handler<'createSession'>;
   deleteSession: Handler<'deleteSession'>;
 } {
-  const { cookies, now = () => new Date() } = deps;
+  const { cookies, identify, revocations, streams, now = () => new Date() } = deps;
   return {
     async createSession(ctx) {
       const caller = ctx.state.caller;
@@ -28,8 +37,19 @@ export function sessionRoutes(deps: SessionRouteDeps): {
         headers: { 'Set-Cookie': cookies.setCookieHeader(value, expiresAt), 'Cache-Control': 'no-store' },
       };
     },
-    async deleteSession() {
-      return { status: 204, body: undefined, headers: { 'Set-Cookie': cookies.clearCookieHeader() } };
+    async deleteSession(ctx) {
+      // Whoever authenticated (by the cookie, or by a token beside it), the session ended is the cookie's.
+      const session = identify(ctx).cookie;
+      if (session) {
+        // First, so that a store that cannot record it leaves everything as it was and the client can retry.
+        await revocations.revoke(session.id, session.expiresAt);
+        ctx.state.log.info({ streams: streams.end(session.id) }, 'session signed out');
+      }
+      return {
+        status: 204,
+        body: undefined,
+        headers: { 'Set-Cookie': cookies.clearCookieHeader(), 'Cache-Control': 'no-store' },
+      };
     },
   };
 }

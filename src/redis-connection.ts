@@ -1,0 +1,60 @@
+/**
+ * An ioredis connection for a store that must never make a request wait on Redis: while it is disconnected
+ * commands fail at once (no offline queue, no retries), a slow one times out, and each change of health is logged
+ * once. Each store (rate limits, sign-outs) holds its own and decides for itself what "down" means.
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/** A Redis call that takes longer than this counts as Redis being down: the request must not wait on it. */
+export const REDIS_COMMAND_MS = 500;
+
+/** What the log says about the store, as `<name>: Redis connected; <whenUp>` and `…unavailable; <whenDown>`. */
+export interface StoreLabels {
+  name: string;
+  whenUp: string;
+  whenDown: string;
+}
+
+export interface RedisConnection {
+  client: Redis;
+  /** Whether commands can be sent now. */
+  ready(): boolean;
+  /** Reports a failed command: logged once until Redis is back. */
+  failed(err: unknown): void;
+  close(): void;
+}
+
+/** Connects to `url` in the background; the store works (degraded) until, and whenever, Redis is not there. */
+export function connectRedis(url: string, logger: Logger, labels: StoreLabels): RedisConnection {
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: REDIS_COMMAND_MS,
+    connectTimeout: 2000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  let state: 'connecting' | 'up' | 'down' = 'connecting';
+  let closing = false;
+  const down = (err: unknown): void => {
+    if (closing || state === 'down') return;
+    state = 'down';
+    logger.warn({ err: (err as Error).message }, `${labels.name}: Redis unavailable; ${labels.whenDown}`);
+  };
+  client.on('ready', () => {
+    state = 'up';
+    logger.info(`${labels.name}: Redis connected; ${labels.whenUp}`);
+  });
+  // ioredis emits `error` on every failed reconnect; without a listener it would crash the process.
+  client.on('error', down);
+  client.on('close', () => down(new Error('connection closed')));
+  return {
+    client,
+    ready: (): boolean => client.status === 'ready',
+    failed: down,
+    close(): void {
+      closing = true;
+      client.disconnect();
+    },
+  };
+}
