@@ -117,7 +117,7 @@ describe('hostile input over HTTP', () => {
     await assertRefusal(res, 401, 'EAUTH');
   });
 
-  it('refuses a disallowed Origin on /mcp and gives it no CORS grant elsewhere', async () => {
+  it('refuses a disallowed Origin on /mcp and on every other route, with no CORS grant', async () => {
     for (const origin of [
       'https://evil.example.test',
       'null',
@@ -130,7 +130,7 @@ describe('hostile input over HTTP', () => {
       await assertRefusal(res, 403, 'EFORBIDDEN');
       const other = await post('/v1/tools/nope/invoke', '{}', { Origin: origin });
       assert.equal(other.headers.get('access-control-allow-origin'), null);
-      await assertRefusal(other, 404, 'ENOTFOUND');
+      await assertRefusal(other, 403, 'EFORBIDDEN');
     }
   });
 
