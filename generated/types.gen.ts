@@ -47,7 +47,25 @@ export type ErrorCode =
   | 'EINTERNAL'
   | 'ENOTIMPLEMENTED'
   | 'EUNAVAILABLE'
-  | 'ETIMEOUT';
+  | 'ETIMEOUT'
+  | 'EAUTH_UNAVAILABLE';
+
+/**
+ * RFC 9728 Protected Resource Metadata.
+ */
+export type ProtectedResourceMetadata = {
+  /**
+   * The resource identifier: what a token's `aud` names.
+   */
+  resource: string;
+  authorization_servers: Array<string>;
+  /**
+   * The scopes of `bearerAuth`'s `x-scopes`.
+   */
+  scopes_supported: Array<string>;
+  bearer_methods_supported: Array<'header'>;
+  resource_name: string;
+};
 
 /**
  * RFC 9457 problem details with a stable `code` and the request id.
@@ -345,7 +363,7 @@ export type GetReadinessData = {
 
 export type GetReadinessErrors = {
   /**
-   * Not ready, or draining for shutdown.
+   * Not ready, draining for shutdown, or (for an OAuth token) its authorization server unreachable.
    */
   503: Problem;
 };
@@ -386,6 +404,99 @@ export type GetContractResponses = {
 
 export type GetContractResponse = GetContractResponses[keyof GetContractResponses];
 
+export type GetProtectedResourceMetadataData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/.well-known/oauth-protected-resource';
+};
+
+export type GetProtectedResourceMetadataErrors = {
+  /**
+   * No such tool, change or session.
+   */
+  404: Problem;
+  /**
+   * Over a rate limit or the open-stream cap.
+   */
+  429: Problem;
+};
+
+export type GetProtectedResourceMetadataError =
+  GetProtectedResourceMetadataErrors[keyof GetProtectedResourceMetadataErrors];
+
+export type GetProtectedResourceMetadataResponses = {
+  /**
+   * RFC 9728 Protected Resource Metadata; its `resource` is `PUBLIC_URL`.
+   */
+  200: ProtectedResourceMetadata;
+};
+
+export type GetProtectedResourceMetadataResponse =
+  GetProtectedResourceMetadataResponses[keyof GetProtectedResourceMetadataResponses];
+
+export type GetMcpProtectedResourceMetadataData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/.well-known/oauth-protected-resource/mcp';
+};
+
+export type GetMcpProtectedResourceMetadataErrors = {
+  /**
+   * No such tool, change or session.
+   */
+  404: Problem;
+  /**
+   * Over a rate limit or the open-stream cap.
+   */
+  429: Problem;
+};
+
+export type GetMcpProtectedResourceMetadataError =
+  GetMcpProtectedResourceMetadataErrors[keyof GetMcpProtectedResourceMetadataErrors];
+
+export type GetMcpProtectedResourceMetadataResponses = {
+  /**
+   * RFC 9728 Protected Resource Metadata; its `resource` is `PUBLIC_URL` + `/mcp`.
+   */
+  200: ProtectedResourceMetadata;
+};
+
+export type GetMcpProtectedResourceMetadataResponse =
+  GetMcpProtectedResourceMetadataResponses[keyof GetMcpProtectedResourceMetadataResponses];
+
+export type GetSseProtectedResourceMetadataData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/.well-known/oauth-protected-resource/sse';
+};
+
+export type GetSseProtectedResourceMetadataErrors = {
+  /**
+   * No such tool, change or session.
+   */
+  404: Problem;
+  /**
+   * Over a rate limit or the open-stream cap.
+   */
+  429: Problem;
+};
+
+export type GetSseProtectedResourceMetadataError =
+  GetSseProtectedResourceMetadataErrors[keyof GetSseProtectedResourceMetadataErrors];
+
+export type GetSseProtectedResourceMetadataResponses = {
+  /**
+   * RFC 9728 Protected Resource Metadata; its `resource` is `PUBLIC_URL` + `/sse`.
+   */
+  200: ProtectedResourceMetadata;
+};
+
+export type GetSseProtectedResourceMetadataResponse =
+  GetSseProtectedResourceMetadataResponses[keyof GetSseProtectedResourceMetadataResponses];
+
 export type DeleteMcpData = {
   body?: never;
   path?: never;
@@ -395,7 +506,9 @@ export type DeleteMcpData = {
 
 export type DeleteMcpErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -414,6 +527,10 @@ export type DeleteMcpErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for an OAuth token) its authorization server unreachable.
+   */
+  503: Problem;
 };
 
 export type DeleteMcpError = DeleteMcpErrors[keyof DeleteMcpErrors];
@@ -427,7 +544,9 @@ export type GetMcpData = {
 
 export type GetMcpErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -446,6 +565,10 @@ export type GetMcpErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for an OAuth token) its authorization server unreachable.
+   */
+  503: Problem;
 };
 
 export type GetMcpError = GetMcpErrors[keyof GetMcpErrors];
@@ -468,7 +591,9 @@ export type PostMcpErrors = {
    */
   400: Problem;
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -495,6 +620,10 @@ export type PostMcpErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for an OAuth token) its authorization server unreachable.
+   */
+  503: Problem;
 };
 
 export type PostMcpError = PostMcpErrors[keyof PostMcpErrors];
@@ -521,7 +650,9 @@ export type GetLegacySseData = {
 
 export type GetLegacySseErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -536,6 +667,10 @@ export type GetLegacySseErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for an OAuth token) its authorization server unreachable.
+   */
+  503: Problem;
 };
 
 export type GetLegacySseError = GetLegacySseErrors[keyof GetLegacySseErrors];
@@ -564,7 +699,9 @@ export type PostLegacyMessageErrors = {
    */
   400: Problem;
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -591,6 +728,10 @@ export type PostLegacyMessageErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for an OAuth token) its authorization server unreachable.
+   */
+  503: Problem;
 };
 
 export type PostLegacyMessageError = PostLegacyMessageErrors[keyof PostLegacyMessageErrors];
@@ -617,7 +758,9 @@ export type InvokeToolErrors = {
    */
   400: Problem;
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -661,7 +804,7 @@ export type InvokeToolErrors = {
    */
   501: Problem;
   /**
-   * Not ready, or draining for shutdown.
+   * Not ready, draining for shutdown, or (for an OAuth token) its authorization server unreachable.
    */
   503: Problem;
 };
@@ -692,7 +835,9 @@ export type GetEventsData = {
 
 export type GetEventsErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -707,6 +852,10 @@ export type GetEventsErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for an OAuth token) its authorization server unreachable.
+   */
+  503: Problem;
 };
 
 export type GetEventsError = GetEventsErrors[keyof GetEventsErrors];
@@ -729,7 +878,9 @@ export type DeleteSessionData = {
 
 export type DeleteSessionErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -744,6 +895,10 @@ export type DeleteSessionErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for an OAuth token) its authorization server unreachable.
+   */
+  503: Problem;
 };
 
 export type DeleteSessionError = DeleteSessionErrors[keyof DeleteSessionErrors];
@@ -766,7 +921,9 @@ export type CreateSessionData = {
 
 export type CreateSessionErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -781,6 +938,10 @@ export type CreateSessionErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or (for an OAuth token) its authorization server unreachable.
+   */
+  503: Problem;
 };
 
 export type CreateSessionError = CreateSessionErrors[keyof CreateSessionErrors];
