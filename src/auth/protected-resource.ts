@@ -5,10 +5,8 @@
  * its path-aware metadata document, since RFC 9728 §3.3 has a client refuse a document whose `resource` is not the
  * URL it derived the document's address from.
  */
-import {
-  getOAuthProtectedResourceMetadataUrl,
-  type OAuthProtectedResourceMetadata,
-} from '@modelcontextprotocol/server';
+import { getOAuthProtectedResourceMetadataUrl } from '@modelcontextprotocol/server';
+import type { ProtectedResourceMetadata } from '../../generated/types.gen.js';
 import { SCOPES } from '../../generated/scopes.gen.js';
 import type { InvalidTokenError } from './errors.js';
 
@@ -27,7 +25,7 @@ export interface ProtectedResourceOptions {
 
 export interface ProtectedResource {
   /** The RFC 9728 document of one resource. */
-  metadata(path: ResourcePath): OAuthProtectedResourceMetadata;
+  metadata(path: ResourcePath): ProtectedResourceMetadata;
   /**
    * The `WWW-Authenticate` value of a 401 on `requestPath`: the metadata URL of the resource the path belongs to,
    * every scope, and, for a refused token, RFC 6750's `error` and `error_description`.
@@ -38,7 +36,7 @@ export interface ProtectedResource {
 /**
  * The SDK's `buildOAuthProtectedResourceMetadata` takes one authorization server's full RFC 8414 metadata (which
  * would tie start-up to the issuer being up) and names only that one; its challenge formatter is not exported.
- * Its metadata URL rule and document type are used here; the rest is the few lines below.
+ * Its metadata URL rule is used here; the document is the contract's `ProtectedResourceMetadata`.
  */
 export function createProtectedResource({ publicUrl, issuers }: ProtectedResourceOptions): ProtectedResource {
   const scopes = Object.keys(SCOPES);

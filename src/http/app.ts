@@ -15,12 +15,14 @@ import { createIdentify } from './auth.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
 import { deadline } from './limits.js';
+import { createOAuthBearer } from './oauth-bearer.js';
 import { createRateLimiter } from './rate-limit.js';
 import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
 import { eventsRoutes } from './routes/events.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { opsHandlers } from './routes/ops.js';
+import { protectedResourceRoutes } from './routes/protected-resource.js';
 import { sessionRoutes } from './routes/session.js';
 import { createSessionCookies } from './session-cookie.js';
 import { createStreamCaps, isStreamRequest } from './stream-caps.js';
@@ -88,7 +90,8 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     const name = cookies.verify(value, new Date())?.name;
     return name !== undefined && tokens.knows(name) ? name : undefined;
   };
-  const identify = createIdentify(tokens, verifySession);
+  const oauth = config.oauth && createOAuthBearer(config.oauth, tokens);
+  const identify = createIdentify(tokens, verifySession, oauth?.subjectOf);
   const limiter = createRateLimiter({
     burst: config.rateLimitBurst,
     sustained: config.rateLimitSustained,
@@ -105,11 +108,12 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     ...opsHandlers({
       contract,
       lifecycle,
-      checks: { repo: () => service.check().then(() => 'ok'), ...limiter.checks },
+      checks: { repo: () => service.check().then(() => 'ok'), ...limiter.checks, ...oauth?.checks },
     }),
     ...invokeRoutes({ service, contract, ...streams }),
     ...eventsRoutes({ feed, lifecycle, ...streams }),
     ...sessionRoutes({ cookies }),
+    ...protectedResourceRoutes(oauth?.resource),
     ...mcp.handlers,
   };
   const router = createRouter({
@@ -123,7 +127,10 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
 
   app.use(requestLog(deps.logger));
   app.use(corsAllowlist(config.corsOrigins));
+  if (oauth) app.use(oauth.challenge);
   app.use(errorResponder(contract.errorMap));
+  // Before the limiter, which keys a request on its caller: for an OAuth token, the subject verified here.
+  if (oauth) app.use(oauth.verify);
   // Before any route's work (auth, body, handler), so a flood is turned away cheaply; after CORS and the error
   // responder, so a browser can read the 429 problem.
   app.use(limiter.middleware);

@@ -39,8 +39,15 @@ export interface Credentials {
 
 export type Identify = (ctx: Context) => Credentials;
 
-/** Reads `Authorization` and the session cookie once per request (memoized), whoever asks first. */
-export function createIdentify(tokens: TokenStore, verifySession: SessionVerifier): Identify {
+/**
+ * Reads `Authorization` and the session cookie once per request (memoized), whoever asks first. A bearer token
+ * that is no static token may be an OAuth access token that `verifiedSubject` vouches for (oauth-bearer.ts).
+ */
+export function createIdentify(
+  tokens: TokenStore,
+  verifySession: SessionVerifier,
+  verifiedSubject: (ctx: Context) => string | undefined = () => undefined,
+): Identify {
   const seen = new WeakMap<Context, Credentials>();
   return (ctx) => {
     let credentials = seen.get(ctx);
@@ -49,7 +56,7 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
       const authorization = ctx.get('Authorization');
       if (authorization) {
         const token = BEARER.exec(authorization)?.[1];
-        credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? null;
+        credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? verifiedSubject(ctx) ?? null;
       }
       const cookie = ctx.cookies.get(SESSION_COOKIE);
       if (cookie !== undefined) credentials.cookie = verifySession(cookie) ?? null;
