@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, decodeJwt, type JWK } from 'jose';
+import { discoveryUrls } from '../src/auth/issuer-metadata.js';
 import { REFUSED, createOAuthVerifier, type OAuthVerifierOptions } from '../src/auth/oauth-verifier.js';
 import { assertRefused, assertUnavailable } from './helpers/oauth-assert.js';
 import {
@@ -192,10 +193,30 @@ describe('the OAuth verifier, against a real authorization server', () => {
 
     const cold = verifier({ issuers: [failing.issuer] });
     assert.equal(cold.health(), 'ok');
-    await assertUnavailable(cold.verify(token), token, failing.issuer);
+    await assertUnavailable(cold.verify(token), token, failing.issuer, /the connection failed/);
     assert.equal(cold.health(), 'degraded');
     assert.equal((await warm.verify(token)).subject, client.client_id, 'cached keys need no issuer');
     assert.equal(warm.health(), 'ok');
+  });
+
+  it('looks for metadata where RFC 8414 puts it, then where OpenID Connect Discovery does', () => {
+    assert.deepEqual(discoveryUrls('https://as.example.com/tenant/'), [
+      'https://as.example.com/.well-known/oauth-authorization-server/tenant',
+      'https://as.example.com/tenant/.well-known/openid-configuration',
+    ]);
+    assert.deepEqual(discoveryUrls('https://as.example.com'), [
+      'https://as.example.com/.well-known/oauth-authorization-server',
+      'https://as.example.com/.well-known/openid-configuration',
+    ]);
+  });
+
+  it('does not use metadata that names another issuer (RFC 8414 §3.3): the issuer is unavailable', async () => {
+    // The same server under another name: its metadata says 127.0.0.1, the configured issuer says localhost.
+    const alias = as.issuer.replace('127.0.0.1', 'localhost');
+    const [header, payload, signature] = parts(await serviceToken());
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const token = `${header}.${b64({ ...claims, iss: alias })}.${signature}`;
+    await assertUnavailable(verifier({ issuers: [alias] }).verify(token), token, alias, /no usable metadata/);
   });
 
   it('refuses to be built with an algorithm outside the asymmetric allowlist', () => {

@@ -24,8 +24,13 @@ export async function assertRefused(verifying: Promise<unknown>, token: string, 
   assertNoToken(everyForm(err), token);
 }
 
-/** Resolves when `verifying` rejects with IssuerUnavailableError for `issuer`, not quoting `token`. */
-export async function assertUnavailable(verifying: Promise<unknown>, token: string, issuer: string): Promise<void> {
+/** Resolves when `verifying` rejects with IssuerUnavailableError for `issuer` (and `reason`), not quoting `token`. */
+export async function assertUnavailable(
+  verifying: Promise<unknown>,
+  token: string,
+  issuer: string,
+  reason?: RegExp,
+): Promise<void> {
   const err = await verifying.then(
     () => assert.fail('accepted a token while its issuer is unreachable'),
     (caught: unknown) => caught,
@@ -33,5 +38,6 @@ export async function assertUnavailable(verifying: Promise<unknown>, token: stri
   assert.ok(err instanceof IssuerUnavailableError, `expected IssuerUnavailableError, got ${String(err)}`);
   assert.equal(err.issuer, issuer);
   assert.equal(err.retryAfterSeconds, 5);
+  if (reason) assert.match(err.message, reason);
   assertNoToken(everyForm(err), token);
 }
