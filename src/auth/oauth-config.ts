@@ -4,7 +4,7 @@
  * with a message naming the variable and never quoting a secret.
  */
 import type { IntrospectionOptions } from './introspection.js';
-import { resourceIdentifiers } from './protected-resource.js';
+import { resourceIdentifiers } from './resources.js';
 
 export interface OAuthConfig {
   /** The public origin: the resource identifiers are it, it + `/mcp`, it + `/sse`. */

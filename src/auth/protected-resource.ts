@@ -1,21 +1,14 @@
 /**
- * This server as an OAuth protected resource: its resource identifiers, its RFC 9728 metadata documents and the
- * `WWW-Authenticate` challenge that points clients at them. Three resources share one authorization setup: the
- * public URL itself (the REST routes), `/mcp` (Streamable HTTP) and `/sse` (HTTP+SSE, with `/messages`), each with
- * its path-aware metadata document, since RFC 9728 §3.3 has a client refuse a document whose `resource` is not the
- * URL it derived the document's address from.
+ * This server as an OAuth protected resource: its RFC 9728 metadata documents and the `WWW-Authenticate`
+ * challenge that points clients at them. Each of the three resources (resources.ts) has its path-aware document,
+ * since RFC 9728 §3.3 has a client refuse a document whose `resource` is not the URL it derived the document's
+ * address from.
  */
 import { getOAuthProtectedResourceMetadataUrl } from '@modelcontextprotocol/server';
 import type { ProtectedResourceMetadata } from '../../generated/types.gen.js';
 import { SCOPES } from '../../generated/scopes.gen.js';
 import type { InvalidTokenError } from './errors.js';
-
-/** The paths, under the public URL, that are resources of their own. */
-export const RESOURCE_PATHS = ['', '/mcp', '/sse'] as const;
-export type ResourcePath = (typeof RESOURCE_PATHS)[number];
-
-/** Every identifier of this resource: the audiences a token may name by default. */
-export const resourceIdentifiers = (publicUrl: string): string[] => RESOURCE_PATHS.map((path) => publicUrl + path);
+import { type ResourcePath, resourceOf } from './resources.js';
 
 export interface ProtectedResourceOptions {
   /** The public origin, `https://tasks.example.com` (no trailing slash). */
@@ -60,13 +53,6 @@ export function createProtectedResource({ publicUrl, issuers }: ProtectedResourc
       return `Bearer ${params.map(([name, value]) => `${name}="${quoted(value)}"`).join(', ')}`;
     },
   };
-}
-
-/** Which resource a request path belongs to: `/messages` posts into an `/sse` session. */
-function resourceOf(requestPath: string): ResourcePath {
-  if (requestPath === '/mcp') return '/mcp';
-  if (requestPath === '/sse' || requestPath === '/messages') return '/sse';
-  return '';
 }
 
 /** An HTTP quoted-string's content: `\` and `"` escaped, anything outside printable ASCII made a space. */

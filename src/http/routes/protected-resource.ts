@@ -4,7 +4,8 @@
  * not configured, so clients know to use a static token.
  */
 import { TaskError } from '../../errors.js';
-import type { ProtectedResource, ResourcePath } from '../../auth/protected-resource.js';
+import type { ProtectedResource } from '../../auth/protected-resource.js';
+import type { ResourcePath } from '../../auth/resources.js';
 import type { Handlers } from '../handler.js';
 
 type MetadataOperation =
