@@ -18,6 +18,7 @@ import { startOidc, type OidcServer } from './helpers/oidc.js';
 import { startServer, TOKENS, type TestServer } from './helpers/server.js';
 
 const PUBLIC_URL = 'https://task-mcp.test';
+const APP_ORIGIN = 'https://app.example.com';
 const SCOPE = 'scope="changes:read changes:write"';
 const challengeOf = (resource: string, error = ''): string =>
   `Bearer realm="task-mcp", resource_metadata="${PUBLIC_URL}/.well-known/oauth-protected-resource${resource}", ${SCOPE}${error}`;
@@ -42,7 +43,7 @@ describe('OAuth on the HTTP surface', () => {
 
   before(async () => {
     as = await startOidc({ resources: [PUBLIC_URL, `${PUBLIC_URL}/mcp`, `${PUBLIC_URL}/sse`, 'https://other.test'] });
-    s = await startServer({ env: oauthEnv(as.issuer) });
+    s = await startServer({ env: { ...oauthEnv(as.issuer), CORS_ORIGINS: APP_ORIGIN } });
   });
   after(async () => {
     await s.stop();
@@ -83,6 +84,13 @@ describe('OAuth on the HTTP surface', () => {
       assert.equal(((await res.json()) as { code: string }).code, 'EAUTH');
       assert.equal(res.headers.get('www-authenticate'), challengeOf(resource), path);
     }
+  });
+
+  it('lets a browser-based client of an allowed origin read the challenge', async () => {
+    const res = await s.fetch(`${s.url}/mcp`, { method: 'POST', body: '{}', headers: { Origin: APP_ORIGIN } });
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('access-control-allow-origin'), APP_ORIGIN);
+    assert.ok(res.headers.get('access-control-expose-headers')?.split(',').includes('WWW-Authenticate'));
   });
 
   it("takes a verified token's subject as the caller: the lock owner over HTTP and over MCP", async () => {

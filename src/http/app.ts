@@ -42,6 +42,8 @@ export interface AppDeps {
 const EXPOSED_HEADERS = [
   'X-Request-Id',
   'Retry-After',
+  // A browser-based MCP client finds the OAuth metadata through the 401's challenge.
+  'WWW-Authenticate',
   'X-RateLimit-Limit',
   'X-RateLimit-Remaining',
   'X-RateLimit-Reset',
