@@ -6,6 +6,24 @@ export const operations = {
   getHealth: { method: 'GET', path: '/healthz', auth: 'none', body: false },
   getReadiness: { method: 'GET', path: '/readyz', auth: 'none', body: false },
   getContract: { method: 'GET', path: '/openapi.yaml', auth: 'none', body: false },
+  getProtectedResourceMetadata: {
+    method: 'GET',
+    path: '/.well-known/oauth-protected-resource',
+    auth: 'none',
+    body: false,
+  },
+  getMcpProtectedResourceMetadata: {
+    method: 'GET',
+    path: '/.well-known/oauth-protected-resource/mcp',
+    auth: 'none',
+    body: false,
+  },
+  getSseProtectedResourceMetadata: {
+    method: 'GET',
+    path: '/.well-known/oauth-protected-resource/sse',
+    auth: 'none',
+    body: false,
+  },
   getMcp: { method: 'GET', path: '/mcp', auth: 'bearer', body: false },
   postMcp: { method: 'POST', path: '/mcp', auth: 'bearer', body: true },
   deleteMcp: { method: 'DELETE', path: '/mcp', auth: 'bearer', body: false },
@@ -34,6 +52,21 @@ export type Operations = {
     data: T.GetContractData;
     responses: T.GetContractResponses;
     errors: T.GetContractErrors;
+  };
+  getProtectedResourceMetadata: {
+    data: T.GetProtectedResourceMetadataData;
+    responses: T.GetProtectedResourceMetadataResponses;
+    errors: T.GetProtectedResourceMetadataErrors;
+  };
+  getMcpProtectedResourceMetadata: {
+    data: T.GetMcpProtectedResourceMetadataData;
+    responses: T.GetMcpProtectedResourceMetadataResponses;
+    errors: T.GetMcpProtectedResourceMetadataErrors;
+  };
+  getSseProtectedResourceMetadata: {
+    data: T.GetSseProtectedResourceMetadataData;
+    responses: T.GetSseProtectedResourceMetadataResponses;
+    errors: T.GetSseProtectedResourceMetadataErrors;
   };
   getMcp: {
     data: T.GetMcpData;

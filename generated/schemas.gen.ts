@@ -66,6 +66,7 @@ export const ErrorCodeSchema = {
     'ENOTIMPLEMENTED',
     'EUNAVAILABLE',
     'ETIMEOUT',
+    'EAUTH_UNAVAILABLE',
   ],
   'x-error-map': {
     EBADINPUT: {
@@ -200,6 +201,50 @@ export const ErrorCodeSchema = {
       status: 503,
       jsonrpc: -32603,
       title: 'The request took too long',
+    },
+    EAUTH_UNAVAILABLE: {
+      status: 503,
+      jsonrpc: -32603,
+      title: 'The OAuth issuer cannot be reached',
+    },
+  },
+} as const;
+
+export const ProtectedResourceMetadataSchema = {
+  description: 'RFC 9728 Protected Resource Metadata.',
+  type: 'object',
+  required: ['resource', 'authorization_servers', 'scopes_supported', 'bearer_methods_supported', 'resource_name'],
+  additionalProperties: false,
+  properties: {
+    resource: {
+      type: 'string',
+      format: 'uri',
+      description: "The resource identifier: what a token's `aud` names.",
+    },
+    authorization_servers: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'string',
+        format: 'uri',
+      },
+    },
+    scopes_supported: {
+      description: "The scopes of `bearerAuth`'s `x-scopes`.",
+      type: 'array',
+      items: {
+        type: 'string',
+      },
+    },
+    bearer_methods_supported: {
+      type: 'array',
+      items: {
+        type: 'string',
+        const: 'header',
+      },
+    },
+    resource_name: {
+      type: 'string',
     },
   },
 } as const;

@@ -26,9 +26,18 @@ import type {
   GetLegacySseResponses,
   GetMcpData,
   GetMcpErrors,
+  GetMcpProtectedResourceMetadataData,
+  GetMcpProtectedResourceMetadataErrors,
+  GetMcpProtectedResourceMetadataResponses,
+  GetProtectedResourceMetadataData,
+  GetProtectedResourceMetadataErrors,
+  GetProtectedResourceMetadataResponses,
   GetReadinessData,
   GetReadinessErrors,
   GetReadinessResponses,
+  GetSseProtectedResourceMetadataData,
+  GetSseProtectedResourceMetadataErrors,
+  GetSseProtectedResourceMetadataResponses,
   InvokeToolData,
   InvokeToolErrors,
   InvokeToolResponses,
@@ -81,6 +90,42 @@ export const getContract = <ThrowOnError extends boolean = false>(options?: Opti
     url: '/openapi.yaml',
     ...options,
   });
+
+/**
+ * This server as an OAuth protected resource (RFC 9728); 404 without `OAUTH_ISSUER`.
+ */
+export const getProtectedResourceMetadata = <ThrowOnError extends boolean = false>(
+  options?: Options<GetProtectedResourceMetadataData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<
+    GetProtectedResourceMetadataResponses,
+    GetProtectedResourceMetadataErrors,
+    ThrowOnError
+  >({ url: '/.well-known/oauth-protected-resource', ...options });
+
+/**
+ * The metadata of the resource `PUBLIC_URL/mcp` (path-aware, RFC 9728 §3.1).
+ */
+export const getMcpProtectedResourceMetadata = <ThrowOnError extends boolean = false>(
+  options?: Options<GetMcpProtectedResourceMetadataData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<
+    GetMcpProtectedResourceMetadataResponses,
+    GetMcpProtectedResourceMetadataErrors,
+    ThrowOnError
+  >({ url: '/.well-known/oauth-protected-resource/mcp', ...options });
+
+/**
+ * The metadata of the resource `PUBLIC_URL/sse`, for the HTTP+SSE transport (`/sse`, `/messages`).
+ */
+export const getSseProtectedResourceMetadata = <ThrowOnError extends boolean = false>(
+  options?: Options<GetSseProtectedResourceMetadataData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<
+    GetSseProtectedResourceMetadataResponses,
+    GetSseProtectedResourceMetadataErrors,
+    ThrowOnError
+  >({ url: '/.well-known/oauth-protected-resource/sse', ...options });
 
 /**
  * A stateless server has no session to end; answers 405.

@@ -50,7 +50,25 @@ export type ErrorCode =
   | 'EINTERNAL'
   | 'ENOTIMPLEMENTED'
   | 'EUNAVAILABLE'
-  | 'ETIMEOUT';
+  | 'ETIMEOUT'
+  | 'EAUTH_UNAVAILABLE';
+
+/**
+ * RFC 9728 Protected Resource Metadata.
+ */
+export type ProtectedResourceMetadata = {
+  /**
+   * The resource identifier: what a token's `aud` names.
+   */
+  resource: string;
+  authorization_servers: Array<string>;
+  /**
+   * The scopes of `bearerAuth`'s `x-scopes`.
+   */
+  scopes_supported: Array<string>;
+  bearer_methods_supported: Array<'header'>;
+  resource_name: string;
+};
 
 /**
  * RFC 9457 problem details with a stable `code` and the request id.
@@ -375,7 +393,9 @@ export type GetReadinessData = {
 
 export type GetReadinessErrors = {
   /**
-   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
+   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
+   * authorization server (for an OAuth token).
+   *
    */
   503: Problem;
 };
@@ -416,6 +436,99 @@ export type GetContractResponses = {
 
 export type GetContractResponse = GetContractResponses[keyof GetContractResponses];
 
+export type GetProtectedResourceMetadataData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/.well-known/oauth-protected-resource';
+};
+
+export type GetProtectedResourceMetadataErrors = {
+  /**
+   * No such tool, change or session.
+   */
+  404: Problem;
+  /**
+   * Over a rate limit or the open-stream cap.
+   */
+  429: Problem;
+};
+
+export type GetProtectedResourceMetadataError =
+  GetProtectedResourceMetadataErrors[keyof GetProtectedResourceMetadataErrors];
+
+export type GetProtectedResourceMetadataResponses = {
+  /**
+   * RFC 9728 Protected Resource Metadata; its `resource` is `PUBLIC_URL`.
+   */
+  200: ProtectedResourceMetadata;
+};
+
+export type GetProtectedResourceMetadataResponse =
+  GetProtectedResourceMetadataResponses[keyof GetProtectedResourceMetadataResponses];
+
+export type GetMcpProtectedResourceMetadataData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/.well-known/oauth-protected-resource/mcp';
+};
+
+export type GetMcpProtectedResourceMetadataErrors = {
+  /**
+   * No such tool, change or session.
+   */
+  404: Problem;
+  /**
+   * Over a rate limit or the open-stream cap.
+   */
+  429: Problem;
+};
+
+export type GetMcpProtectedResourceMetadataError =
+  GetMcpProtectedResourceMetadataErrors[keyof GetMcpProtectedResourceMetadataErrors];
+
+export type GetMcpProtectedResourceMetadataResponses = {
+  /**
+   * RFC 9728 Protected Resource Metadata; its `resource` is `PUBLIC_URL` + `/mcp`.
+   */
+  200: ProtectedResourceMetadata;
+};
+
+export type GetMcpProtectedResourceMetadataResponse =
+  GetMcpProtectedResourceMetadataResponses[keyof GetMcpProtectedResourceMetadataResponses];
+
+export type GetSseProtectedResourceMetadataData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/.well-known/oauth-protected-resource/sse';
+};
+
+export type GetSseProtectedResourceMetadataErrors = {
+  /**
+   * No such tool, change or session.
+   */
+  404: Problem;
+  /**
+   * Over a rate limit or the open-stream cap.
+   */
+  429: Problem;
+};
+
+export type GetSseProtectedResourceMetadataError =
+  GetSseProtectedResourceMetadataErrors[keyof GetSseProtectedResourceMetadataErrors];
+
+export type GetSseProtectedResourceMetadataResponses = {
+  /**
+   * RFC 9728 Protected Resource Metadata; its `resource` is `PUBLIC_URL` + `/sse`.
+   */
+  200: ProtectedResourceMetadata;
+};
+
+export type GetSseProtectedResourceMetadataResponse =
+  GetSseProtectedResourceMetadataResponses[keyof GetSseProtectedResourceMetadataResponses];
+
 export type DeleteMcpData = {
   body?: never;
   path?: never;
@@ -425,7 +538,9 @@ export type DeleteMcpData = {
 
 export type DeleteMcpErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -444,6 +559,12 @@ export type DeleteMcpErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
+   * authorization server (for an OAuth token).
+   *
+   */
+  503: Problem;
 };
 
 export type DeleteMcpError = DeleteMcpErrors[keyof DeleteMcpErrors];
@@ -457,7 +578,9 @@ export type GetMcpData = {
 
 export type GetMcpErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -476,6 +599,12 @@ export type GetMcpErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
+   * authorization server (for an OAuth token).
+   *
+   */
+  503: Problem;
 };
 
 export type GetMcpError = GetMcpErrors[keyof GetMcpErrors];
@@ -498,7 +627,9 @@ export type PostMcpErrors = {
    */
   400: Problem;
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -525,6 +656,12 @@ export type PostMcpErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
+   * authorization server (for an OAuth token).
+   *
+   */
+  503: Problem;
 };
 
 export type PostMcpError = PostMcpErrors[keyof PostMcpErrors];
@@ -551,7 +688,9 @@ export type GetLegacySseData = {
 
 export type GetLegacySseErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -567,7 +706,9 @@ export type GetLegacySseErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
+   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
+   * authorization server (for an OAuth token).
+   *
    */
   503: Problem;
 };
@@ -598,7 +739,9 @@ export type PostLegacyMessageErrors = {
    */
   400: Problem;
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -625,6 +768,12 @@ export type PostLegacyMessageErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
+   * authorization server (for an OAuth token).
+   *
+   */
+  503: Problem;
 };
 
 export type PostLegacyMessageError = PostLegacyMessageErrors[keyof PostLegacyMessageErrors];
@@ -651,7 +800,9 @@ export type InvokeToolErrors = {
    */
   400: Problem;
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -695,7 +846,9 @@ export type InvokeToolErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
+   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
+   * authorization server (for an OAuth token).
+   *
    */
   503: Problem;
 };
@@ -731,7 +884,9 @@ export type GetEventsData = {
 
 export type GetEventsErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -747,7 +902,9 @@ export type GetEventsErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
+   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
+   * authorization server (for an OAuth token).
+   *
    */
   503: Problem;
 };
@@ -772,7 +929,9 @@ export type DeleteSessionData = {
 
 export type DeleteSessionErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -788,7 +947,9 @@ export type DeleteSessionErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or (for cookie sessions) the session store is unreachable.
+   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
+   * authorization server (for an OAuth token).
+   *
    */
   503: Problem;
 };
@@ -813,7 +974,9 @@ export type CreateSessionData = {
 
 export type CreateSessionErrors = {
   /**
-   * No valid credentials.
+   * No valid credentials. With `OAUTH_ISSUER`, `WWW-Authenticate` names the Protected Resource Metadata
+   * (`resource_metadata`) and the scopes (`scope`), and the RFC 6750 `error`/`error_description` of a refused token.
+   *
    */
   401: Problem;
   /**
@@ -828,6 +991,12 @@ export type CreateSessionErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
+   * authorization server (for an OAuth token).
+   *
+   */
+  503: Problem;
 };
 
 export type CreateSessionError = CreateSessionErrors[keyof CreateSessionErrors];

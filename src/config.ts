@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { isActorName } from './changes/owner.js';
 import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH, tokenFault } from './http/bearer-token.js';
+import { type OAuthConfig, type SettingReader, readOAuthConfig, readPublicUrl } from './auth/oauth-config.js';
 
 export interface Token {
   name: string;
@@ -53,6 +54,10 @@ export interface Config {
   requestTimeoutMs: number;
   /** Where the embedded default keeps its certificate and demo repository. */
   stateDir: string;
+  /** The canonical public origin (`PUBLIC_URL`): what OAuth clients and tokens call this server. */
+  publicUrl: string | undefined;
+  /** Unset: only the static tokens. Set (`OAUTH_ISSUER`): OAuth access tokens from these issuers too. */
+  oauth: OAuthConfig | undefined;
 }
 
 /** `max` requests per `durationMs`, from a setting like `20/1s`. */
@@ -150,7 +155,33 @@ export const SETTINGS: readonly Setting[] = [
     default: '.task-mcp',
     description: 'Where the embedded default keeps its certificate and demo repo.',
   },
-  { name: 'NODE_ENV', default: '', description: '`production` requires tokens, a repo and explicit TLS.' },
+  { name: 'PUBLIC_URL', default: '', description: 'Public origin (`https://tasks.example.com`): the OAuth resource.' },
+  { name: 'OAUTH_ISSUER', default: '', description: 'Comma-separated issuers whose OAuth access tokens are accepted.' },
+  {
+    name: 'OAUTH_AUDIENCE',
+    default: '',
+    description: 'Comma-separated `aud` values accepted; default `PUBLIC_URL`, `PUBLIC_URL/mcp`, `PUBLIC_URL/sse`.',
+  },
+  { name: 'OAUTH_INTROSPECTION_URL', default: '', description: 'RFC 7662 endpoint for opaque (non-JWT) tokens.' },
+  { name: 'OAUTH_INTROSPECTION_CLIENT_ID', default: '', description: 'This server’s client id at that endpoint.' },
+  { name: 'OAUTH_INTROSPECTION_CLIENT_SECRET', default: '', description: 'Its client secret (HTTP Basic).' },
+  {
+    name: 'OAUTH_INTROSPECTION_CACHE_SECONDS',
+    default: '60',
+    description: 'Longest reuse of an introspection answer (0–3600), never past the token’s expiry.',
+  },
+  { name: 'OAUTH_CLOCK_SKEW_SECONDS', default: '30', description: 'Leeway on a token’s `exp` and `nbf` (0–300).' },
+  {
+    name: 'OAUTH_FETCH_TIMEOUT_MS',
+    default: '5000',
+    description: 'Longest wait for an issuer’s metadata, keys or introspection answer (100–60000).',
+  },
+  {
+    name: 'OAUTH_JWKS_COOLDOWN_MS',
+    default: '30000',
+    description: 'Least time between two fetches of an issuer’s keys for an unknown `kid` (0–3600000).',
+  },
+  { name: 'NODE_ENV', default: '', description: '`production` requires tokens (or `OAUTH_ISSUER`), a repo and TLS.' },
 ];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -186,9 +217,22 @@ export function readConfig(env: Env = process.env): Config {
     maxStreams: readInt('MAX_STREAMS', get('MAX_STREAMS'), 1, 1_000_000),
     requestTimeoutMs: readInt('REQUEST_TIMEOUT_MS', get('REQUEST_TIMEOUT_MS'), 1, 600_000),
     stateDir: get('TASK_MCP_STATE_DIR'),
+    ...readOAuthSettings(get),
   };
   if (config.production) requireProductionSettings(config);
   return config;
+}
+
+function readOAuthSettings(get: (name: string) => string): Pick<Config, 'publicUrl' | 'oauth'> {
+  const reader: SettingReader = {
+    text: get,
+    int: (name, min, max) => readInt(name, get(name), min, max),
+    fail: (message) => {
+      throw new ConfigError(message);
+    },
+  };
+  const publicUrl = readPublicUrl(reader);
+  return { publicUrl, oauth: readOAuthConfig(reader, publicUrl) };
 }
 
 function readInt(name: string, raw: string, min: number, max: number): number {
@@ -294,7 +338,7 @@ function readSecret(raw: string): string | undefined {
 
 function requireProductionSettings(config: Config): void {
   const missing = [
-    config.tokens.length === 0 && 'TASK_MCP_TOKENS',
+    config.tokens.length === 0 && !config.oauth && 'TASK_MCP_TOKENS (or OAUTH_ISSUER)',
     !config.repoRoot && 'REPO_ROOT',
     config.tls.mode === 'dev' && 'TLS_CERT and TLS_KEY (or TLS=off)',
   ].filter(Boolean);

@@ -81,7 +81,7 @@ describe('configuration', () => {
   it('refuses the embedded defaults in production, naming what is missing', () => {
     assert.throws(
       () => readConfig({ NODE_ENV: 'production' }),
-      /NODE_ENV=production needs TASK_MCP_TOKENS, REPO_ROOT, TLS_CERT and TLS_KEY \(or TLS=off\)/,
+      /NODE_ENV=production needs TASK_MCP_TOKENS \(or OAUTH_ISSUER\), REPO_ROOT, TLS_CERT and TLS_KEY \(or TLS=off\)/,
     );
     const config = readConfig({ NODE_ENV: 'production', TASK_MCP_TOKENS: TOKENS, REPO_ROOT: '/srv/repo', TLS: 'off' });
     assert.equal(config.production, true);

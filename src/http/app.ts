@@ -16,12 +16,14 @@ import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
 import { deadline } from './limits.js';
 import { originCheck } from './origin-check.js';
+import { createOAuthBearer } from './oauth-bearer.js';
 import { createRateLimiter } from './rate-limit.js';
 import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
 import { eventsRoutes } from './routes/events.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { opsHandlers, type ReadinessCheck } from './routes/ops.js';
+import { protectedResourceRoutes } from './routes/protected-resource.js';
 import { sessionRoutes } from './routes/session.js';
 import { createSessionCookies, type SessionClaims } from './session-cookie.js';
 import { createSessionRevocations } from './session-revocations.js';
@@ -45,6 +47,8 @@ export interface AppDeps {
 const EXPOSED_HEADERS = [
   'X-Request-Id',
   'Retry-After',
+  // A browser-based MCP client finds the OAuth metadata through the 401's challenge.
+  'WWW-Authenticate',
   'X-RateLimit-Limit',
   'X-RateLimit-Remaining',
   'X-RateLimit-Reset',
@@ -93,7 +97,8 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     const claims = cookies.verify(value, new Date());
     return claims && tokens.knows(claims.name) ? claims : undefined;
   };
-  const identify = createIdentify(tokens, verifySession);
+  const oauth = config.oauth && createOAuthBearer(config.oauth, tokens);
+  const identify = createIdentify(tokens, verifySession, oauth?.subjectOf);
   const revocations = createSessionRevocations({ redisUrl: config.redisUrl, logger: deps.logger });
   lifecycle.onDrain(() => revocations.close());
   const sessionStreams = createSessionStreams();
@@ -117,12 +122,14 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
         repo: () => service.check().then(() => 'ok'),
         ...limiter.checks,
         ...revocations.checks,
+        ...oauth?.checks,
         ...deps.checks,
       },
     }),
     ...invokeRoutes({ service, contract, ...streams }),
     ...eventsRoutes({ feed, lifecycle, ...streams }),
     ...sessionRoutes({ cookies, identify, revocations, streams: sessionStreams }),
+    ...protectedResourceRoutes(oauth?.resource),
     ...mcp.handlers,
   };
   const router = createRouter({
@@ -139,9 +146,12 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
 
   app.use(requestLog(deps.logger));
   app.use(corsAllowlist(config.corsOrigins));
+  if (oauth) app.use(oauth.challenge);
   app.use(errorResponder(contract.errorMap));
   // A foreign page's request is refused before it counts against anything (rate limits, stream caps).
   app.use(originCheck(config.corsOrigins));
+  // Before the limiter, which keys a request on its caller: for an OAuth token, the subject verified here.
+  if (oauth) app.use(oauth.verify);
   // Before any route's work (auth, body, handler), so a flood is turned away cheaply; after CORS and the error
   // responder, so a browser can read the 429 problem.
   app.use(limiter.middleware);

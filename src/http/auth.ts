@@ -43,8 +43,15 @@ export interface Credentials {
 
 export type Identify = (ctx: Context) => Credentials;
 
-/** Reads `Authorization` and the session cookie once per request (memoized), whoever asks first. */
-export function createIdentify(tokens: TokenStore, verifySession: SessionVerifier): Identify {
+/**
+ * Reads `Authorization` and the session cookie once per request (memoized), whoever asks first. A bearer token
+ * that is no static token may be an OAuth access token that `verifiedSubject` vouches for (oauth-bearer.ts).
+ */
+export function createIdentify(
+  tokens: TokenStore,
+  verifySession: SessionVerifier,
+  verifiedSubject: (ctx: Context) => string | undefined = () => undefined,
+): Identify {
   const seen = new WeakMap<Context, Credentials>();
   return (ctx) => {
     let credentials = seen.get(ctx);
@@ -53,7 +60,8 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
       const authorization = ctx.get('Authorization');
       if (authorization) {
         const token = bearerToken(authorization);
-        credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? null;
+        // A JWT is longer than a static token may be: the OAuth verifier has judged it before the parser's limit.
+        credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? verifiedSubject(ctx) ?? null;
       }
       const cookie = ctx.cookies.get(SESSION_COOKIE);
       if (cookie !== undefined) credentials.cookie = verifySession(cookie) ?? null;

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 
 /** What the auth middleware established about the caller. */
 export interface Caller {
-  /** The token's name from `TASK_MCP_TOKENS`; never the token. */
+  /** The token's name from `TASK_MCP_TOKENS`, or a verified OAuth token's subject; never the token. */
   name: string;
   via: 'bearer' | 'cookie';
   /** The session's id, when the caller came by its cookie. */

@@ -1,0 +1,109 @@
+/**
+ * The OAuth settings, read and checked at start: what `src/config.ts` hands over for `PUBLIC_URL` and the
+ * `OAUTH_*` variables (their defaults and meaning are rows of its SETTINGS table). A bad value stops the server
+ * with a message naming the variable and never quoting a secret.
+ */
+import type { IntrospectionOptions } from './introspection.js';
+import { resourceIdentifiers } from './resources.js';
+
+export interface OAuthConfig {
+  /** The public origin: the resource identifiers are it, it + `/mcp`, it + `/sse`. */
+  publicUrl: string;
+  issuers: string[];
+  /** The `aud` values accepted: the resource identifiers unless `OAUTH_AUDIENCE` says otherwise. */
+  audiences: string[];
+  introspection: IntrospectionOptions | undefined;
+  clockSkewSeconds: number;
+  fetchTimeoutMs: number;
+  jwksCooldownMs: number;
+}
+
+/** How config.ts lends its readers: a setting's value (or default), a bounded whole number, and its error. */
+export interface SettingReader {
+  text(name: string): string;
+  int(name: string, min: number, max: number): number;
+  fail(message: string): never;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** `PUBLIC_URL`: a bare origin, `https:` unless on loopback; undefined when unset. */
+export function readPublicUrl(read: SettingReader): string | undefined {
+  const raw = read.text('PUBLIC_URL');
+  if (!raw) return undefined;
+  const url = parseUrl(raw);
+  if (!url || `${url.origin}/` !== url.href.replace(/\/?$/, '/') || !secureOrLoopback(url)) {
+    read.fail('PUBLIC_URL must be the public origin, like https://tasks.example.com (https:, no path or query)');
+  }
+  return url.origin;
+}
+
+/** The OAuth settings; undefined when `OAUTH_ISSUER` is unset (then no other `OAUTH_*` string may be set). */
+export function readOAuthConfig(read: SettingReader, publicUrl: string | undefined): OAuthConfig | undefined {
+  const issuers = list(read.text('OAUTH_ISSUER'));
+  if (issuers.length === 0) {
+    const stray = ['OAUTH_AUDIENCE', 'OAUTH_INTROSPECTION_URL', 'OAUTH_INTROSPECTION_CLIENT_ID'].find((name) =>
+      read.text(name),
+    );
+    if (stray) read.fail(`${stray} needs OAUTH_ISSUER`);
+    return undefined;
+  }
+  issuers.forEach((issuer, i) => checkIssuer(read, issuer, i + 1));
+  if (new Set(issuers).size !== issuers.length) read.fail('OAUTH_ISSUER names an issuer twice');
+  if (!publicUrl) read.fail('OAUTH_ISSUER needs PUBLIC_URL: the resource that tokens must be issued for');
+  const audiences = list(read.text('OAUTH_AUDIENCE'));
+  return {
+    publicUrl,
+    issuers,
+    audiences: audiences.length > 0 ? audiences : resourceIdentifiers(publicUrl),
+    introspection: readIntrospection(read),
+    clockSkewSeconds: read.int('OAUTH_CLOCK_SKEW_SECONDS', 0, 300),
+    fetchTimeoutMs: read.int('OAUTH_FETCH_TIMEOUT_MS', 100, 60_000),
+    jwksCooldownMs: read.int('OAUTH_JWKS_COOLDOWN_MS', 0, 3_600_000),
+  };
+}
+
+function readIntrospection(read: SettingReader): IntrospectionOptions | undefined {
+  const url = read.text('OAUTH_INTROSPECTION_URL');
+  const clientId = read.text('OAUTH_INTROSPECTION_CLIENT_ID');
+  const clientSecret = read.text('OAUTH_INTROSPECTION_CLIENT_SECRET');
+  const cacheSeconds = read.int('OAUTH_INTROSPECTION_CACHE_SECONDS', 0, 3600);
+  if (!url) {
+    if (clientId || clientSecret) read.fail('OAUTH_INTROSPECTION_CLIENT_ID/_SECRET need OAUTH_INTROSPECTION_URL');
+    return undefined;
+  }
+  const parsed = parseUrl(url);
+  if (!parsed || !secureOrLoopback(parsed)) read.fail('OAUTH_INTROSPECTION_URL must be an https: URL');
+  // The secret's message says only that it is missing: its value is never printed.
+  if (!clientId || !clientSecret) {
+    read.fail('OAUTH_INTROSPECTION_URL needs OAUTH_INTROSPECTION_CLIENT_ID and OAUTH_INTROSPECTION_CLIENT_SECRET');
+  }
+  return { url, clientId, clientSecret, cacheSeconds };
+}
+
+/** An issuer identifier (RFC 8414 §2): an `https:` URL (`http:` on loopback) with no query or fragment. */
+function checkIssuer(read: SettingReader, issuer: string, position: number): void {
+  const url = parseUrl(issuer);
+  if (!url || url.search || url.hash || issuer.includes('#') || !secureOrLoopback(url)) {
+    read.fail(`OAUTH_ISSUER entry ${position} must be an https: URL with no query or fragment, got "${issuer}"`);
+  }
+}
+
+const list = (raw: string): string[] =>
+  raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+
+function parseUrl(raw: string): URL | undefined {
+  try {
+    return new URL(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `https:`, or `http:` to this machine (tests, a local issuer): the only places a token may travel in clear. */
+const secureOrLoopback = (url: URL): boolean =>
+  url.protocol === 'https:' ||
+  (url.protocol === 'http:' && (LOOPBACK.has(url.hostname) || url.hostname.startsWith('127.')));
