@@ -114,4 +114,11 @@ export const SCHEMA_EXAMPLES: Record<string, unknown> = {
   UnavailableEvent: { type: 'unavailable', at } satisfies T.UnavailableEvent,
   FeedEvent: { ...changeEvent, type: 'change.archived', archivedAs: '2026-12-01-add-search' } satisfies T.FeedEvent,
   Session: { expiresAt: later } satisfies T.Session,
+  ProtectedResourceMetadata: {
+    resource: 'https://tasks.example.com/mcp',
+    authorization_servers: ['https://auth.example.com'],
+    scopes_supported: ['changes:read', 'changes:write'],
+    bearer_methods_supported: ['header'],
+    resource_name: 'task-mcp',
+  } satisfies T.ProtectedResourceMetadata,
 };
