@@ -345,7 +345,9 @@ export type GetReadinessData = {
 
 export type GetReadinessErrors = {
   /**
-   * Not ready, or draining for shutdown.
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   *
    */
   503: Problem;
 };
@@ -373,6 +375,12 @@ export type GetContractErrors = {
    * Over a rate limit or the open-stream cap.
    */
   429: Problem;
+  /**
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   *
+   */
+  503: Problem;
 };
 
 export type GetContractError = GetContractErrors[keyof GetContractErrors];
@@ -414,6 +422,12 @@ export type DeleteMcpErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   *
+   */
+  503: Problem;
 };
 
 export type DeleteMcpError = DeleteMcpErrors[keyof DeleteMcpErrors];
@@ -446,6 +460,12 @@ export type GetMcpErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   *
+   */
+  503: Problem;
 };
 
 export type GetMcpError = GetMcpErrors[keyof GetMcpErrors];
@@ -495,6 +515,12 @@ export type PostMcpErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   *
+   */
+  503: Problem;
 };
 
 export type PostMcpError = PostMcpErrors[keyof PostMcpErrors];
@@ -536,6 +562,12 @@ export type GetLegacySseErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   *
+   */
+  503: Problem;
 };
 
 export type GetLegacySseError = GetLegacySseErrors[keyof GetLegacySseErrors];
@@ -591,6 +623,12 @@ export type PostLegacyMessageErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   *
+   */
+  503: Problem;
 };
 
 export type PostLegacyMessageError = PostLegacyMessageErrors[keyof PostLegacyMessageErrors];
@@ -661,7 +699,9 @@ export type InvokeToolErrors = {
    */
   501: Problem;
   /**
-   * Not ready, or draining for shutdown.
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   *
    */
   503: Problem;
 };
@@ -707,6 +747,12 @@ export type GetEventsErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   *
+   */
+  503: Problem;
 };
 
 export type GetEventsError = GetEventsErrors[keyof GetEventsErrors];
@@ -744,6 +790,12 @@ export type DeleteSessionErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   *
+   */
+  503: Problem;
 };
 
 export type DeleteSessionError = DeleteSessionErrors[keyof DeleteSessionErrors];
@@ -781,6 +833,12 @@ export type CreateSessionErrors = {
    * The route is in the contract but not served yet.
    */
   501: Problem;
+  /**
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   *
+   */
+  503: Problem;
 };
 
 export type CreateSessionError = CreateSessionErrors[keyof CreateSessionErrors];

@@ -61,7 +61,13 @@ export async function startTaskMcp(
   const domain = createChangeService({ repoRoot: config.repoRoot, events: feed, version });
   const service = decorateService ? decorateService(domain) : domain;
   const app = createApp(config, { contract, service, feed, logger, lifecycle, version });
-  const listening = await listen(app, { host: config.host, port: config.port, tls: runtime.tls, lifecycle });
+  const listening = await listen(app, {
+    host: config.host,
+    port: config.port,
+    tls: runtime.tls,
+    lifecycle,
+    log: logger,
+  });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
   return { ...listening, runtime, logger, lifecycle };
 }

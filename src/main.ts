@@ -1,5 +1,6 @@
 /**
- * `npm start`: serves until SIGTERM or SIGINT, then drains and exits 0.
+ * `npm start`: serves until SIGTERM or SIGINT, then drains (waiting for the tool calls in flight, up to
+ * SHUTDOWN_GRACE_MS) and exits 0. Further signals during the drain are logged and otherwise ignored.
  */
 import { ConfigError } from './config.js';
 import { startTaskMcp } from './compose.js';
@@ -10,10 +11,23 @@ async function main(): Promise<void> {
   process.stderr.write(`task-mcp: listening on ${server.url}\n`);
 
   const shutdown = (signal: NodeJS.Signals): void => {
+    // A second signal must not cut the calls the first one is waiting for: SIGKILL is how to skip the grace.
+    if (server.lifecycle.draining) {
+      server.logger.warn({ signal }, 'already draining: the grace period still applies (SIGKILL stops at once)');
+      return;
+    }
     const { shutdownGraceMs } = server.runtime.config;
-    server.logger.info({ signal, graceMs: shutdownGraceMs }, 'draining');
+    server.logger.info(
+      {
+        signal,
+        graceMs: shutdownGraceMs,
+        inFlight: server.lifecycle.inFlight().map(({ tool, reqId, caller }) => ({ tool, reqId, caller })),
+      },
+      'draining',
+    );
     server.stop(shutdownGraceMs).then(
       () => {
+        // Exits in the same tick, so nothing can log after this line (pino flushes what is queued on exit).
         server.logger.info('stopped');
         process.exit(0);
       },
@@ -23,8 +37,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
 }
 
 main().catch((err: unknown) => {

@@ -1,7 +1,7 @@
 /**
  * Listening and stopping. HTTPS natively (or plain HTTP behind a TLS-terminating proxy), and a drain on
- * SIGTERM/SIGINT: readiness turns 503, no new connections, streams get a final event, in-flight calls get up to
- * the grace period, then the process may exit.
+ * SIGTERM/SIGINT: readiness turns 503, new requests get 503, streams get a final event, tool calls in flight get
+ * up to the grace period, then the connections close and the process may exit.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -17,16 +17,27 @@ import type { Lifecycle } from './lifecycle.js';
  */
 export const MAX_HEADER_BYTES = 8 * 1024;
 
+/** How often a drain closes the connections that turned idle. */
+const SWEEP_MS = 50;
+
+/** Where the drain reports the calls its grace period cut; a pino `Logger` fits. */
+export interface DrainLog {
+  warn(obj: object, msg: string): void;
+}
+
 export interface Listening {
   server: Server;
   url: string;
-  /** Drains and closes; resolves when every connection is gone or the grace period is over. */
+  /**
+   * Drains and closes: resolves once the tracked calls have finished and every connection is gone, or the grace
+   * period is over (then what is left is cut).
+   */
   stop(graceMs: number): Promise<void>;
 }
 
 export async function listen(
   app: Koa<never> | Koa<Koa.DefaultState>,
-  options: { host: string; port: number; tls: TlsCredentials | undefined; lifecycle: Lifecycle },
+  options: { host: string; port: number; tls: TlsCredentials | undefined; lifecycle: Lifecycle; log: DrainLog },
 ): Promise<Listening> {
   const callback = (app as Koa).callback();
   const server: Server = options.tls
@@ -48,21 +59,49 @@ export async function listen(
   return {
     server,
     url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
-    stop: (graceMs) => stop(server, options.lifecycle, graceMs),
+    stop: (graceMs) => stop(server, options.lifecycle, graceMs, options.log),
   };
 }
 
-async function stop(server: Server, lifecycle: Lifecycle, graceMs: number): Promise<void> {
+/**
+ * The drain. Readiness turns 503 and streams are told to end (`lifecycle.drain`); the listener stays open so probes
+ * keep getting their 503 (every answer now says `Connection: close`). First the tracked tool calls finish, then
+ * the connections close; both within `graceMs` in all. What the grace cuts is logged by call.
+ */
+async function stop(server: Server, lifecycle: Lifecycle, graceMs: number, log: DrainLog): Promise<void> {
+  const deadline = Date.now() + graceMs;
   lifecycle.drain();
+  if (!(await settlesBy(lifecycle.idle(), deadline))) {
+    const at = Date.now();
+    const cut = lifecycle.inFlight().map(({ since, ...call }) => ({ ...call, runningMs: at - since }));
+    log.warn({ cut, graceMs }, 'grace period over: cutting the calls still in flight');
+  }
+  await connectionsGoneBy(server, deadline);
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  // A keep-alive connection turns idle when its last response ends; close each one as soon as it does.
-  server.closeIdleConnections();
-  const sweep = setInterval(() => server.closeIdleConnections(), 50);
-  let timer: NodeJS.Timeout | undefined;
-  const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-  await Promise.race([closed, grace]);
-  clearInterval(sweep);
-  clearTimeout(timer);
   server.closeAllConnections();
   await closed;
+  // The request lines of the connections just cut are written on their `close` events: let them run first.
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Whether `promise` settles before `deadline` (epoch ms). */
+async function settlesBy(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, deadline - Date.now(), false)));
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Closes each keep-alive connection as soon as it turns idle; true once none is left before `deadline`. */
+async function connectionsGoneBy(server: Server, deadline: number): Promise<boolean> {
+  const count = () => new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n ?? 0)));
+  for (;;) {
+    server.closeIdleConnections();
+    if ((await count()) === 0) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(SWEEP_MS, deadline - Date.now())));
+  }
 }

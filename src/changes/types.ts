@@ -20,6 +20,8 @@ export interface CallContext {
   /** The caller's token name; the default owner and the receipt's actor. */
   actor: string;
   progress?: ProgressFn;
+  /** The request this call serves: names the call in logs (a drain's list of cut calls); the domain ignores it. */
+  requestId?: string;
 }
 
 /** Where the domain publishes change events; the HTTP layer's feed is one sink. */

@@ -11,7 +11,9 @@ import type { Contract } from '../contract/index.js';
 import type { EventFeed } from '../events/feed.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { createMcpRoutes } from '../mcp/index.js';
+import { trackCalls } from '../tracked-calls.js';
 import { createIdentify } from './auth.js';
+import { drainGate } from './drain-gate.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
 import { deadline } from './limits.js';
@@ -44,6 +46,8 @@ const EXPOSED_HEADERS = [
   'X-RateLimit-Remaining',
   'X-RateLimit-Reset',
 ];
+/** Probes: never rate limited, and still answered during a drain. */
+const PROBES = ['/healthz', '/readyz'];
 const ALLOWED_HEADERS = [
   'Authorization',
   'Content-Type',
@@ -63,7 +67,8 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     deps.logger.error({ err }, 'unhandled application error');
   });
 
-  const { contract, service, feed, lifecycle } = deps;
+  const { contract, feed, lifecycle } = deps;
+  const service = trackCalls(deps.service, lifecycle);
   const streams = { heartbeatMs: config.heartbeatMs, maxBufferedBytes: config.streamMaxBufferedBytes };
   const cookies = createSessionCookies({
     secret: config.cookieSecret,
@@ -81,7 +86,8 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     callTimeoutMs: config.requestTimeoutMs,
     logger: deps.logger,
   });
-  lifecycle.onDrain(() => void mcp.closeAll());
+  // HTTP+SSE sessions and /mcp exchanges may carry a call's reply: end them once no call is left.
+  lifecycle.onDrain(() => void lifecycle.idle().then(() => mcp.closeAll()));
   const tokens = createTokenStore(config.tokens);
   // A signed cookie outlives nothing: not its expiry, and not the removal of its token from TASK_MCP_TOKENS.
   const verifySession = (value: string): string | undefined => {
@@ -95,7 +101,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     redisUrl: config.redisUrl,
     identify,
     logger: deps.logger,
-    exempt: ['/healthz', '/readyz'],
+    exempt: PROBES,
   });
   lifecycle.onDrain(() => limiter.close());
   const streamCaps = createStreamCaps({ perClient: config.maxStreamsPerClient, total: config.maxStreams });
@@ -124,6 +130,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   app.use(requestLog(deps.logger));
   app.use(corsAllowlist(config.corsOrigins));
   app.use(errorResponder(contract.errorMap));
+  app.use(drainGate(lifecycle, PROBES));
   // Before any route's work (auth, body, handler), so a flood is turned away cheaply; after CORS and the error
   // responder, so a browser can read the 429 problem.
   app.use(limiter.middleware);

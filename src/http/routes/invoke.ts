@@ -45,7 +45,7 @@ export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invo
     const media = ctx.accepts(...OFFERED) as (typeof OFFERED)[number] | false;
     if (media === false) throw new TaskError('ENOTACCEPTABLE', `Accept one of ${OFFERED.join(', ')}`);
     checkInput(contract, tool, input.body);
-    const callContext = { actor: actorOf(ctx) };
+    const callContext = { actor: actorOf(ctx), requestId: ctx.state.requestId };
 
     if (media === 'application/json') return { status: 200, body: await tool.run(service, input.body, callContext) };
 
