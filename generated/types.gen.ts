@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'ENOSESSION'
   | 'EMETHOD'
   | 'ENOTACCEPTABLE'
+  | 'ERECEIVE_TIMEOUT'
   | 'ELOCKED'
   | 'EARCHIVED'
   | 'ETOOLARGE'
@@ -500,6 +501,11 @@ export type PostMcpErrors = {
    */
   406: Problem;
   /**
+   * The request (headers and body) did not arrive within `RECEIVE_TIMEOUT_MS`; the connection is closed.
+   *
+   */
+  408: Problem;
+  /**
    * The body is over the size limit.
    */
   413: Problem;
@@ -608,6 +614,11 @@ export type PostLegacyMessageErrors = {
    */
   404: Problem;
   /**
+   * The request (headers and body) did not arrive within `RECEIVE_TIMEOUT_MS`; the connection is closed.
+   *
+   */
+  408: Problem;
+  /**
    * The body is over the size limit.
    */
   413: Problem;
@@ -670,6 +681,11 @@ export type InvokeToolErrors = {
    * None of the `Accept`ed media types is offered.
    */
   406: Problem;
+  /**
+   * The request (headers and body) did not arrive within `RECEIVE_TIMEOUT_MS`; the connection is closed.
+   *
+   */
+  408: Problem;
   /**
    * The change is locked by another owner, or already archived.
    */

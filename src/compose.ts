@@ -10,6 +10,7 @@ import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { createEventFeed } from './events/feed.js';
 import { createApp } from './http/app.js';
+import { createClientErrors } from './http/client-error.js';
 import { BODY_CHECKED_ELSEWHERE } from './http/router.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { readVersion } from './package-root.js';
@@ -67,6 +68,8 @@ export async function startTaskMcp(
     tls: runtime.tls,
     lifecycle,
     log: logger,
+    receiveTimeoutMs: config.receiveTimeoutMs,
+    clientErrors: createClientErrors(contract.errorMap, config.receiveTimeoutMs, logger),
   });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
   return { ...listening, runtime, logger, lifecycle };

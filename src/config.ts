@@ -35,6 +35,8 @@ export interface Config {
   cookieSecret: string | undefined;
   sessionTtlSeconds: number;
   maxBodyBytes: number;
+  /** How long receiving one request (headers and body) may take. */
+  receiveTimeoutMs: number;
   eventRingSize: number;
   streamMaxBufferedBytes: number;
   /** The short window of the request rate limit. */
@@ -109,6 +111,13 @@ export const SETTINGS: readonly Setting[] = [
     description: 'Lifetime of a `task_mcp_session` cookie (60–604800).',
   },
   { name: 'MAX_BODY_BYTES', default: '1048576', description: 'Largest request body accepted.' },
+  {
+    name: 'RECEIVE_TIMEOUT_MS',
+    default: '30000',
+    description:
+      'How long a client may take to send a whole request (headers and body), in ms (100–600000); past it, 408 ' +
+      '`ERECEIVE_TIMEOUT` and the connection is closed. Responses (streams) are not bounded by it.',
+  },
   { name: 'EVENT_RING_SIZE', default: '1000', description: 'Change events kept for `Last-Event-ID` replay.' },
   {
     name: 'STREAM_MAX_BUFFERED_BYTES',
@@ -170,6 +179,7 @@ export function readConfig(env: Env = process.env): Config {
     cookieSecret: readSecret(get('COOKIE_SECRET')),
     sessionTtlSeconds: readInt('SESSION_TTL_SECONDS', get('SESSION_TTL_SECONDS'), 60, 604_800),
     maxBodyBytes: readInt('MAX_BODY_BYTES', get('MAX_BODY_BYTES'), 1024, 64 * 1024 * 1024),
+    receiveTimeoutMs: readInt('RECEIVE_TIMEOUT_MS', get('RECEIVE_TIMEOUT_MS'), 100, 600_000),
     eventRingSize: readInt('EVENT_RING_SIZE', get('EVENT_RING_SIZE'), 1, 1_000_000),
     streamMaxBufferedBytes: readInt('STREAM_MAX_BUFFERED_BYTES', get('STREAM_MAX_BUFFERED_BYTES'), 16 * 1024, 1 << 30),
     rateLimitBurst: readWindow('RATE_LIMIT_BURST', get('RATE_LIMIT_BURST')),

@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { TlsCredentials } from './embedded-defaults.js';
+import type { ClientErrors } from './http/client-error.js';
 import type { Lifecycle } from './lifecycle.js';
 
 /**
@@ -25,6 +26,33 @@ export interface DrainLog {
   warn(obj: object, msg: string): void;
 }
 
+export interface ListenOptions {
+  host: string;
+  port: number;
+  tls: TlsCredentials | undefined;
+  lifecycle: Lifecycle;
+  log: DrainLog;
+  /** RECEIVE_TIMEOUT_MS: how long receiving one request (headers and body) may take. */
+  receiveTimeoutMs: number;
+  /** Answers what Node reports outside any route, the receive timeout's 408 among it. */
+  clientErrors: ClientErrors;
+}
+
+/**
+ * Node's bounds on receiving a request. `requestTimeout` and `headersTimeout` run from a request's first byte until
+ * its body is in, so a response, however long it streams, is never cut by them; heartbeats keep streams honest.
+ * Node checks them every `connectionsCheckingInterval` (30 s by default): a quarter of the bound keeps a stalled
+ * request within 25% of it, and at most a second between checks keeps the sweep cheap.
+ */
+function receiveLimits(receiveTimeoutMs: number) {
+  return {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    requestTimeout: receiveTimeoutMs,
+    headersTimeout: receiveTimeoutMs,
+    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(receiveTimeoutMs / 4))),
+  };
+}
+
 export interface Listening {
   server: Server;
   url: string;
@@ -35,18 +63,15 @@ export interface Listening {
   stop(graceMs: number): Promise<void>;
 }
 
-export async function listen(
-  app: Koa<never> | Koa<Koa.DefaultState>,
-  options: { host: string; port: number; tls: TlsCredentials | undefined; lifecycle: Lifecycle; log: DrainLog },
-): Promise<Listening> {
+export async function listen(app: Koa<never> | Koa<Koa.DefaultState>, options: ListenOptions): Promise<Listening> {
   const callback = (app as Koa).callback();
+  const limits = receiveLimits(options.receiveTimeoutMs);
   const server: Server = options.tls
-    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, maxHeaderSize: MAX_HEADER_BYTES }, callback)
-    : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, callback);
-  // Streams stay open far longer than Node's default request timeout; heartbeats, not timers, keep them honest.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, ...limits }, callback)
+    : createHttpServer(limits, callback);
   server.keepAliveTimeout = 5_000;
+  server.on('request', options.clientErrors.onRequest);
+  server.on('clientError', options.clientErrors.onClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
