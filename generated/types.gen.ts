@@ -373,7 +373,7 @@ export type GetContractData = {
 
 export type GetContractErrors = {
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -416,7 +416,7 @@ export type DeleteMcpErrors = {
    */
   405: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -454,7 +454,7 @@ export type GetMcpErrors = {
    */
   405: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -514,7 +514,7 @@ export type PostMcpErrors = {
    */
   415: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -561,7 +561,7 @@ export type GetLegacySseErrors = {
    */
   403: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -627,7 +627,7 @@ export type PostLegacyMessageErrors = {
    */
   415: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -703,7 +703,7 @@ export type InvokeToolErrors = {
    */
   422: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -756,7 +756,7 @@ export type GetEventsErrors = {
    */
   403: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -799,7 +799,7 @@ export type DeleteSessionErrors = {
    */
   403: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -842,7 +842,7 @@ export type CreateSessionErrors = {
    */
   403: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**

@@ -45,10 +45,14 @@ export interface Config {
   rateLimitSustained: RateWindow;
   /** Unset: rate limits counted in this process's memory; set: shared by every instance through Redis. */
   redisUrl: string | undefined;
-  /** Open streams one client (IP and token name) may hold. */
+  /** Long-lived streams one client (IP and token name) may hold. */
   maxStreamsPerClient: number;
-  /** Open streams the whole instance holds. */
+  /** Long-lived streams the whole instance holds. */
   maxStreams: number;
+  /** Calls (invokes, `/mcp` exchanges) one client may have in flight. */
+  maxCallsPerClient: number;
+  /** Calls the whole instance has in flight. */
+  maxCalls: number;
   /** How long a non-streaming tool call may take before the caller gets ETIMEOUT. */
   requestTimeoutMs: number;
   /** Where the embedded default keeps its certificate and demo repository. */
@@ -139,8 +143,18 @@ export const SETTINGS: readonly Setting[] = [
     default: '',
     description: '`redis://…`: rate limits shared by every instance; per-instance (degraded) while it is down.',
   },
-  { name: 'MAX_STREAMS_PER_CLIENT', default: '10', description: 'Open streams (SSE, NDJSON, MCP) per client.' },
-  { name: 'MAX_STREAMS', default: '1000', description: 'Open streams per instance.' },
+  {
+    name: 'MAX_STREAMS_PER_CLIENT',
+    default: '10',
+    description: 'Long-lived streams (`GET /v1/events`, `GET /sse`) one client may hold open.',
+  },
+  { name: 'MAX_STREAMS', default: '1000', description: 'Long-lived streams the instance holds open.' },
+  {
+    name: 'MAX_CALLS_PER_CLIENT',
+    default: '20',
+    description: 'Calls one client may have in flight: tool invokes (any framing) and `POST /mcp` exchanges.',
+  },
+  { name: 'MAX_CALLS', default: '200', description: 'Calls the instance has in flight.' },
   {
     name: 'REQUEST_TIMEOUT_MS',
     default: '30000',
@@ -187,6 +201,8 @@ export function readConfig(env: Env = process.env): Config {
     redisUrl: readRedisUrl(get('REDIS_URL')),
     maxStreamsPerClient: readInt('MAX_STREAMS_PER_CLIENT', get('MAX_STREAMS_PER_CLIENT'), 1, 100_000),
     maxStreams: readInt('MAX_STREAMS', get('MAX_STREAMS'), 1, 1_000_000),
+    maxCallsPerClient: readInt('MAX_CALLS_PER_CLIENT', get('MAX_CALLS_PER_CLIENT'), 1, 100_000),
+    maxCalls: readInt('MAX_CALLS', get('MAX_CALLS'), 1, 1_000_000),
     requestTimeoutMs: readInt('REQUEST_TIMEOUT_MS', get('REQUEST_TIMEOUT_MS'), 1, 600_000),
     stateDir: get('TASK_MCP_STATE_DIR'),
   };

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { access, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { ChangeService } from '../src/changes/types.js';
 import { readChecked } from './helpers/contract.js';
+import { heldOpens } from './helpers/held-call.js';
 import { addedDelta, checkAllTasks, createTempRepo, serve, writeDelta, type TempRepo } from './helpers/repo.js';
 import { startServer, TOKENS } from './helpers/server.js';
 import { startServerProcess, type Line, type ServerProcess } from './helpers/server-process.js';
@@ -157,23 +157,6 @@ describe('SIGTERM drains the real process', { timeout: 240_000 }, () => {
     assert.equal(lines.at(-1)?.msg, 'stopped');
   });
 });
-
-/** A service whose `open` waits for the test's word before it runs: a call the test knows to be in flight. */
-function heldOpens() {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let begin!: () => void;
-  const began = new Promise<void>((resolve) => (begin = resolve));
-  const decorateService = (service: ChangeService): ChangeService => ({
-    ...service,
-    open: async (input, ctx) => {
-      begin();
-      await released;
-      return service.open(input, ctx);
-    },
-  });
-  return { decorateService, began, release };
-}
 
 const openRequest = (reqId: string): RequestInit => ({
   method: 'POST',

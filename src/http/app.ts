@@ -21,11 +21,11 @@ import { createRateLimiter } from './rate-limit.js';
 import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
 import { eventsRoutes } from './routes/events.js';
-import { invokeRoutes } from './routes/invoke.js';
+import { invokeRoutes, repliesAsStream } from './routes/invoke.js';
 import { opsHandlers } from './routes/ops.js';
 import { sessionRoutes } from './routes/session.js';
 import { createSessionCookies } from './session-cookie.js';
-import { createStreamCaps, isStreamRequest } from './stream-caps.js';
+import { createStreamCaps } from './stream-caps.js';
 import { createTokenStore } from './tokens.js';
 
 export interface AppDeps {
@@ -104,8 +104,11 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     exempt: PROBES,
   });
   lifecycle.onDrain(() => limiter.close());
-  const streamCaps = createStreamCaps({ perClient: config.maxStreamsPerClient, total: config.maxStreams });
-  const jsonCallDeadline = deadline(config.requestTimeoutMs, (ctx) => !isStreamRequest('invokeTool', ctx));
+  const streamCaps = createStreamCaps({
+    streams: { perClient: config.maxStreamsPerClient, total: config.maxStreams },
+    calls: { perClient: config.maxCallsPerClient, total: config.maxCalls },
+  });
+  const jsonCallDeadline = deadline(config.requestTimeoutMs, (ctx) => !repliesAsStream(ctx));
 
   const handlers: Handlers = {
     ...opsHandlers({

@@ -32,6 +32,9 @@ const FRAMINGS: Record<Exclude<(typeof OFFERED)[number], 'application/json'>, In
   'application/x-ndjson': ndjsonInvokeFraming,
 };
 
+/** Whether an invoke will stream its reply: unless JSON is its best `Accept` match, in the route's own order. */
+export const repliesAsStream = (ctx: AppContext): boolean => ctx.accepts(...OFFERED) !== 'application/json';
+
 /** The `invokeTool` handler. */
 export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invokeTool'> } {
   const { service, contract, heartbeatMs, maxBufferedBytes, now = () => new Date() } = deps;
