@@ -48,7 +48,9 @@ export type ErrorCode =
   | 'EINTERNAL'
   | 'ENOTIMPLEMENTED'
   | 'EUNAVAILABLE'
-  | 'ETIMEOUT';
+  | 'EREADONLY'
+  | 'ETIMEOUT'
+  | 'ENOSPACE';
 
 /**
  * RFC 9457 problem details with a stable `code` and the request id.
@@ -347,7 +349,8 @@ export type GetReadinessData = {
 export type GetReadinessErrors = {
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
-   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`, or a repository on a
+   * read-only file system (`EREADONLY`).
    *
    */
   503: Problem;
@@ -378,7 +381,8 @@ export type GetContractErrors = {
   429: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
-   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`, or a repository on a
+   * read-only file system (`EREADONLY`).
    *
    */
   503: Problem;
@@ -425,7 +429,8 @@ export type DeleteMcpErrors = {
   501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
-   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`, or a repository on a
+   * read-only file system (`EREADONLY`).
    *
    */
   503: Problem;
@@ -463,7 +468,8 @@ export type GetMcpErrors = {
   501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
-   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`, or a repository on a
+   * read-only file system (`EREADONLY`).
    *
    */
   503: Problem;
@@ -523,7 +529,8 @@ export type PostMcpErrors = {
   501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
-   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`, or a repository on a
+   * read-only file system (`EREADONLY`).
    *
    */
   503: Problem;
@@ -570,7 +577,8 @@ export type GetLegacySseErrors = {
   501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
-   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`, or a repository on a
+   * read-only file system (`EREADONLY`).
    *
    */
   503: Problem;
@@ -636,7 +644,8 @@ export type PostLegacyMessageErrors = {
   501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
-   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`, or a repository on a
+   * read-only file system (`EREADONLY`).
    *
    */
   503: Problem;
@@ -716,10 +725,15 @@ export type InvokeToolErrors = {
   501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
-   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`, or a repository on a
+   * read-only file system (`EREADONLY`).
    *
    */
   503: Problem;
+  /**
+   * The repository's disk is full or over quota (`ENOSPACE`); `details.errno` says which.
+   */
+  507: Problem;
 };
 
 export type InvokeToolError = InvokeToolErrors[keyof InvokeToolErrors];
@@ -765,7 +779,8 @@ export type GetEventsErrors = {
   501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
-   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`, or a repository on a
+   * read-only file system (`EREADONLY`).
    *
    */
   503: Problem;
@@ -808,7 +823,8 @@ export type DeleteSessionErrors = {
   501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
-   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`, or a repository on a
+   * read-only file system (`EREADONLY`).
    *
    */
   503: Problem;
@@ -851,7 +867,8 @@ export type CreateSessionErrors = {
   501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
-   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`.
+   * a proxy retries elsewhere), or a tool call that took longer than `REQUEST_TIMEOUT_MS`, or a repository on a
+   * read-only file system (`EREADONLY`).
    *
    */
   503: Problem;

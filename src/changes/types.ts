@@ -57,4 +57,6 @@ export interface ChangeService {
   listDeltas(slug: string): Promise<string[]>;
   /** Readiness: throws a TaskError when the repository cannot be served. */
   check(): Promise<void>;
+  /** Readiness: throws (EREADONLY on a read-only file system) when the repository cannot be written. */
+  checkWritable(): Promise<void>;
 }

@@ -114,7 +114,11 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     ...opsHandlers({
       contract,
       lifecycle,
-      checks: { repo: () => service.check().then(() => 'ok'), ...limiter.checks },
+      checks: {
+        repo: () => service.check().then(() => 'ok'),
+        writable: () => service.checkWritable().then(() => 'ok'),
+        ...limiter.checks,
+      },
     }),
     ...invokeRoutes({ service, contract, ...streams }),
     ...eventsRoutes({ feed, lifecycle, ...streams }),
