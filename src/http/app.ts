@@ -87,7 +87,10 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     logger: deps.logger,
   });
   // HTTP+SSE sessions and /mcp exchanges may carry a call's reply: end them once no call is left.
-  lifecycle.onDrain(() => void lifecycle.idle().then(() => mcp.closeAll()));
+  lifecycle.onDrain(() => {
+    const closing = lifecycle.idle().then(() => mcp.closeAll());
+    closing.catch((err: unknown) => deps.logger.warn({ err }, 'closing the MCP transports failed'));
+  });
   const tokens = createTokenStore(config.tokens);
   // A signed cookie outlives nothing: not its expiry, and not the removal of its token from TASK_MCP_TOKENS.
   const verifySession = (value: string): string | undefined => {
