@@ -2,11 +2,15 @@
  * `npm start`: serves until SIGTERM or SIGINT, then drains (waiting for the tool calls in flight, up to
  * SHUTDOWN_GRACE_MS) and exits 0. Further signals during the drain are logged and otherwise ignored.
  */
+import { pino } from 'pino';
 import { ConfigError } from './config.js';
 import { startTaskMcp } from './compose.js';
 
 async function main(): Promise<void> {
-  const server = await startTaskMcp(process.env);
+  // Synchronous writes: with pino's default asynchronous stdout, a line still being written when `process.exit`
+  // flushes the rest lands after them, so `stopped` would not be the last line.
+  const logDestination = pino.destination({ dest: process.stdout.fd, sync: true });
+  const server = await startTaskMcp(process.env, { logDestination });
   for (const notice of server.runtime.notices) process.stderr.write(`task-mcp: ${notice}\n`);
   process.stderr.write(`task-mcp: listening on ${server.url}\n`);
 
@@ -27,7 +31,7 @@ async function main(): Promise<void> {
     );
     server.stop(shutdownGraceMs).then(
       () => {
-        // Exits in the same tick, so nothing can log after this line (pino flushes what is queued on exit).
+        // Written before it returns, and the exit follows in the same tick: nothing can log after this line.
         server.logger.info('stopped');
         process.exit(0);
       },

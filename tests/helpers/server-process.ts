@@ -31,7 +31,7 @@ export interface ServerProcess {
   lines(): Line[];
   /** The first line from index `from` on that `matches`, waiting up to `ms` for it; fails early on exit. */
   line(matches: (line: Line) => boolean, what: string, options?: { from?: number; ms?: number }): Promise<Line>;
-  /** Settles once the process has exited. */
+  /** Settles once the process has exited and its output has been read. */
   readonly exited: Promise<Exit>;
   /** Its stderr so far, when started with `stderr: 'capture'`. */
   stderr(): string;
@@ -55,8 +55,9 @@ export async function startServerProcess(
   });
   const kill = (): void => void child.kill('SIGKILL');
   process.once('exit', kill);
+  // `close`, not `exit`: it comes once stdout is drained too, so every line printed is read by then.
   const exited = new Promise<Exit>((resolve) =>
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       process.off('exit', kill);
       resolve({ code, signal });
     }),
@@ -103,8 +104,7 @@ function collectLines(child: ChildProcess, exited: Promise<Exit>, script: string
         waiters.add(wake);
         wake();
       });
-      const died = exited.then(async (exit) => {
-        await new Promise((resolve) => setImmediate(resolve)); // lines read just before the exit come first
+      const died = exited.then((exit) => {
         const hit = lines.slice(from).find(matches);
         if (hit) return hit;
         throw new Error(`${script} exited (${exit.code ?? exit.signal}) before ${what}`);
