@@ -105,8 +105,6 @@ async function stop(server: Server, lifecycle: Lifecycle, graceMs: number, log: 
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
   await closed;
-  // The request lines of the connections just cut are written on their `close` events: let them run first.
-  await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Whether `promise` settles before `deadline` (epoch ms). */
@@ -120,13 +118,12 @@ async function settlesBy(promise: Promise<unknown>, deadline: number): Promise<b
   }
 }
 
-/** Closes each keep-alive connection as soon as it turns idle; true once none is left before `deadline`. */
-async function connectionsGoneBy(server: Server, deadline: number): Promise<boolean> {
+/** Closes each keep-alive connection as soon as it turns idle, until none is left or `deadline` has passed. */
+async function connectionsGoneBy(server: Server, deadline: number): Promise<void> {
   const count = () => new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n ?? 0)));
   for (;;) {
     server.closeIdleConnections();
-    if ((await count()) === 0) return true;
-    if (Date.now() >= deadline) return false;
+    if ((await count()) === 0 || Date.now() >= deadline) return;
     await new Promise((resolve) => setTimeout(resolve, Math.min(SWEEP_MS, deadline - Date.now())));
   }
 }
