@@ -40,14 +40,16 @@ export function createClientErrors(errorMap: ErrorMap, timeoutMs: number, log: P
   return {
     onRequest(req, res) {
       receiving.set(req.socket, res);
-      res.once('close', () => receiving.get(req.socket) === res && receiving.delete(req.socket));
+      res.once('close', () => {
+        if (receiving.get(req.socket) === res) receiving.delete(req.socket);
+      });
     },
     onClientError(err, socket) {
       const res = receiving.get(socket);
       if (err.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return answerLikeNode(err, socket, res);
       if (res && !res.headersSent) {
         // Node ends the socket once this response is sent (`Connection: close`); the app's body read then fails
-        // quietly behind it, and the stream slot it held comes back on `close`.
+        // quietly behind it, and the slot it held (a call, a stream) comes back on `close`.
         const body = problem(String(res.getHeader('X-Request-Id') ?? randomUUID()));
         res.writeHead(408, {
           'Content-Type': PROBLEM_TYPE,
