@@ -186,6 +186,10 @@ describe('a drain in process', { timeout: 120_000 }, () => {
       assert.equal(readiness.details.checks.draining, 'fail');
       assert.equal(ready.headers.get('connection'), 'close');
       assert.equal((await s.fetch(`${s.url}/healthz`)).status, 200);
+      // EventSource gives up on a 503, not on a stream that ends: a feed opened now gets the final word at once.
+      const late = await s.authed('/v1/events', { headers: { Accept: 'text/event-stream' } });
+      assert.equal(late.status, 200);
+      assert.match(await within(10_000, 'the late feed to end', late.text()), /retry: 3000\n\n: server shutting down/);
       for (const [op, refused] of [
         ['getContract', await s.fetch(`${s.url}/openapi.yaml`)],
         ['invokeTool', await s.authed('/v1/tools/change.open/invoke', openRequest('too-late'))],

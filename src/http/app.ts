@@ -7,6 +7,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { ChangeService } from '../changes/types.js';
 import type { Config } from '../config.js';
+import { operations } from '../../generated/operations.gen.js';
 import type { Contract } from '../contract/index.js';
 import type { EventFeed } from '../events/feed.js';
 import type { Lifecycle } from '../lifecycle.js';
@@ -140,7 +141,8 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   app.use(requestLog(deps.logger));
   app.use(corsAllowlist(config.corsOrigins));
   app.use(errorResponder(contract.errorMap));
-  app.use(drainGate(lifecycle, PROBES));
+  // The feed ends itself on a drain (see routes/events.ts), which EventSource survives where it would not a 503.
+  app.use(drainGate(lifecycle, [...PROBES, operations.getEvents.path]));
   // Before any route's work (auth, body, handler), so a flood is turned away cheaply; after CORS and the error
   // responder, so a browser can read the 429 problem.
   app.use(limiter.middleware);
