@@ -164,7 +164,61 @@ const openRequest = (reqId: string): RequestInit => ({
   body: JSON.stringify({ title: 'In flight', slug: 'in-flight' }),
 });
 
+const toolCall = (id: number, slug: string) =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'change_open', arguments: { slug, title: 'Tracked' } },
+  });
+
 describe('a drain in process', { timeout: 120_000 }, () => {
+  it('tracks the calls of every transport until they settle, by tool, request id and caller', async () => {
+    const held = heldOpens();
+    const s = await startServer({ decorateService: held.decorateService });
+    const cut = new AbortController();
+    try {
+      const sse = await s.authed('/sse', { signal: cut.signal, headers: { 'X-Request-Id': 'track-sse' } });
+      const reader = sse.body!.getReader();
+      let text = '';
+      while (!text.includes('event: endpoint')) text += new TextDecoder().decode((await reader.read()).value);
+      const endpoint = /data: (messages\?sessionId=\S+)\n/.exec(text)![1]!;
+      const json = { 'Content-Type': 'application/json' };
+      const pending = [
+        s.authed('/v1/tools/change.open/invoke', openRequest('track-json')),
+        s.authed('/v1/tools/change.open/invoke', {
+          method: 'POST',
+          headers: { ...json, Accept: 'application/x-ndjson', 'X-Request-Id': 'track-ndjson' },
+          body: JSON.stringify({ title: 'Tracked', slug: 'track-ndjson' }),
+        }),
+        s.authed('/mcp', {
+          method: 'POST',
+          headers: { ...json, Accept: 'application/json, text/event-stream', 'X-Request-Id': 'track-mcp' },
+          body: toolCall(1, 'track-mcp'),
+        }),
+        s.authed(`/${endpoint}`, { method: 'POST', headers: json, body: toolCall(2, 'track-legacy') }),
+      ];
+      await within(10_000, 'four calls to begin', held.begun(4));
+      const byReqId = (a: { reqId: unknown }, b: { reqId: unknown }) => String(a.reqId).localeCompare(String(b.reqId));
+      assert.deepEqual(
+        calls(s.server.lifecycle.inFlight()).sort(byReqId),
+        ['track-json', 'track-mcp', 'track-ndjson', 'track-sse'].map((reqId) => ({
+          tool: 'change.open',
+          reqId,
+          caller: 'alice',
+        })),
+      );
+      held.release();
+      await within(30_000, 'the calls to settle', s.server.lifecycle.idle());
+      assert.deepEqual(s.server.lifecycle.inFlight(), []);
+      await Promise.all(pending.map(async (res) => (await res).arrayBuffer()));
+    } finally {
+      held.release();
+      cut.abort();
+      await s.stop();
+    }
+  });
+
   it('answers probes 503 and everything else 503 EUNAVAILABLE until the call in flight has finished', async () => {
     const held = heldOpens();
     const s = await startServer({ decorateService: held.decorateService });

@@ -1,6 +1,6 @@
 /**
- * A tool call the test holds in flight: a decorator for `startServer`'s `decorateService` whose `change.open` waits
- * for the test's word before the real one runs, and tells the test when it has begun.
+ * Tool calls the test holds in flight: a decorator for `startServer`'s `decorateService` whose `change.open` waits
+ * for the test's word before the real one runs, and tells the test how many have begun.
  */
 import type { ChangeService } from '../../src/changes/types.js';
 
@@ -8,6 +8,8 @@ export interface HeldOpens {
   decorateService(service: ChangeService): ChangeService;
   /** Resolves once a call to `open` has begun (and is waiting). */
   began: Promise<void>;
+  /** Resolves once `count` calls to `open` have begun. */
+  begun(count: number): Promise<void>;
   /** Lets every waiting and later `open` run. */
   release(): void;
 }
@@ -15,18 +17,29 @@ export interface HeldOpens {
 export function heldOpens(): HeldOpens {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
-  let begin!: () => void;
-  const began = new Promise<void>((resolve) => (begin = resolve));
+  let started = 0;
+  const waiting = new Set<{ count: number; resolve(): void }>();
+  const begun = (count: number) =>
+    new Promise<void>((resolve) => {
+      if (started >= count) resolve();
+      else waiting.add({ count, resolve });
+    });
   return {
     decorateService: (service) => ({
       ...service,
       open: async (input, ctx) => {
-        begin();
+        started += 1;
+        for (const waiter of waiting) {
+          if (started < waiter.count) continue;
+          waiting.delete(waiter);
+          waiter.resolve();
+        }
         await released;
         return service.open(input, ctx);
       },
     }),
-    began,
+    began: begun(1),
+    begun,
     release,
   };
 }
