@@ -52,6 +52,7 @@ export const ErrorCodeSchema = {
     'ENOSESSION',
     'EMETHOD',
     'ENOTACCEPTABLE',
+    'ERECEIVE_TIMEOUT',
     'ELOCKED',
     'EARCHIVED',
     'ETOOLARGE',
@@ -65,8 +66,10 @@ export const ErrorCodeSchema = {
     'EINTERNAL',
     'ENOTIMPLEMENTED',
     'EUNAVAILABLE',
+    'EREADONLY',
     'ETIMEOUT',
     'EAUTH_UNAVAILABLE',
+    'ENOSPACE',
   ],
   'x-error-map': {
     EBADINPUT: {
@@ -131,6 +134,11 @@ export const ErrorCodeSchema = {
       status: 406,
       jsonrpc: -32600,
       title: 'No acceptable media type',
+    },
+    ERECEIVE_TIMEOUT: {
+      status: 408,
+      jsonrpc: -32600,
+      title: 'The request was not received in time',
     },
     ELOCKED: {
       status: 409,
@@ -197,10 +205,20 @@ export const ErrorCodeSchema = {
       jsonrpc: -32603,
       title: 'Not ready or shutting down',
     },
+    EREADONLY: {
+      status: 503,
+      jsonrpc: -32603,
+      title: "The repository's file system is read-only",
+    },
     ETIMEOUT: {
       status: 503,
       jsonrpc: -32603,
       title: 'The request took too long',
+    },
+    ENOSPACE: {
+      status: 507,
+      jsonrpc: -32603,
+      title: "The repository's disk is full or over quota",
     },
     EAUTH_UNAVAILABLE: {
       status: 503,

@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'ENOSESSION'
   | 'EMETHOD'
   | 'ENOTACCEPTABLE'
+  | 'ERECEIVE_TIMEOUT'
   | 'ELOCKED'
   | 'EARCHIVED'
   | 'ETOOLARGE'
@@ -50,8 +51,10 @@ export type ErrorCode =
   | 'EINTERNAL'
   | 'ENOTIMPLEMENTED'
   | 'EUNAVAILABLE'
+  | 'EREADONLY'
   | 'ETIMEOUT'
-  | 'EAUTH_UNAVAILABLE';
+  | 'EAUTH_UNAVAILABLE'
+  | 'ENOSPACE';
 
 /**
  * RFC 9728 Protected Resource Metadata.
@@ -393,8 +396,10 @@ export type GetReadinessData = {
 
 export type GetReadinessErrors = {
   /**
-   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
-   * authorization server (for an OAuth token).
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
+   * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
+   * cookie sessions) or the OAuth authorization server (for an OAuth token).
    *
    */
   503: Problem;
@@ -420,9 +425,17 @@ export type GetContractData = {
 
 export type GetContractErrors = {
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
+  /**
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
+   * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
+   * cookie sessions) or the OAuth authorization server (for an OAuth token).
+   *
+   */
+  503: Problem;
 };
 
 export type GetContractError = GetContractErrors[keyof GetContractErrors];
@@ -449,7 +462,7 @@ export type GetProtectedResourceMetadataErrors = {
    */
   404: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
 };
@@ -480,7 +493,7 @@ export type GetMcpProtectedResourceMetadataErrors = {
    */
   404: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
 };
@@ -511,7 +524,7 @@ export type GetSseProtectedResourceMetadataErrors = {
    */
   404: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
 };
@@ -552,7 +565,7 @@ export type DeleteMcpErrors = {
    */
   405: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -560,8 +573,10 @@ export type DeleteMcpErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
-   * authorization server (for an OAuth token).
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
+   * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
+   * cookie sessions) or the OAuth authorization server (for an OAuth token).
    *
    */
   503: Problem;
@@ -592,7 +607,7 @@ export type GetMcpErrors = {
    */
   405: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -600,8 +615,10 @@ export type GetMcpErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
-   * authorization server (for an OAuth token).
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
+   * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
+   * cookie sessions) or the OAuth authorization server (for an OAuth token).
    *
    */
   503: Problem;
@@ -641,6 +658,11 @@ export type PostMcpErrors = {
    */
   406: Problem;
   /**
+   * The request (headers and body) did not arrive within `RECEIVE_TIMEOUT_MS`; the connection is closed.
+   *
+   */
+  408: Problem;
+  /**
    * The body is over the size limit.
    */
   413: Problem;
@@ -649,7 +671,7 @@ export type PostMcpErrors = {
    */
   415: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -657,8 +679,10 @@ export type PostMcpErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
-   * authorization server (for an OAuth token).
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
+   * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
+   * cookie sessions) or the OAuth authorization server (for an OAuth token).
    *
    */
   503: Problem;
@@ -698,7 +722,7 @@ export type GetLegacySseErrors = {
    */
   403: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -706,8 +730,10 @@ export type GetLegacySseErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
-   * authorization server (for an OAuth token).
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
+   * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
+   * cookie sessions) or the OAuth authorization server (for an OAuth token).
    *
    */
   503: Problem;
@@ -753,6 +779,11 @@ export type PostLegacyMessageErrors = {
    */
   404: Problem;
   /**
+   * The request (headers and body) did not arrive within `RECEIVE_TIMEOUT_MS`; the connection is closed.
+   *
+   */
+  408: Problem;
+  /**
    * The body is over the size limit.
    */
   413: Problem;
@@ -761,7 +792,7 @@ export type PostLegacyMessageErrors = {
    */
   415: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -769,8 +800,10 @@ export type PostLegacyMessageErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
-   * authorization server (for an OAuth token).
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
+   * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
+   * cookie sessions) or the OAuth authorization server (for an OAuth token).
    *
    */
   503: Problem;
@@ -818,6 +851,11 @@ export type InvokeToolErrors = {
    */
   406: Problem;
   /**
+   * The request (headers and body) did not arrive within `RECEIVE_TIMEOUT_MS`; the connection is closed.
+   *
+   */
+  408: Problem;
+  /**
    * The change is locked by another owner, or already archived.
    */
   409: Problem;
@@ -834,7 +872,7 @@ export type InvokeToolErrors = {
    */
   422: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -846,11 +884,17 @@ export type InvokeToolErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
-   * authorization server (for an OAuth token).
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
+   * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
+   * cookie sessions) or the OAuth authorization server (for an OAuth token).
    *
    */
   503: Problem;
+  /**
+   * The repository's disk is full or over quota (`ENOSPACE`); `details.errno` says which.
+   */
+  507: Problem;
 };
 
 export type InvokeToolError = InvokeToolErrors[keyof InvokeToolErrors];
@@ -894,7 +938,7 @@ export type GetEventsErrors = {
    */
   403: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -902,8 +946,10 @@ export type GetEventsErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
-   * authorization server (for an OAuth token).
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
+   * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
+   * cookie sessions) or the OAuth authorization server (for an OAuth token).
    *
    */
   503: Problem;
@@ -939,7 +985,7 @@ export type DeleteSessionErrors = {
    */
   403: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -947,8 +993,10 @@ export type DeleteSessionErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
-   * authorization server (for an OAuth token).
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
+   * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
+   * cookie sessions) or the OAuth authorization server (for an OAuth token).
    *
    */
   503: Problem;
@@ -984,7 +1032,7 @@ export type CreateSessionErrors = {
    */
   403: Problem;
   /**
-   * Over a rate limit or the open-stream cap.
+   * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
   /**
@@ -992,8 +1040,10 @@ export type CreateSessionErrors = {
    */
   501: Problem;
   /**
-   * Not ready, draining for shutdown, or unreachable: the session store (for cookie sessions) or the OAuth
-   * authorization server (for an OAuth token).
+   * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
+   * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
+   * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
+   * cookie sessions) or the OAuth authorization server (for an OAuth token).
    *
    */
   503: Problem;

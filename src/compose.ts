@@ -10,6 +10,7 @@ import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { chooseFeed } from './events/choose-feed.js';
 import { createApp } from './http/app.js';
+import { createClientErrors } from './http/client-error.js';
 import { BODY_CHECKED_ELSEWHERE } from './http/router.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { readVersion } from './package-root.js';
@@ -58,7 +59,15 @@ export async function startTaskMcp(
   const domain = createChangeService({ repoRoot: config.repoRoot, events: feed, version });
   const service = decorateService ? decorateService(domain) : domain;
   const app = createApp(config, { contract, service, feed, checks, logger, lifecycle, version });
-  const listening = await listen(app, { host: config.host, port: config.port, tls: runtime.tls, lifecycle });
+  const listening = await listen(app, {
+    host: config.host,
+    port: config.port,
+    tls: runtime.tls,
+    lifecycle,
+    log: logger,
+    receiveTimeoutMs: config.receiveTimeoutMs,
+    clientErrors: createClientErrors(contract.errorMap, config.receiveTimeoutMs, logger),
+  });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
   // The feed closes after the server: a call still running during the drain may emit.
   const stop = (graceMs: number): Promise<void> => listening.stop(graceMs).finally(close);

@@ -38,6 +38,8 @@ export interface Config {
   cookieSecret: string | undefined;
   sessionTtlSeconds: number;
   maxBodyBytes: number;
+  /** How long receiving one request (headers and body) may take. */
+  receiveTimeoutMs: number;
   eventRingSize: number;
   streamMaxBufferedBytes: number;
   /** The short window of the request rate limit. */
@@ -46,10 +48,14 @@ export interface Config {
   rateLimitSustained: RateWindow;
   /** Unset: rate limits and the change feed in this process's memory; set: shared by every instance through Redis. */
   redisUrl: string | undefined;
-  /** Open streams one client (IP and token name) may hold. */
+  /** Long-lived streams one client (IP and token name) may hold. */
   maxStreamsPerClient: number;
-  /** Open streams the whole instance holds. */
+  /** Long-lived streams the whole instance holds. */
   maxStreams: number;
+  /** Calls (invokes, `/mcp` exchanges) one client may have in flight. */
+  maxCallsPerClient: number;
+  /** Calls the whole instance has in flight. */
+  maxCalls: number;
   /** How long a non-streaming tool call may take before the caller gets ETIMEOUT. */
   requestTimeoutMs: number;
   /** Where the embedded default keeps its certificate and demo repository. */
@@ -120,6 +126,13 @@ export const SETTINGS: readonly Setting[] = [
     description: 'Lifetime of a `task_mcp_session` cookie (60–604800).',
   },
   { name: 'MAX_BODY_BYTES', default: '1048576', description: 'Largest request body accepted.' },
+  {
+    name: 'RECEIVE_TIMEOUT_MS',
+    default: '30000',
+    description:
+      'How long a client may take to send a whole request (headers and body), in ms (100–600000); past it, 408 ' +
+      '`ERECEIVE_TIMEOUT` and the connection is closed. Responses (streams) are not bounded by it.',
+  },
   { name: 'EVENT_RING_SIZE', default: '1000', description: 'Change events kept for `Last-Event-ID` replay.' },
   {
     name: 'STREAM_MAX_BUFFERED_BYTES',
@@ -142,8 +155,18 @@ export const SETTINGS: readonly Setting[] = [
     description:
       '`redis://…`: rate limits, the change feed and sign-outs shared by every instance; see the runbook for Redis down.',
   },
-  { name: 'MAX_STREAMS_PER_CLIENT', default: '10', description: 'Open streams (SSE, NDJSON, MCP) per client.' },
-  { name: 'MAX_STREAMS', default: '1000', description: 'Open streams per instance.' },
+  {
+    name: 'MAX_STREAMS_PER_CLIENT',
+    default: '10',
+    description: 'Long-lived streams (`GET /v1/events`, `GET /sse`) one client may hold open.',
+  },
+  { name: 'MAX_STREAMS', default: '1000', description: 'Long-lived streams the instance holds open.' },
+  {
+    name: 'MAX_CALLS_PER_CLIENT',
+    default: '20',
+    description: 'Calls one client may have in flight: tool invokes (any framing) and `POST /mcp` exchanges.',
+  },
+  { name: 'MAX_CALLS', default: '200', description: 'Calls the instance has in flight.' },
   {
     name: 'REQUEST_TIMEOUT_MS',
     default: '30000',
@@ -208,6 +231,7 @@ export function readConfig(env: Env = process.env): Config {
     cookieSecret: readSecret(get('COOKIE_SECRET')),
     sessionTtlSeconds: readInt('SESSION_TTL_SECONDS', get('SESSION_TTL_SECONDS'), 60, 604_800),
     maxBodyBytes: readInt('MAX_BODY_BYTES', get('MAX_BODY_BYTES'), 1024, 64 * 1024 * 1024),
+    receiveTimeoutMs: readInt('RECEIVE_TIMEOUT_MS', get('RECEIVE_TIMEOUT_MS'), 100, 600_000),
     eventRingSize: readInt('EVENT_RING_SIZE', get('EVENT_RING_SIZE'), 1, 1_000_000),
     streamMaxBufferedBytes: readInt('STREAM_MAX_BUFFERED_BYTES', get('STREAM_MAX_BUFFERED_BYTES'), 16 * 1024, 1 << 30),
     rateLimitBurst: readWindow('RATE_LIMIT_BURST', get('RATE_LIMIT_BURST')),
@@ -215,6 +239,8 @@ export function readConfig(env: Env = process.env): Config {
     redisUrl: readRedisUrl(get('REDIS_URL')),
     maxStreamsPerClient: readInt('MAX_STREAMS_PER_CLIENT', get('MAX_STREAMS_PER_CLIENT'), 1, 100_000),
     maxStreams: readInt('MAX_STREAMS', get('MAX_STREAMS'), 1, 1_000_000),
+    maxCallsPerClient: readInt('MAX_CALLS_PER_CLIENT', get('MAX_CALLS_PER_CLIENT'), 1, 100_000),
+    maxCalls: readInt('MAX_CALLS', get('MAX_CALLS'), 1, 1_000_000),
     requestTimeoutMs: readInt('REQUEST_TIMEOUT_MS', get('REQUEST_TIMEOUT_MS'), 1, 600_000),
     stateDir: get('TASK_MCP_STATE_DIR'),
     ...readOAuthSettings(get),

@@ -1,19 +1,37 @@
 /**
- * `npm start`: serves until SIGTERM or SIGINT, then drains and exits 0.
+ * `npm start`: serves until SIGTERM or SIGINT, then drains (waiting for the tool calls in flight, up to
+ * SHUTDOWN_GRACE_MS) and exits 0. Further signals during the drain are logged and otherwise ignored.
  */
+import { pino } from 'pino';
 import { ConfigError } from './config.js';
 import { startTaskMcp } from './compose.js';
 
 async function main(): Promise<void> {
-  const server = await startTaskMcp(process.env);
+  // Synchronous writes: with pino's default asynchronous stdout, a line still being written when `process.exit`
+  // flushes the rest lands after them, so `stopped` would not be the last line.
+  const logDestination = pino.destination({ dest: process.stdout.fd, sync: true });
+  const server = await startTaskMcp(process.env, { logDestination });
   for (const notice of server.runtime.notices) process.stderr.write(`task-mcp: ${notice}\n`);
   process.stderr.write(`task-mcp: listening on ${server.url}\n`);
 
   const shutdown = (signal: NodeJS.Signals): void => {
+    // A second signal must not cut the calls the first one is waiting for: SIGKILL is how to skip the grace.
+    if (server.lifecycle.draining) {
+      server.logger.warn({ signal }, 'already draining: the grace period still applies (SIGKILL stops at once)');
+      return;
+    }
     const { shutdownGraceMs } = server.runtime.config;
-    server.logger.info({ signal, graceMs: shutdownGraceMs }, 'draining');
+    server.logger.info(
+      {
+        signal,
+        graceMs: shutdownGraceMs,
+        inFlight: server.lifecycle.inFlight().map(({ tool, reqId, caller }) => ({ tool, reqId, caller })),
+      },
+      'draining',
+    );
     server.stop(shutdownGraceMs).then(
       () => {
+        // Written before it returns, and the exit follows in the same tick: nothing can log after this line.
         server.logger.info('stopped');
         process.exit(0);
       },
@@ -23,8 +41,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
 }
 
 main().catch((err: unknown) => {

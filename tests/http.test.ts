@@ -26,7 +26,7 @@ describe('the HTTP foundation', () => {
     const { body, issues } = await readChecked('getReadiness', res);
     assert.equal(res.status, 200);
     assert.deepEqual(issues, []);
-    assert.deepEqual(body, { status: 'ready', checks: { draining: 'ok', repo: 'ok' } });
+    assert.deepEqual(body, { status: 'ready', checks: { draining: 'ok', repo: 'ok', writable: 'ok' } });
   });
 
   it('serves the contract itself', async () => {
@@ -168,7 +168,9 @@ describe('readiness', () => {
       assert.equal(res.status, 503);
       assert.deepEqual(issues, []);
       assert.equal((body as { code: string }).code, 'EUNAVAILABLE');
-      assert.deepEqual((body as { details: unknown }).details, { checks: { draining: 'ok', repo: 'fail' } });
+      assert.deepEqual((body as { details: unknown }).details, {
+        checks: { draining: 'ok', repo: 'fail', writable: 'ok' },
+      });
     } finally {
       await s.stop();
       await plain.remove();

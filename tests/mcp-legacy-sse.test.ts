@@ -93,9 +93,10 @@ describe('MCP over HTTP+SSE when the server drains', () => {
       s.server.lifecycle.drain();
       const text = await sse.until(() => false);
       assert.match(text, /event: shutdown\ndata: \{"reason":"server shutting down"\}\n\n$/);
+      // No call was in flight, so the stream ended at once; a message posted now is refused by the drain.
       const res = await postMessage(s, endpoint, ping);
-      assert.equal(res.status, 404, 'the session is gone with its stream');
-      await res.body?.cancel();
+      assert.equal(res.status, 503);
+      assert.equal(((await res.json()) as { code: string }).code, 'EUNAVAILABLE');
     } finally {
       await s.stop();
     }

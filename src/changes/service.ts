@@ -12,6 +12,7 @@ import { createLayout } from './layout.js';
 import { openChange } from './open.js';
 import { createOpenSpecCli, OPENSPEC_VERSION } from './openspec-cli.js';
 import { listActive, listDeltas, readResource } from './resources.js';
+import { assertWritable, typingStorageErrors } from './storage-errors.js';
 import type { ChangeEventSink, ChangeService } from './types.js';
 
 export interface ChangeServiceDeps {
@@ -52,11 +53,13 @@ export function createChangeService(deps: ChangeServiceDeps): ChangeService {
     }),
   };
   return {
-    open: (input, ctx) => openChange(domain, input, ctx),
-    archive: (input, ctx) => archiveChange(domain, input, ctx),
+    // The one place storage refusals (EROFS, ENOSPC, EDQUOT) become typed errors, wherever in a call they arose.
+    open: (input, ctx) => typingStorageErrors(openChange(domain, input, ctx), layout.root),
+    archive: (input, ctx) => typingStorageErrors(archiveChange(domain, input, ctx), layout.root),
     listActive: (page) => listActive(domain, page),
     readResource: (uri) => readResource(domain, uri),
     listDeltas: (slug) => listDeltas(domain, slug),
     check: () => git.assertWorkTree(),
+    checkWritable: () => assertWritable(layout.root),
   };
 }

@@ -20,6 +20,8 @@ export interface CallContext {
   /** The caller's token name; the default owner and the receipt's actor. */
   actor: string;
   progress?: ProgressFn;
+  /** The request this call serves: names the call in logs (a drain's list of cut calls); the domain ignores it. */
+  requestId?: string;
 }
 
 /** Where the domain publishes change events; the HTTP layer's feed is one sink. */
@@ -55,4 +57,6 @@ export interface ChangeService {
   listDeltas(slug: string): Promise<string[]>;
   /** Readiness: throws a TaskError when the repository cannot be served. */
   check(): Promise<void>;
+  /** Readiness: throws (EREADONLY on a read-only file system) when the repository cannot be written. */
+  checkWritable(): Promise<void>;
 }

@@ -7,11 +7,14 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { ChangeService } from '../changes/types.js';
 import type { Config } from '../config.js';
+import { operations } from '../../generated/operations.gen.js';
 import type { Contract } from '../contract/index.js';
 import type { EventFeed } from '../events/feed.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { createMcpRoutes } from '../mcp/index.js';
+import { trackCalls } from '../tracked-calls.js';
 import { createIdentify } from './auth.js';
+import { drainGate } from './drain-gate.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
 import { deadline } from './limits.js';
@@ -21,14 +24,14 @@ import { createRateLimiter } from './rate-limit.js';
 import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
 import { eventsRoutes } from './routes/events.js';
-import { invokeRoutes } from './routes/invoke.js';
+import { invokeRoutes, repliesAsStream } from './routes/invoke.js';
 import { opsHandlers, type ReadinessCheck } from './routes/ops.js';
 import { protectedResourceRoutes } from './routes/protected-resource.js';
 import { sessionRoutes } from './routes/session.js';
 import { createSessionCookies, type SessionClaims } from './session-cookie.js';
 import { createSessionRevocations } from './session-revocations.js';
 import { createSessionStreams } from './session-streams.js';
-import { createStreamCaps, isStreamRequest } from './stream-caps.js';
+import { createStreamCaps } from './stream-caps.js';
 import { createTokenStore } from './tokens.js';
 
 export interface AppDeps {
@@ -53,6 +56,8 @@ const EXPOSED_HEADERS = [
   'X-RateLimit-Remaining',
   'X-RateLimit-Reset',
 ];
+/** Probes: never rate limited, and still answered during a drain. */
+const PROBES = ['/healthz', '/readyz'];
 const ALLOWED_HEADERS = [
   'Authorization',
   'Content-Type',
@@ -72,7 +77,8 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     deps.logger.error({ err }, 'unhandled application error');
   });
 
-  const { contract, service, feed, lifecycle } = deps;
+  const { contract, feed, lifecycle } = deps;
+  const service = trackCalls(deps.service, lifecycle);
   const streams = { heartbeatMs: config.heartbeatMs, maxBufferedBytes: config.streamMaxBufferedBytes };
   const cookies = createSessionCookies({
     secret: config.cookieSecret,
@@ -89,7 +95,11 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     callTimeoutMs: config.requestTimeoutMs,
     logger: deps.logger,
   });
-  lifecycle.onDrain(() => void mcp.closeAll());
+  // HTTP+SSE sessions and /mcp exchanges may carry a call's reply: end them once no call is left.
+  lifecycle.onDrain(() => {
+    const closing = lifecycle.idle().then(() => mcp.closeAll());
+    closing.catch((err: unknown) => deps.logger.warn({ err }, 'closing the MCP transports failed'));
+  });
   const tokens = createTokenStore(config.tokens);
   // A signed cookie outlives nothing: not its expiry, not the removal of its token from TASK_MCP_TOKENS, and not
   // its sign-out (asked of `revocations` when the cookie is the credential used).
@@ -108,11 +118,14 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     redisUrl: config.redisUrl,
     identify,
     logger: deps.logger,
-    exempt: ['/healthz', '/readyz'],
+    exempt: PROBES,
   });
   lifecycle.onDrain(() => limiter.close());
-  const streamCaps = createStreamCaps({ perClient: config.maxStreamsPerClient, total: config.maxStreams });
-  const jsonCallDeadline = deadline(config.requestTimeoutMs, (ctx) => !isStreamRequest('invokeTool', ctx));
+  const streamCaps = createStreamCaps({
+    streams: { perClient: config.maxStreamsPerClient, total: config.maxStreams },
+    calls: { perClient: config.maxCallsPerClient, total: config.maxCalls },
+  });
+  const jsonCallDeadline = deadline(config.requestTimeoutMs, (ctx) => !repliesAsStream(ctx));
 
   const handlers: Handlers = {
     ...opsHandlers({
@@ -120,6 +133,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
       lifecycle,
       checks: {
         repo: () => service.check().then(() => 'ok'),
+        writable: () => service.checkWritable().then(() => 'ok'),
         ...limiter.checks,
         ...revocations.checks,
         ...oauth?.checks,
@@ -148,6 +162,8 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   app.use(corsAllowlist(config.corsOrigins));
   if (oauth) app.use(oauth.challenge);
   app.use(errorResponder(contract.errorMap));
+  // The feed ends itself on a drain (see routes/events.ts), which EventSource survives where it would not a 503.
+  app.use(drainGate(lifecycle, [...PROBES, operations.getEvents.path]));
   // A foreign page's request is refused before it counts against anything (rate limits, stream caps).
   app.use(originCheck(config.corsOrigins));
   // Before the limiter, which keys a request on its caller: for an OAuth token, the subject verified here.

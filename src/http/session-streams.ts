@@ -7,7 +7,6 @@
 import type { Middleware } from 'koa';
 import { operations, type OperationId } from '../../generated/operations.gen.js';
 import type { RequestState } from './handler.js';
-import { isStreamRequest } from './stream-caps.js';
 
 export interface SessionStreams {
   /** The gate (placed after authentication) recording an operation's cookie-authenticated streams, or undefined. */
@@ -28,18 +27,17 @@ export function createSessionStreams(): SessionStreams {
     };
   };
 
-  const gate = (id: OperationId): Middleware<RequestState> => {
-    return (ctx, next) => {
-      const session = ctx.state.caller?.session;
-      if (session === undefined || !isStreamRequest(id, ctx) || ctx.res.closed) return next();
-      const forget = add(session, () => ctx.res.destroy());
-      ctx.res.once('close', forget);
-      return next();
-    };
+  /** The cookie-authenticated routes are the long-lived streams (`GET /v1/events`, `GET /sse`). */
+  const gate: Middleware<RequestState> = (ctx, next) => {
+    const session = ctx.state.caller?.session;
+    if (session === undefined || ctx.res.closed) return next();
+    const forget = add(session, () => ctx.res.destroy());
+    ctx.res.once('close', forget);
+    return next();
   };
 
   return {
-    gate: (id) => (operations[id].auth === 'bearerOrCookie' ? gate(id) : undefined),
+    gate: (id) => (operations[id].auth === 'bearerOrCookie' ? gate : undefined),
     end(id) {
       const ends = [...(bySession.get(id) ?? [])];
       bySession.delete(id);

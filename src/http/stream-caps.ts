@@ -1,88 +1,121 @@
 /**
- * Caps on open streams. A rate window counts requests, not how long they hold the server: a client could keep
- * thousands of SSE streams open within any request budget. So each client (IP plus token name) may hold
- * `perClient` streams and the instance `total`; past either cap the next stream is refused with ERATELIMIT (429)
- * before its body is read. A slot is released exactly once, when the response closes, however it ends.
+ * Caps on what a client holds open. A rate window counts requests, not how long they hold the server, so two
+ * budgets bound that, each per client (IP plus token name) and per instance:
+ *
+ * - `streams`: long-lived streams that stay open until the client leaves (`GET /v1/events`, `GET /sse`);
+ * - `calls`: exchanges that end with their answer, however it is framed (every tool invoke, JSON, SSE or
+ *   NDJSON, and every `POST /mcp`: MCP clients all accept SSE, which makes an exchange no more a held stream).
+ *
+ * Kept apart, idle event streams cannot shut a client out of MCP, nor a flood of calls out of its event feed.
+ * Past a cap the request is refused with ERATELIMIT (429, `Retry-After`) before its body is read. A slot is
+ * released exactly once, when the response closes, however it ends.
  */
 import type { Middleware } from 'koa';
 import type { OperationId } from '../../generated/operations.gen.js';
 import { TaskError } from '../errors.js';
 import { clientKey } from './client-ip.js';
-import type { AppContext, RequestState } from './handler.js';
+import type { RequestState } from './handler.js';
 
-export interface StreamCapsOptions {
+export type Budget = 'streams' | 'calls';
+
+export interface Cap {
   perClient: number;
   total: number;
 }
 
+export type StreamCapsOptions = Record<Budget, Cap>;
+
 export interface StreamCaps {
-  /** The gate of an operation that can stream (placed after authentication), or undefined. */
+  /** The gate of an operation that holds a slot (placed after authentication), or undefined. */
   gate(id: OperationId): Middleware<RequestState> | undefined;
-  /** Streams open now. */
-  open(): number;
+  /** Slots of `budget` taken now. */
+  open(budget: Budget): number;
 }
 
-/**
- * Which requests get a stream. An invoke streams unless JSON is its best `Accept` match (the route's own order
- * of preference). A `/mcp` reply is SSE or JSON as the SDK decides after reading the body, so every exchange
- * that accepts SSE holds a slot while it lasts: JSON replies hold theirs only for the call.
- */
-const STREAMING: Partial<Record<OperationId, (ctx: AppContext) => boolean>> = {
-  getEvents: () => true,
-  getLegacySse: () => true,
-  invokeTool: (ctx) =>
-    ctx.accepts('application/json', 'text/event-stream', 'application/x-ndjson') !== 'application/json',
-  postMcp: (ctx) => ctx.get('Accept').includes('text/event-stream'),
+/** Which budget each operation's requests draw on. */
+const BUDGET_OF: Partial<Record<OperationId, Budget>> = {
+  getEvents: 'streams',
+  getLegacySse: 'streams',
+  invokeTool: 'calls',
+  postMcp: 'calls',
 };
 
-/** Whether this request of operation `id` will be answered with a stream. */
-export const isStreamRequest = (id: OperationId, ctx: AppContext): boolean => STREAMING[id]?.(ctx) ?? false;
+/** How long, as far as the client can tell, a slot stays taken after a refusal: a hint, not a promise. */
+const RETRY_AFTER_SECONDS: Record<Budget, number> = { streams: 5, calls: 1 };
 
-/** A stream holds its slot this long after a refusal, as far as the client can tell: a hint, not a promise. */
-const RETRY_AFTER_SECONDS = 5;
+const WHAT: Record<Budget, { many: string; fix: string }> = {
+  streams: { many: 'open event streams', fix: 'close one first' },
+  calls: { many: 'calls in flight', fix: 'wait for one to finish' },
+};
 
-export function createStreamCaps({ perClient, total }: StreamCapsOptions): StreamCaps {
-  if (!(perClient >= 1 && total >= 1)) throw new Error(`stream caps must be at least 1, got ${perClient}/${total}`);
+/** One budget: slots per client key and in all. */
+function createBudget({ perClient, total }: Cap) {
   const perKey = new Map<string, number>();
   let open = 0;
+  return {
+    get open() {
+      return open;
+    },
+    /** Takes a slot for `key`: the function that gives it back (idempotent), or which cap is full. */
+    acquire(key: string): (() => void) | 'client' | 'instance' {
+      const mine = perKey.get(key) ?? 0;
+      if (mine >= perClient) return 'client';
+      if (open >= total) return 'instance';
+      perKey.set(key, mine + 1);
+      open += 1;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        open -= 1;
+        const left = perKey.get(key)! - 1;
+        if (left === 0) perKey.delete(key);
+        else perKey.set(key, left);
+      };
+    },
+  };
+}
 
-  /** Takes a slot for `key`; the function that gives it back (idempotent), or undefined when full. */
-  function acquire(key: string): (() => void) | undefined {
-    const mine = perKey.get(key) ?? 0;
-    if (mine >= perClient || open >= total) return undefined;
-    perKey.set(key, mine + 1);
-    open += 1;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      open -= 1;
-      const left = perKey.get(key)! - 1;
-      if (left === 0) perKey.delete(key);
-      else perKey.set(key, left);
-    };
+function refusal(budget: Budget, scope: 'client' | 'instance', limit: number): TaskError {
+  const retryAfter = RETRY_AFTER_SECONDS[budget];
+  const { many, fix } = WHAT[budget];
+  const who = scope === 'client' ? 'this client' : 'this server';
+  return new TaskError('ERATELIMIT', `Too many ${many} for ${who}; ${fix}.`, {
+    hint:
+      scope === 'client'
+        ? `Each client may hold ${limit} ${many}.`
+        : `The server holds at most ${limit} ${many} in all; retry shortly, or on another instance.`,
+    details: { retryAfter, budget, scope, limit },
+  });
+}
+
+export function createStreamCaps(options: StreamCapsOptions): StreamCaps {
+  for (const [budget, { perClient, total }] of Object.entries(options)) {
+    if (!(perClient >= 1 && total >= 1))
+      throw new Error(`${budget} caps must be at least 1, got ${perClient}/${total}`);
   }
+  const budgets = { streams: createBudget(options.streams), calls: createBudget(options.calls) };
 
-  const gate = (id: OperationId): Middleware<RequestState> => {
+  const gate = (budget: Budget): Middleware<RequestState> => {
     return (ctx, next) => {
-      if (!isStreamRequest(id, ctx)) return next();
-      const release = acquire(clientKey(ctx.state.ip, ctx.state.caller?.name));
-      if (release === undefined) {
-        ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
-        throw new TaskError('ERATELIMIT', 'Too many open streams; close one first.', {
-          hint: `Each client may hold ${perClient} open streams.`,
-          details: { retryAfter: RETRY_AFTER_SECONDS, streams: perClient },
-        });
+      const taken = budgets[budget].acquire(clientKey(ctx.state.ip, ctx.state.caller?.name));
+      if (typeof taken === 'string') {
+        const cap = options[budget];
+        ctx.set('Retry-After', String(RETRY_AFTER_SECONDS[budget]));
+        throw refusal(budget, taken, taken === 'client' ? cap.perClient : cap.total);
       }
       // `close` fires once the response is done or the client is gone; it may already have fired.
-      if (ctx.res.closed) release();
-      else ctx.res.once('close', release);
+      if (ctx.res.closed) taken();
+      else ctx.res.once('close', taken);
       return next();
     };
   };
 
   return {
-    gate: (id) => (id in STREAMING ? gate(id) : undefined),
-    open: () => open,
+    gate: (id) => {
+      const budget = BUDGET_OF[id];
+      return budget === undefined ? undefined : gate(budget);
+    },
+    open: (budget) => budgets[budget].open,
   };
 }

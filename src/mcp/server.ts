@@ -25,9 +25,10 @@ export interface McpServerDeps {
   version: string;
 }
 
-/** Who a server instance acts for: the caller's token name, and the request's logger. */
+/** Who a server instance acts for: the caller's token name, and the request's id and logger. */
 export interface Principal {
   actor: string;
+  requestId: string;
   log: Logger;
 }
 
@@ -49,11 +50,11 @@ export function createServerFactory(deps: McpServerDeps): ServerFactory {
     jsonSchemaValidator: new AjvJsonSchemaValidator(),
   };
 
-  return ({ actor, log }, requestedRevision) => {
+  return ({ actor, requestId, log }, requestedRevision) => {
     const server = new ContractServer(info, options, { errorMap: deps.contract.errorMap, requestedRevision });
     server.setRequestHandler('tools/list', () => tools.listing);
     server.setRequestHandler('tools/call', (request, ctx) => {
-      const callCtx: CallContext = { actor };
+      const callCtx: CallContext = { actor, requestId };
       const token = request.params._meta?.progressToken;
       if (token !== undefined) {
         callCtx.progress = (step: ProgressStep, progress: number, total: number, message?: string) => {

@@ -94,6 +94,8 @@ const serverEnv = (repo: TempRepo) => ({
   RATE_LIMIT_SUSTAINED: '100000000/1h',
   MAX_STREAMS_PER_CLIENT: '1000',
   MAX_STREAMS: '1000',
+  MAX_CALLS_PER_CLIENT: '1000',
+  MAX_CALLS: '1000',
 });
 
 /** Two rows (throughput and p99) for `ours` against `baseline`. */

@@ -47,6 +47,7 @@ before(async () => {
       RATE_LIMIT_BURST: '1000000/1s',
       RATE_LIMIT_SUSTAINED: '100000000/1h',
       MAX_STREAMS_PER_CLIENT: '1000',
+      MAX_CALLS_PER_CLIENT: '1000',
     },
   });
   url = server.url;

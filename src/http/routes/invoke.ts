@@ -32,6 +32,9 @@ const FRAMINGS: Record<Exclude<(typeof OFFERED)[number], 'application/json'>, In
   'application/x-ndjson': ndjsonInvokeFraming,
 };
 
+/** Whether an invoke will stream its reply: unless JSON is its best `Accept` match, in the route's own order. */
+export const repliesAsStream = (ctx: AppContext): boolean => ctx.accepts(...OFFERED) !== 'application/json';
+
 /** The `invokeTool` handler. */
 export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invokeTool'> } {
   const { service, contract, heartbeatMs, maxBufferedBytes, now = () => new Date() } = deps;
@@ -45,7 +48,7 @@ export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invo
     const media = ctx.accepts(...OFFERED) as (typeof OFFERED)[number] | false;
     if (media === false) throw new TaskError('ENOTACCEPTABLE', `Accept one of ${OFFERED.join(', ')}`);
     const args = checkInput(contract, tool, input.body);
-    const callContext = { actor: actorOf(ctx) };
+    const callContext = { actor: actorOf(ctx), requestId: ctx.state.requestId };
 
     if (media === 'application/json') return { status: 200, body: await tool.run(service, args, callContext) };
 

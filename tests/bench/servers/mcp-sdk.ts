@@ -44,7 +44,7 @@ function oursWithoutKoa(c: Contract): ReturnType<typeof createMcpHandler> {
   const service = createChangeService({ repoRoot, events: { emit() {} }, version: '0' });
   const factory = createServerFactory({ service, contract: c, toolNames: 'safe', callTimeoutMs: 30_000, version: '0' });
   const log = pino({ level: 'silent' });
-  return createMcpHandler(() => factory({ actor: 'bench', log }), { legacy: 'stateless' });
+  return createMcpHandler(() => factory({ actor: 'bench', requestId: 'bench', log }), { legacy: 'stateless' });
 }
 
 const kind = process.argv[2];
