@@ -5,7 +5,8 @@
  * and `EventSource`'s reconnection is then refused.
  */
 import type { Middleware } from 'koa';
-import { operations, type OperationId } from '../../generated/operations.gen.js';
+import type { OperationId } from '../../generated/operations.gen.js';
+import { holdsStream } from './stream-caps.js';
 import type { RequestState } from './handler.js';
 
 export interface SessionStreams {
@@ -27,7 +28,6 @@ export function createSessionStreams(): SessionStreams {
     };
   };
 
-  /** The cookie-authenticated routes are the long-lived streams (`GET /v1/events`, `GET /sse`). */
   const gate: Middleware<RequestState> = (ctx, next) => {
     const session = ctx.state.caller?.session;
     if (session === undefined || ctx.res.closed) return next();
@@ -37,7 +37,7 @@ export function createSessionStreams(): SessionStreams {
   };
 
   return {
-    gate: (id) => (operations[id].auth === 'bearerOrCookie' ? gate : undefined),
+    gate: (id) => (holdsStream(id) ? gate : undefined),
     end(id) {
       const ends = [...(bySession.get(id) ?? [])];
       bySession.delete(id);

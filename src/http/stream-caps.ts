@@ -40,6 +40,9 @@ const BUDGET_OF: Partial<Record<OperationId, Budget>> = {
   postMcp: 'calls',
 };
 
+/** Whether requests of operation `id` hold a long-lived stream (the `streams` budget). */
+export const holdsStream = (id: OperationId): boolean => BUDGET_OF[id] === 'streams';
+
 /** How long, as far as the client can tell, a slot stays taken after a refusal: a hint, not a promise. */
 const RETRY_AFTER_SECONDS: Record<Budget, number> = { streams: 5, calls: 1 };
 
