@@ -123,7 +123,7 @@ describe('the contract', () => {
   });
 
   it("is what the runbook's error table says, code by code", () => {
-    const runbook = readFileSync(join(root, 'docs/runbook_phase4.md'), 'utf8');
+    const runbook = readFileSync(join(root, 'docs/runbook.md'), 'utf8');
     const rows = runbook
       .split('\n')
       .filter((line) => /^\| `E[A-Z_]+` +\| \d{3} +\|/.test(line))
