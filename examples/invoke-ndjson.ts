@@ -1,5 +1,5 @@
 /**
- * Calls a tool as NDJSON through the generated SDK (`invokeTool`, via the typed helper in src/client/ndjson.ts)
+ * Calls a tool as NDJSON through the generated SDK (`invokeTool`, via the typed helper in client/ndjson.ts)
  * and prints each line as it arrives: `start`, `progress`…, `heartbeat`s, `result` or `error`, then `end`.
  *
  *   TASK_MCP_URL=https://127.0.0.1:8443 TASK_MCP_TOKEN=… npx tsx examples/invoke-ndjson.ts [slug] [title]
@@ -8,7 +8,7 @@
  * Exits 0 on a `result`, 1 on an `error` line or a refused call.
  */
 import type { ChangeOpenInput } from '../generated/types.gen.js';
-import { InvokeRefusedError, invokeToolNdjson } from '../src/client/ndjson.js';
+import { InvokeRefusedError, invokeToolNdjson } from '../client/ndjson.js';
 import { clientFromEnv } from './client-from-env.js';
 
 async function main(): Promise<number> {

@@ -1,7 +1,7 @@
 /**
  * The SDK examples (examples/invoke-sse.ts, invoke-ndjson.ts, events-feed.ts) run as a user runs them, as child
  * processes against the real server (real TLS, trusted through NODE_EXTRA_CA_CERTS), and the NDJSON helper they
- * use (src/client/ndjson.ts), on its own and in process. Also records time-to-first-event of a streamed call.
+ * use (client/ndjson.ts), on its own and in process. Also records time-to-first-event of a streamed call.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { createClient, type Client } from '../generated/client/index.js';
 import type { Auth } from '../generated/core/auth.gen.js';
 import type { InvokeToolErrors } from '../generated/types.gen.js';
-import { InvokeRefusedError, invokeToolNdjson, readNdjson } from '../src/client/ndjson.js';
+import { InvokeRefusedError, invokeToolNdjson, readNdjson } from '../client/ndjson.js';
 import type { InvokeEvent } from '../generated/types.gen.js';
 import { startServer, TOKENS, type TestServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';

@@ -6,7 +6,7 @@
  *
  * ```ts
  * import { createClient } from '../generated/client/index.js';
- * import { invokeToolNdjson } from '../src/client/ndjson.js';
+ * import { invokeToolNdjson } from '../client/ndjson.js';
  *
  * const client = createClient({ baseUrl, auth: (a) => (a.scheme === 'bearer' ? token : undefined) });
  * for await (const line of invokeToolNdjson({ client, path: { tool: 'change.open' }, body: { title, slug } })) {
@@ -14,9 +14,9 @@
  * }
  * ```
  */
-import type { Options } from '../../generated/sdk.gen.js';
-import { invokeTool } from '../../generated/sdk.gen.js';
-import type { InvokeEvent, InvokeToolData, InvokeToolError } from '../../generated/types.gen.js';
+import type { Options } from '../generated/sdk.gen.js';
+import { invokeTool } from '../generated/sdk.gen.js';
+import type { InvokeEvent, InvokeToolData, InvokeToolError } from '../generated/types.gen.js';
 
 export const NDJSON_MEDIA_TYPE = 'application/x-ndjson';
 
