@@ -84,12 +84,10 @@ describe('session cookie attributes', () => {
       header,
       `${SESSION_COOKIE}=v; Expires=Tue, 24 Nov 2026 13:00:00 GMT; Path=/; HttpOnly; Secure; SameSite=Strict`,
     );
-    assert.deepEqual(cookies().attributes, { httpOnly: true, secure: true, path: '/', sameSite: 'strict' });
   });
 
   test('SameSite=None (still Secure) when cross-site origins are configured', () => {
     assert.match(cookies(true).setCookieHeader('v', later(1)), /; Secure; SameSite=None$/);
-    assert.equal(cookies(true).attributes.sameSite, 'none');
   });
 
   test('the clearing header expires the cookie with the same attributes', () => {

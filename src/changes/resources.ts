@@ -17,7 +17,6 @@ import { archivedName, isOpen } from './state.js';
 import type { ActiveChange, ActivePage, ResourceContent } from './types.js';
 
 const MAX_BYTES = 256 * 1024;
-const MAX_DELTAS = 500;
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
 const CHANGE_URI = /^change:\/\/([^/?#]*)\/(proposal|tasks|receipt|delta\/(.+))$/;
@@ -144,24 +143,6 @@ async function readReceiptText(domain: Domain, slug: string): Promise<string> {
     }
     throw err;
   }
-}
-
-/** Lists the files under a change's `specs/` as delta URIs (symlinks are not followed or listed). */
-export async function listDeltas(domain: Domain, slug: string): Promise<string[]> {
-  assertSlug(slug);
-  const specs = path.join(await changeFolder(domain, slug), 'specs');
-  const found: string[] = [];
-  const walk = async (dir: string, prefix: string[]): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (found.length >= MAX_DELTAS || entry.name.startsWith('.')) continue;
-      const parts = [...prefix, entry.name];
-      if (entry.isDirectory()) await walk(path.join(dir, entry.name), parts);
-      else if (entry.isFile()) found.push(`change://${slug}/delta/${parts.map(encodeURIComponent).join('/')}`);
-    }
-  };
-  await walk(specs, []);
-  return found;
 }
 
 const parseCursor = (cursor: string | undefined): string | undefined => {

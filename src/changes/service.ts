@@ -11,7 +11,7 @@ import { createRepoGit } from './git.js';
 import { createLayout } from './layout.js';
 import { openChange } from './open.js';
 import { createOpenSpecCli, OPENSPEC_VERSION } from './openspec-cli.js';
-import { listActive, listDeltas, readResource } from './resources.js';
+import { listActive, readResource } from './resources.js';
 import { assertWritable, typingStorageErrors } from './storage-errors.js';
 import type { ChangeEventSink, ChangeService } from './types.js';
 
@@ -58,7 +58,6 @@ export function createChangeService(deps: ChangeServiceDeps): ChangeService {
     archive: (input, ctx) => typingStorageErrors(archiveChange(domain, input, ctx), layout.root),
     listActive: (page) => listActive(domain, page),
     readResource: (uri) => readResource(domain, uri),
-    listDeltas: (slug) => listDeltas(domain, slug),
     check: () => git.assertWorkTree(),
     checkWritable: () => assertWritable(layout.root),
   };

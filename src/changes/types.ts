@@ -53,8 +53,6 @@ export interface ChangeService {
   listActive(page?: { cursor?: string; limit?: number }): Promise<ActivePage>;
   /** Reads `changes://active`, `change://<slug>/proposal|tasks|receipt` or `change://<slug>/delta/<path>`. */
   readResource(uri: string): Promise<ResourceContent>;
-  /** Lists the delta files of a change, as `change://<slug>/delta/<path>` URIs. */
-  listDeltas(slug: string): Promise<string[]>;
   /** Readiness: throws a TaskError when the repository cannot be served. */
   check(): Promise<void>;
   /** Readiness: throws (EREADONLY on a read-only file system) when the repository cannot be written. */

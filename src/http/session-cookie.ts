@@ -33,17 +33,8 @@ export interface SessionClaims {
   expiresAt: Date;
 }
 
-/** The cookie's attributes, in the shape `ctx.cookies.set` takes. */
-export interface SessionCookieAttributes {
-  httpOnly: true;
-  secure: true;
-  path: '/';
-  sameSite: 'strict' | 'none';
-}
-
 export interface SessionCookies {
   readonly name: typeof SESSION_COOKIE;
-  readonly attributes: SessionCookieAttributes;
   /** A signed value for a new session of `name`, valid until `now + ttlSeconds` (whole seconds). */
   issue(name: string, now: Date): SessionClaims & { value: string };
   /** The claims of a value signed here and not expired at `now`; undefined for anything else. */
@@ -63,18 +54,11 @@ export function createSessionCookies(options: SessionCookieOptions): SessionCook
   if (key.length < MIN_SECRET_BYTES) throw new RangeError(`COOKIE_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
 
   const mac = (payload: string): Buffer => createHmac('sha256', key).update(payload).digest();
-  const attributes: SessionCookieAttributes = {
-    httpOnly: true,
-    secure: true,
-    path: '/',
-    sameSite: crossSite ? 'none' : 'strict',
-  };
   // `SameSite=None` is only honoured with `Secure`, which every variant carries.
   const suffix = `; Path=/; HttpOnly; Secure; SameSite=${crossSite ? 'None' : 'Strict'}`;
 
   return {
     name: SESSION_COOKIE,
-    attributes,
     issue(name, now) {
       const id = randomBytes(ID_BYTES).toString('base64url');
       const expiry = Math.floor(now.getTime() / 1000) + ttlSeconds;

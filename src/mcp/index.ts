@@ -39,8 +39,6 @@ export type McpHandlers = Required<
 
 export interface McpRoutes {
   handlers: McpHandlers;
-  /** Open HTTP+SSE sessions. */
-  openSessions(): number;
   /** For shutdown: ends every HTTP+SSE stream (after a `shutdown` event) and aborts in-flight `/mcp` exchanges. */
   closeAll(): Promise<void>;
 }
@@ -68,7 +66,6 @@ export function createMcpRoutes(deps: McpRoutesDeps): McpRoutes {
   });
   return {
     handlers: { ...streamable.handlers, ...legacy.handlers },
-    openSessions: legacy.size,
     async closeAll() {
       await legacy.closeAll();
       await streamable.close();

@@ -31,8 +31,6 @@ export interface LegacySseDeps {
 
 export interface LegacySseRoutes {
   handlers: Required<Pick<Handlers, 'getLegacySse' | 'postLegacyMessage'>>;
-  /** Open sessions, for readiness and shutdown logs. */
-  size(): number;
   /** Tells every open stream the server is going away, then ends it. */
   closeAll(): Promise<void>;
 }
@@ -139,7 +137,6 @@ export function createLegacySseRoutes({
         return HANDLED;
       },
     },
-    size: () => sessions.size,
     async closeAll() {
       for (const { writer } of [...sessions.values()]) {
         writer.send(SHUTDOWN);
