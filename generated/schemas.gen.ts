@@ -64,7 +64,6 @@ export const ErrorCodeSchema = {
     'EOPENSPEC',
     'EGIT',
     'EINTERNAL',
-    'ENOTIMPLEMENTED',
     'EUNAVAILABLE',
     'EREADONLY',
     'ETIMEOUT',
@@ -194,11 +193,6 @@ export const ErrorCodeSchema = {
       status: 500,
       jsonrpc: -32603,
       title: 'Internal error',
-    },
-    ENOTIMPLEMENTED: {
-      status: 501,
-      jsonrpc: -32601,
-      title: 'Not implemented yet',
     },
     EUNAVAILABLE: {
       status: 503,

@@ -49,7 +49,6 @@ export type ErrorCode =
   | 'EOPENSPEC'
   | 'EGIT'
   | 'EINTERNAL'
-  | 'ENOTIMPLEMENTED'
   | 'EUNAVAILABLE'
   | 'EREADONLY'
   | 'ETIMEOUT'
@@ -569,10 +568,6 @@ export type DeleteMcpErrors = {
    */
   429: Problem;
   /**
-   * The route is in the contract but not served yet.
-   */
-  501: Problem;
-  /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
    * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
    * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
@@ -610,10 +605,6 @@ export type GetMcpErrors = {
    * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
-  /**
-   * The route is in the contract but not served yet.
-   */
-  501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
    * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
@@ -675,10 +666,6 @@ export type PostMcpErrors = {
    */
   429: Problem;
   /**
-   * The route is in the contract but not served yet.
-   */
-  501: Problem;
-  /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
    * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
    * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
@@ -725,10 +712,6 @@ export type GetLegacySseErrors = {
    * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
-  /**
-   * The route is in the contract but not served yet.
-   */
-  501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
    * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
@@ -795,10 +778,6 @@ export type PostLegacyMessageErrors = {
    * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
-  /**
-   * The route is in the contract but not served yet.
-   */
-  501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
    * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
@@ -880,10 +859,6 @@ export type InvokeToolErrors = {
    */
   500: Problem;
   /**
-   * The route is in the contract but not served yet.
-   */
-  501: Problem;
-  /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
    * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
    * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
@@ -942,10 +917,6 @@ export type GetEventsErrors = {
    */
   429: Problem;
   /**
-   * The route is in the contract but not served yet.
-   */
-  501: Problem;
-  /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
    * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
    * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
@@ -989,10 +960,6 @@ export type DeleteSessionErrors = {
    */
   429: Problem;
   /**
-   * The route is in the contract but not served yet.
-   */
-  501: Problem;
-  /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
    * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a
    * read-only file system (`EREADONLY`), or a store a credential needs is unreachable: the session store (for
@@ -1035,10 +1002,6 @@ export type CreateSessionErrors = {
    * Over a rate limit, or over a cap on open streams or calls in flight (`details.budget`).
    */
   429: Problem;
-  /**
-   * The route is in the contract but not served yet.
-   */
-  501: Problem;
   /**
    * Not ready, or draining for shutdown (then every route but the probes answers this, with `Retry-After`, so
    * a proxy retries elsewhere), a tool call that took longer than `REQUEST_TIMEOUT_MS`, a repository on a

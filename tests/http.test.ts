@@ -74,6 +74,16 @@ describe('the HTTP foundation', () => {
     assert.equal(((await res.json()) as { code: string }).code, 'EMETHOD');
   });
 
+  it('answers a method no route takes at all (PROPFIND) with 405 EMETHOD and Allow, or 404 off every route', async () => {
+    const known = await s.authed('/healthz', { method: 'PROPFIND' });
+    assert.equal(known.status, 405);
+    assert.match(known.headers.get('allow') ?? '', /GET/);
+    assert.equal(((await known.json()) as { code: string }).code, 'EMETHOD');
+    const unknown = await s.authed('/nope', { method: 'PROPFIND' });
+    assert.equal(unknown.status, 404);
+    assert.equal(((await unknown.json()) as { code: string }).code, 'ENOTFOUND');
+  });
+
   it('validates parameters against the contract and lists every problem', async () => {
     const res = await s.authed('/messages', {
       method: 'POST',

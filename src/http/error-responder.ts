@@ -1,7 +1,7 @@
 /**
- * The one place an HTTP error becomes a response: TaskErrors keep their code, the router's 404/405/501 get the
- * code of their status, anything else is a 500 that says nothing but the request
- * id and is logged once, on the request's log line.
+ * The one place an HTTP error becomes a response: TaskErrors keep their code, the router's refusals (no route, a
+ * method the route does not take) get theirs, anything else is a 500 that says nothing but the request id and is
+ * logged once, on the request's log line.
  */
 import type { Middleware } from 'koa';
 import type { ErrorCode } from '../../generated/types.gen.js';
@@ -11,17 +11,22 @@ import { challenge } from './auth.js';
 import type { RequestState } from './handler.js';
 import { PROBLEM_TYPE, toProblem } from './problem.js';
 
-/** Codes for the statuses @koa/router sets or throws without a TaskError. */
-const CODE_OF_STATUS: Record<number, { code: ErrorCode; message: string }> = {
-  404: { code: 'ENOTFOUND', message: 'No such route.' },
-  405: { code: 'EMETHOD', message: 'This route does not take that method.' },
-  501: { code: 'ENOTIMPLEMENTED', message: 'This method is not implemented.' },
-};
+const NO_ROUTE = { code: 'ENOTFOUND', message: 'No such route.' } as const;
+const NO_METHOD = { code: 'EMETHOD', message: 'This route does not take that method.' } as const;
 
-function asTaskError(err: unknown): TaskError | undefined {
+/**
+ * What a status @koa/router sets or throws without a TaskError means. Its 501 is a method it has no route for at
+ * all (`PROPFIND`): on a path that has routes that is a 405 like any other (`Allow` names them), else a 404.
+ */
+function routerRefusal(status: unknown, allow: string): { code: ErrorCode; message: string } | undefined {
+  if (status === 404) return NO_ROUTE;
+  if (status === 405 || status === 501) return allow ? NO_METHOD : NO_ROUTE;
+  return undefined;
+}
+
+function asTaskError(err: unknown, allow: string): TaskError | undefined {
   if (isTaskError(err)) return err;
-  const status = (err as { status?: unknown; expose?: unknown }).status;
-  const known = typeof status === 'number' ? CODE_OF_STATUS[status] : undefined;
+  const known = routerRefusal((err as { status?: unknown }).status, allow);
   return known && (err as { expose?: unknown }).expose ? new TaskError(known.code, known.message) : undefined;
 }
 
@@ -29,11 +34,11 @@ export function errorResponder(errorMap: ErrorMap): Middleware<RequestState> {
   return async (ctx, next) => {
     try {
       await next();
-      const unanswered = ctx.respond !== false && ctx.body == null && CODE_OF_STATUS[ctx.status];
-      if (unanswered) throw new TaskError(CODE_OF_STATUS[ctx.status]!.code, CODE_OF_STATUS[ctx.status]!.message);
+      const refused = ctx.respond !== false && ctx.body == null && routerRefusal(ctx.status, ctx.response.get('Allow'));
+      if (refused) throw new TaskError(refused.code, refused.message);
     } catch (err) {
       if (ctx.headerSent || !ctx.writable) return; // a stream failed mid-way; its own cleanup ends it
-      const known = asTaskError(err);
+      const known = asTaskError(err, ctx.response.get('Allow'));
       if (!known) (ctx.res as { err?: unknown }).err = err; // pino-http puts it on the request's line
       const problem = toProblem(known ?? err, ctx.state.requestId, errorMap);
       ctx.status = problem.status;

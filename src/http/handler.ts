@@ -50,5 +50,5 @@ export type Handled = typeof HANDLED;
 
 export type Handler<Op extends OperationId> = (ctx: AppContext, input: Input<Op>) => Promise<Reply<Op> | Handled>;
 
-/** Handlers by operation id; an operation without one answers 501 `ENOTIMPLEMENTED`. */
-export type Handlers = { [Op in OperationId]?: Handler<Op> };
+/** One handler for every operation of the contract: leaving one out does not compile. */
+export type Handlers = { [Op in OperationId]: Handler<Op> };

@@ -1,6 +1,6 @@
 /**
- * Routes from the contract: every operation of `openapi.yaml` is registered, with its auth, body parsing and
- * request validation; an operation without a handler answers 501 once the caller is authenticated.
+ * Routes from the contract: every operation of `openapi.yaml` is registered, with its auth, body parsing,
+ * request validation and its handler.
  */
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
@@ -49,7 +49,7 @@ export function createRouter(deps: RouterDeps): Router<RequestState> {
     const chain: Middleware<RequestState>[] = [authenticate(op.auth, deps.identify, deps.isRevoked)];
     chain.push(...(deps.guards?.(id) ?? []));
     if (op.body) chain.push(parseJson);
-    chain.push(runHandler(id, deps.handlers[id] as Handler<OperationId> | undefined, deps.contract));
+    chain.push(runHandler(id, deps.handlers[id] as Handler<OperationId>, deps.contract));
     router.register(koaPath(op.path), [op.method], chain);
   }
   return router;
@@ -82,14 +82,8 @@ function jsonBody(limit: number): Middleware<RequestState> {
   };
 }
 
-function runHandler(
-  id: OperationId,
-  handler: Handler<OperationId> | undefined,
-  contract: Contract,
-): Middleware<RequestState> {
+function runHandler(id: OperationId, handler: Handler<OperationId>, contract: Contract): Middleware<RequestState> {
   return async (ctx) => {
-    if (!handler)
-      throw new TaskError('ENOTIMPLEMENTED', `${ctx.method} ${ctx.path} is in the contract but not served yet.`);
     const parts = { path: ctx.params, query: ctx.query, header: ctx.headers, body: ctx.request.body };
     const issues = contract.checkRequest(id, parts);
     if (issues.length > 0) throw invalidRequest(issues);

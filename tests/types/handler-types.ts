@@ -3,7 +3,7 @@
  * run-time part: `npm run check` (tsc) type-checks this file, and each `@ts-expect-error` below fails the check
  * the day the typing stops catching its mistake (an unused directive is an error).
  */
-import type { Handler } from '../../src/http/handler.js';
+import type { Handler, Handlers } from '../../src/http/handler.js';
 
 /** A declared status with its body compiles. */
 export const _health: Handler<'getHealth'> = async () => ({ status: 200, body: { status: 'ok' } });
@@ -28,3 +28,8 @@ export const _wrongError: Handler<'getReadiness'> = async () => ({
 
 // @ts-expect-error an invoke body is read as the contract's ToolInput, which has no `name`
 export const _wrongInput: Handler<'invokeTool'> = async (_ctx, input) => ({ status: 200, body: input.body.name });
+
+/** Every operation has its handler. */
+declare const allButHealth: Omit<Handlers, 'getHealth'>;
+// @ts-expect-error a handler map that leaves an operation out (here getHealth) is not the app's Handlers
+export const _incomplete: Handlers = { ...allButHealth };
