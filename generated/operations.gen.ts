@@ -2,37 +2,59 @@
 
 import type * as T from './types.gen.js';
 
+/** Every operation: method, path, credentials, whether it takes a body, the media types of its success replies. */
 export const operations = {
-  getHealth: { method: 'GET', path: '/healthz', auth: 'none', body: false },
-  getReadiness: { method: 'GET', path: '/readyz', auth: 'none', body: false },
-  getContract: { method: 'GET', path: '/openapi.yaml', auth: 'none', body: false },
+  getHealth: { method: 'GET', path: '/healthz', auth: 'none', body: false, produces: ['application/json'] },
+  getReadiness: { method: 'GET', path: '/readyz', auth: 'none', body: false, produces: ['application/json'] },
+  getContract: { method: 'GET', path: '/openapi.yaml', auth: 'none', body: false, produces: ['application/yaml'] },
   getProtectedResourceMetadata: {
     method: 'GET',
     path: '/.well-known/oauth-protected-resource',
     auth: 'none',
     body: false,
+    produces: ['application/json'],
   },
   getMcpProtectedResourceMetadata: {
     method: 'GET',
     path: '/.well-known/oauth-protected-resource/mcp',
     auth: 'none',
     body: false,
+    produces: ['application/json'],
   },
   getSseProtectedResourceMetadata: {
     method: 'GET',
     path: '/.well-known/oauth-protected-resource/sse',
     auth: 'none',
     body: false,
+    produces: ['application/json'],
   },
-  getMcp: { method: 'GET', path: '/mcp', auth: 'bearer', body: false },
-  postMcp: { method: 'POST', path: '/mcp', auth: 'bearer', body: true },
-  deleteMcp: { method: 'DELETE', path: '/mcp', auth: 'bearer', body: false },
-  getLegacySse: { method: 'GET', path: '/sse', auth: 'bearerOrCookie', body: false },
-  postLegacyMessage: { method: 'POST', path: '/messages', auth: 'bearer', body: true },
-  invokeTool: { method: 'POST', path: '/v1/tools/{tool}/invoke', auth: 'bearer', body: true },
-  getEvents: { method: 'GET', path: '/v1/events', auth: 'bearerOrCookie', body: false },
-  createSession: { method: 'POST', path: '/v1/session', auth: 'bearer', body: false },
-  deleteSession: { method: 'DELETE', path: '/v1/session', auth: 'bearerOrCookie', body: false },
+  getMcp: { method: 'GET', path: '/mcp', auth: 'bearer', body: false, produces: [] },
+  postMcp: {
+    method: 'POST',
+    path: '/mcp',
+    auth: 'bearer',
+    body: true,
+    produces: ['application/json', 'text/event-stream'],
+  },
+  deleteMcp: { method: 'DELETE', path: '/mcp', auth: 'bearer', body: false, produces: [] },
+  getLegacySse: { method: 'GET', path: '/sse', auth: 'bearerOrCookie', body: false, produces: ['text/event-stream'] },
+  postLegacyMessage: { method: 'POST', path: '/messages', auth: 'bearer', body: true, produces: [] },
+  invokeTool: {
+    method: 'POST',
+    path: '/v1/tools/{tool}/invoke',
+    auth: 'bearer',
+    body: true,
+    produces: ['application/json', 'text/event-stream', 'application/x-ndjson'],
+  },
+  getEvents: {
+    method: 'GET',
+    path: '/v1/events',
+    auth: 'bearerOrCookie',
+    body: false,
+    produces: ['text/event-stream'],
+  },
+  createSession: { method: 'POST', path: '/v1/session', auth: 'bearer', body: false, produces: ['application/json'] },
+  deleteSession: { method: 'DELETE', path: '/v1/session', auth: 'bearerOrCookie', body: false, produces: [] },
 } as const;
 
 export type OperationId = keyof typeof operations;

@@ -66,7 +66,7 @@ export async function startTaskMcp(
     lifecycle,
     log: logger,
     receiveTimeoutMs: config.receiveTimeoutMs,
-    clientErrors: createClientErrors(contract.errorMap, config.receiveTimeoutMs, logger),
+    clientErrors: createClientErrors(config.receiveTimeoutMs, logger),
   });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
   // The feed closes after the server: a call still running during the drain may emit.

@@ -7,13 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { jsonRpcCode, loadContract } from '../src/contract/index.js';
-import { BODY_CHECKED_ELSEWHERE } from '../src/http/router.js';
+import { ERROR_MAP, jsonRpcCode } from '../src/contract/index.js';
 import { openSession } from './helpers/legacy-sse.js';
 import { rpcAt, STREAMABLE_REVISIONS } from './helpers/mcp-rpc.js';
 import { startServer, type TestServer } from './helpers/server.js';
-
-const { errorMap } = loadContract(BODY_CHECKED_ELSEWHERE);
 
 /**
  * A missing resource, from each revision's server/resources.mdx "Error Handling": -32002 up to 2025-11-25;
@@ -45,7 +42,7 @@ describe('MCP errors per protocol revision', () => {
         const error = messages[0]?.error;
         assert.ok(error, JSON.stringify(messages));
         assert.equal(error.code, RESOURCE_NOT_FOUND[revision], JSON.stringify(error));
-        assert.equal(error.code, jsonRpcCode(errorMap.ENOCHANGE, revision), 'the wire says what the error map says');
+        assert.equal(error.code, jsonRpcCode(ERROR_MAP.ENOCHANGE, revision), 'the wire says what the error map says');
         assert.equal(error.data?.code, 'ENOCHANGE');
         assert.equal(error.data?.uri, uri);
       }
@@ -59,7 +56,7 @@ describe('MCP errors per protocol revision', () => {
         message: 'Unknown tool: rm_rf',
         data: { code: 'ENOTFOUND' },
       });
-      assert.equal(jsonRpcCode(errorMap.ENOTFOUND, revision), -32602);
+      assert.equal(jsonRpcCode(ERROR_MAP.ENOTFOUND, revision), -32602);
     });
   }
 

@@ -9,7 +9,6 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
 import { pino } from 'pino';
-import { loadContract } from '../src/contract/index.js';
 import { clientIp } from '../src/http/client-ip.js';
 import { errorResponder } from '../src/http/error-responder.js';
 import type { RequestState } from '../src/http/handler.js';
@@ -156,7 +155,7 @@ describe('the in-memory store', () => {
   before(async () => {
     const app = new Koa<RequestState>({ proxy: true, maxIpsCount: 1 });
     app.use(async (ctx, next) => ((ctx.state.ip = clientIp(ctx)), next()));
-    app.use(errorResponder(loadContract().errorMap));
+    app.use(errorResponder());
     app.use(limiter.middleware);
     app.use((ctx) => void (ctx.body = 'ok'));
     server = createServer(app.callback());

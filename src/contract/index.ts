@@ -1,6 +1,6 @@
 /**
  * The contract, loaded once at start: its text (served at /openapi.yaml), self-contained component schemas,
- * validators compiled once, one request validator per operation, and the error table.
+ * validators compiled once and one request validator per operation. The error table is `ERROR_MAP`.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -9,11 +9,10 @@ import { parse } from 'yaml';
 import type { OperationId } from '../../generated/operations.gen.js';
 import type { ValidationIssue } from '../../generated/types.gen.js';
 import { packageFile } from '../package-root.js';
-import { readErrorMap, type ErrorMap } from './error-map.js';
 import { requestSchema, type OperationObject } from './requests.js';
 import { dereference, type Components, type JsonSchema } from './schemas.js';
 
-export { jsonRpcCode } from './error-map.js';
+export { ERROR_MAP, jsonRpcCode } from './error-map.js';
 export type { ErrorMap, ErrorSpec, JsonRpcCodes } from './error-map.js';
 export type { JsonSchema } from './schemas.js';
 
@@ -23,7 +22,6 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 export interface Contract {
   /** The contract file as written. */
   readonly text: string;
-  readonly errorMap: ErrorMap;
   /** A component schema, self-contained (no `$ref`), e.g. `schema('ChangeOpenInput')`. */
   schema(name: string): JsonSchema;
   /** The compiled validator of a component schema. */
@@ -83,7 +81,6 @@ export function loadContract(bodyCheckedElsewhere: readonly OperationId[] = []):
 
   return {
     text,
-    errorMap: readErrorMap(components.schemas.ErrorCode as Parameters<typeof readErrorMap>[0]),
     schema: (name) => get(schemas, name, 'schema'),
     validator: (name) => get(validators, name, 'schema'),
     checkRequest(op, parts) {

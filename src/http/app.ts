@@ -161,7 +161,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   app.use(requestLog(deps.logger));
   app.use(corsAllowlist(config.corsOrigins));
   if (oauth) app.use(oauth.challenge);
-  app.use(errorResponder(contract.errorMap));
+  app.use(errorResponder());
   // The feed ends itself on a drain (see routes/events.ts), which EventSource survives where it would not a 503.
   app.use(drainGate(lifecycle, [...PROBES, operations.getEvents.path]));
   // A foreign page's request is refused before it counts against anything (rate limits, stream caps).

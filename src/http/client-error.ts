@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { ErrorMap } from '../contract/index.js';
 import { TaskError } from '../errors.js';
 import { PROBLEM_TYPE, toProblem } from './problem.js';
 
@@ -27,14 +26,14 @@ const NODE_ANSWERS: Record<string, string> = {
 };
 
 /** `timeoutMs` is RECEIVE_TIMEOUT_MS, for the message. */
-export function createClientErrors(errorMap: ErrorMap, timeoutMs: number, log: Pick<Logger, 'warn'>): ClientErrors {
+export function createClientErrors(timeoutMs: number, log: Pick<Logger, 'warn'>): ClientErrors {
   const receiving = new WeakMap<Duplex, ServerResponse>();
   const problem = (requestId: string): string => {
     const err = new TaskError('ERECEIVE_TIMEOUT', `The request did not arrive within ${timeoutMs} ms.`, {
       hint: 'Send the headers and the whole body at once; the connection is closed.',
       details: { timeoutMs },
     });
-    return JSON.stringify(toProblem(err, requestId, errorMap));
+    return JSON.stringify(toProblem(err, requestId));
   };
 
   return {

@@ -5,7 +5,6 @@
  */
 import type { Middleware } from 'koa';
 import type { ErrorCode } from '../../generated/types.gen.js';
-import type { ErrorMap } from '../contract/index.js';
 import { TaskError, isTaskError } from '../errors.js';
 import { challenge } from './auth.js';
 import type { RequestState } from './handler.js';
@@ -30,7 +29,7 @@ function asTaskError(err: unknown, allow: string): TaskError | undefined {
   return known && (err as { expose?: unknown }).expose ? new TaskError(known.code, known.message) : undefined;
 }
 
-export function errorResponder(errorMap: ErrorMap): Middleware<RequestState> {
+export function errorResponder(): Middleware<RequestState> {
   return async (ctx, next) => {
     try {
       await next();
@@ -40,7 +39,7 @@ export function errorResponder(errorMap: ErrorMap): Middleware<RequestState> {
       if (ctx.headerSent || !ctx.writable) return; // a stream failed mid-way; its own cleanup ends it
       const known = asTaskError(err, ctx.response.get('Allow'));
       if (!known) (ctx.res as { err?: unknown }).err = err; // pino-http puts it on the request's line
-      const problem = toProblem(known ?? err, ctx.state.requestId, errorMap);
+      const problem = toProblem(known ?? err, ctx.state.requestId);
       ctx.status = problem.status;
       ctx.type = PROBLEM_TYPE;
       ctx.body = problem;

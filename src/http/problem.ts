@@ -1,7 +1,7 @@
 /**
  * RFC 9457 problem details: every HTTP error leaves through here, with its stable code and the request id.
  */
-import type { ErrorMap } from '../contract/index.js';
+import { ERROR_MAP } from '../contract/index.js';
 import type { ErrorCode, Problem, ValidationIssue } from '../../generated/types.gen.js';
 import { TaskError, isTaskError } from '../errors.js';
 
@@ -11,11 +11,11 @@ export const PROBLEM_TYPE = 'application/problem+json';
 const typeUri = (code: ErrorCode): string => `https://task-mcp.dev/errors/${code}`;
 
 /** The problem body for `err`. Unknown errors give away nothing but the request id. */
-export function toProblem(err: unknown, requestId: string, errorMap: ErrorMap): Problem {
+export function toProblem(err: unknown, requestId: string): Problem {
   const error = isTaskError(err)
     ? err
     : new TaskError('EINTERNAL', 'The server failed; the request id finds the cause in its logs.');
-  const spec = errorMap[error.code];
+  const spec = ERROR_MAP[error.code];
   const problem: Problem = {
     type: typeUri(error.code),
     title: spec.title,

@@ -7,23 +7,21 @@ import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, ProtocolError, Server } from '@mod
 import { isJSONRPCErrorResponse } from '@modelcontextprotocol/server';
 import type { Implementation, JSONRPCMessage, ServerOptions, Transport } from '@modelcontextprotocol/server';
 import type { ErrorCode, ValidationIssue } from '../../generated/types.gen.js';
-import { jsonRpcCode, type ErrorMap } from '../contract/index.js';
+import { ERROR_MAP, jsonRpcCode } from '../contract/index.js';
 import { initializeIssues } from './message-check.js';
 import { holds } from './revisions.js';
 
 /** A JSON-RPC error for a contract code, numbered for `revision`. */
 export function rpcError(
-  errorMap: ErrorMap,
   revision: string,
   code: ErrorCode,
   message: string,
   data: Record<string, unknown> = {},
 ): ProtocolError {
-  return new ProtocolError(jsonRpcCode(errorMap[code], revision), message, { code, ...data });
+  return new ProtocolError(jsonRpcCode(ERROR_MAP[code], revision), message, { code, ...data });
 }
 
 export interface ContractServerOptions {
-  errorMap: ErrorMap;
   /** The `MCP-Protocol-Version` an HTTP request named; a negotiated revision (initialize, envelope) wins. */
   requestedRevision?: string;
 }
@@ -35,12 +33,10 @@ export interface ContractServerOptions {
  * `send` is the one place past that rewrite, so the contract's number is put back there.
  */
 export class ContractServer extends Server {
-  private readonly errorMap: ErrorMap;
   private readonly requestedRevision: string | undefined;
 
   constructor(info: Implementation, options: ServerOptions, contract: ContractServerOptions) {
     super(info, options);
-    this.errorMap = contract.errorMap;
     this.requestedRevision = contract.requestedRevision;
   }
 
@@ -73,7 +69,7 @@ export class ContractServer extends Server {
 
   private badInitialize(id: string | number, issues: ValidationIssue[]): JSONRPCMessage {
     const summary = issues.map((i) => `${i.location}: ${i.message}`).join('; ');
-    const err = rpcError(this.errorMap, this.revision(), 'EBADINPUT', `Invalid params for initialize: ${summary}`, {
+    const err = rpcError(this.revision(), 'EBADINPUT', `Invalid params for initialize: ${summary}`, {
       errors: issues,
     });
     return { jsonrpc: '2.0', id, error: { code: err.code, message: err.message, data: err.data } };
@@ -82,8 +78,8 @@ export class ContractServer extends Server {
   private numbered(message: JSONRPCMessage): JSONRPCMessage {
     if (!isJSONRPCErrorResponse(message)) return message;
     const code = (message.error.data as { code?: unknown } | undefined)?.code;
-    if (typeof code !== 'string' || !Object.hasOwn(this.errorMap, code)) return message;
-    const number = jsonRpcCode(this.errorMap[code as ErrorCode], this.revision());
+    if (typeof code !== 'string' || !Object.hasOwn(ERROR_MAP, code)) return message;
+    const number = jsonRpcCode(ERROR_MAP[code as ErrorCode], this.revision());
     return number === message.error.code ? message : { ...message, error: { ...message.error, code: number } };
   }
 }

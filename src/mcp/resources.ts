@@ -10,7 +10,6 @@ import type {
 } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { ChangeService } from '../changes/types.js';
-import type { ErrorMap } from '../contract/index.js';
 import { isTaskError } from '../errors.js';
 import { rpcError } from './contract-server.js';
 
@@ -64,26 +63,26 @@ const TEMPLATES: ListResourceTemplatesResult = {
 /** The URIs the domain serves; anything else is refused before it reaches the domain. */
 const SERVED = /^(?:changes:\/\/active|change:\/\/[^/]+\/(?:proposal|tasks|receipt|delta\/.+))$/;
 
-export function createResourceBox(service: ChangeService, errorMap: ErrorMap): ResourceBox {
+export function createResourceBox(service: ChangeService): ResourceBox {
   return {
     list: LIST,
     templates: TEMPLATES,
     async read(uri, { log, revision }) {
       // Every refusal echoes the URI in `data`, as the resources spec's "Error Handling" example does.
-      if (!SERVED.test(uri)) throw rpcError(errorMap, revision, 'ENOCHANGE', `No such resource: ${uri}`, { uri });
+      if (!SERVED.test(uri)) throw rpcError(revision, 'ENOCHANGE', `No such resource: ${uri}`, { uri });
       try {
         const content = await service.readResource(uri);
         return { contents: [{ uri: content.uri, mimeType: content.mimeType, text: content.text }] };
       } catch (err) {
         if (isTaskError(err)) {
-          throw rpcError(errorMap, revision, err.code, err.message, {
+          throw rpcError(revision, err.code, err.message, {
             uri,
             ...(err.hint && { hint: err.hint }),
             ...(err.details && { details: err.details }),
           });
         }
         log.error({ err, uri }, 'resource read failed');
-        throw rpcError(errorMap, revision, 'EINTERNAL', 'Internal error');
+        throw rpcError(revision, 'EINTERNAL', 'Internal error');
       }
     },
   };

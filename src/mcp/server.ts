@@ -41,7 +41,7 @@ const INSTRUCTIONS =
 
 export function createServerFactory(deps: McpServerDeps): ServerFactory {
   const tools = createToolBox(deps.service, deps.contract, deps.toolNames, deps.callTimeoutMs);
-  const resources = createResourceBox(deps.service, deps.contract.errorMap);
+  const resources = createResourceBox(deps.service);
   const info = { name: 'task-mcp', title: 'task-mcp', version: deps.version };
   const options: ServerOptions = {
     capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
@@ -51,7 +51,7 @@ export function createServerFactory(deps: McpServerDeps): ServerFactory {
   };
 
   return ({ actor, requestId, log }, requestedRevision) => {
-    const server = new ContractServer(info, options, { errorMap: deps.contract.errorMap, requestedRevision });
+    const server = new ContractServer(info, options, { requestedRevision });
     server.setRequestHandler('tools/list', () => tools.listing);
     server.setRequestHandler('tools/call', (request, ctx) => {
       const callCtx: CallContext = { actor, requestId };

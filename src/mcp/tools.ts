@@ -65,13 +65,13 @@ export function createToolBox(
     async call(name, args, { ctx, log, revision }) {
       const tool = findTool(name);
       // Unknown tools stay protocol errors in every revision (tools, "Error Handling").
-      if (tool === undefined) throw rpcError(contract.errorMap, revision, 'ENOTFOUND', `Unknown tool: ${name}`);
+      if (tool === undefined) throw rpcError(revision, 'ENOTFOUND', `Unknown tool: ${name}`);
       const { input, issues } = parseToolInput(contract, tool, args ?? {});
       if (issues.length > 0) {
         const message = `Invalid arguments for ${name}: ${issues.map((i) => `${i.location}: ${i.message}`).join('; ')}`;
         // Before SEP-1303 (2025-11-25) the tools spec lists "Invalid arguments" among protocol errors.
         if (!holds('argumentErrorsAsResults', revision)) {
-          throw rpcError(contract.errorMap, revision, 'EBADINPUT', message, { errors: issues });
+          throw rpcError(revision, 'EBADINPUT', message, { errors: issues });
         }
         return errorResult('EBADINPUT', message, 'Correct the named arguments and call again.', { errors: issues });
       }
@@ -84,7 +84,7 @@ export function createToolBox(
         if (isTaskError(err)) return errorResult(err.code, err.message, err.hint, err.details);
         // Unknown faults are logged here, once, and leave as a bare internal error: no stack, no server paths.
         log.error({ err, tool: tool.name }, 'tool call failed');
-        throw rpcError(contract.errorMap, revision, 'EINTERNAL', 'Internal error');
+        throw rpcError(revision, 'EINTERNAL', 'Internal error');
       }
     },
   };

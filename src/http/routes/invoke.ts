@@ -18,7 +18,7 @@ import { invalidRequest, toProblem } from '../problem.js';
 
 export interface InvokeRouteDeps {
   service: ChangeService;
-  contract: Pick<Contract, 'schema' | 'validator' | 'errorMap'>;
+  contract: Pick<Contract, 'schema' | 'validator'>;
   heartbeatMs: number;
   /** Unsent bytes past which a slow stream reader is cut off (default 1 MiB). */
   maxBufferedBytes?: number;
@@ -68,7 +68,7 @@ export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invo
       toProblem(err) {
         // The error middleware never sees a failure after the headers went out; log unknown ones here, once.
         if (!isTaskError(err)) log.error({ err }, 'tool call failed');
-        return toProblem(err, requestId, contract.errorMap);
+        return toProblem(err, requestId);
       },
     }).catch((err: unknown) => log.error({ err }, 'invoke stream failed'));
     return HANDLED;

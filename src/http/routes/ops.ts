@@ -41,7 +41,7 @@ export function opsHandlers({
       const err = new TaskError('EUNAVAILABLE', `Not ready: ${failed.join(', ')} failed.`, {
         details: { checks: results },
       });
-      return { status: 503, body: toProblem(err, ctx.state.requestId, contract.errorMap) };
+      return { status: 503, body: toProblem(err, ctx.state.requestId) };
     },
   };
 }
