@@ -11,7 +11,6 @@ import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { chooseFeed } from './events/choose-feed.js';
 import { createApp } from './http/app.js';
 import { createClientErrors } from './http/client-error.js';
-import { BODY_CHECKED_ELSEWHERE } from './http/router.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './server.js';
@@ -53,7 +52,7 @@ export async function startTaskMcp(
     logDestination,
   );
   const lifecycle = createLifecycle();
-  const contract = loadContract(BODY_CHECKED_ELSEWHERE);
+  const contract = loadContract();
   const version = readVersion();
   const { feed, checks, close } = chooseFeed({ redisUrl: config.redisUrl, ringSize: config.eventRingSize, logger });
   const domain = createChangeService({ repoRoot: config.repoRoot, events: feed, version });

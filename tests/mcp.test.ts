@@ -13,7 +13,6 @@ import { createChangeService } from '../src/changes/index.js';
 import type { ChangeService } from '../src/changes/types.js';
 import { loadContract } from '../src/contract/index.js';
 import { TaskError } from '../src/errors.js';
-import { BODY_CHECKED_ELSEWHERE } from '../src/http/router.js';
 import { createMcpRoutes, ERROR_META_KEY } from '../src/mcp/index.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
 import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
@@ -21,7 +20,7 @@ import { testCertificate } from './helpers/tls.js';
 
 const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
 const ALLOWED_ORIGIN = 'https://app.example.com';
-const contract = loadContract(BODY_CHECKED_ELSEWHERE);
+const contract = loadContract();
 
 async function connect(s: TestServer, era: 'modern' | 'legacy', token: string = TOKENS.alice): Promise<Client> {
   const client = new Client({ name: 'mcp-test', version: '1.0.0' }, era === 'modern' ? MODERN : {});

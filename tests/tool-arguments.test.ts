@@ -11,14 +11,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadContract } from '../src/contract/index.js';
-import { BODY_CHECKED_ELSEWHERE } from '../src/http/router.js';
 import { ERROR_META_KEY } from '../src/mcp/index.js';
 import { findTool, parseToolInput } from '../src/tools/catalog.js';
 import { openSession } from './helpers/legacy-sse.js';
 import { rpcAt, STREAMABLE_REVISIONS, type RpcMessage } from './helpers/mcp-rpc.js';
 import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
 
-const contract = loadContract(BODY_CHECKED_ELSEWHERE);
+const contract = loadContract();
 const OPEN = findTool('change.open')!;
 const UNUSED = { rationale: null, owner: null, ttl: null, template: null };
 const BAD_SLUG = { name: 'change_open', arguments: { title: 'x', slug: '../../etc' } };

@@ -27,8 +27,8 @@ export interface Contract {
   /** The compiled validator of a component schema. */
   validator(name: string): ValidateFunction;
   /**
-   * Checks a request's path, query, headers and body against its operation; returns what did not match.
-   * Operations whose body is checked elsewhere (see `loadContract`'s `bodyCheckedElsewhere`) skip the body.
+   * Checks a request's path, query and headers against its operation; returns what did not match. A body is
+   * checked by what reads it: a tool's arguments by the tool pipeline, JSON-RPC by the MCP transports.
    */
   checkRequest(op: OperationId, request: RequestParts): ValidationIssue[];
 }
@@ -37,7 +37,6 @@ export interface RequestParts {
   path: Record<string, unknown>;
   query: Record<string, unknown>;
   header: Record<string, unknown>;
-  body?: unknown;
 }
 
 interface Document {
@@ -45,11 +44,8 @@ interface Document {
   components: Components & { schemas: Record<string, JsonSchema> };
 }
 
-/**
- * Loads and compiles the contract.
- * @param bodyCheckedElsewhere operations whose handler validates the body itself (e.g. per tool).
- */
-export function loadContract(bodyCheckedElsewhere: readonly OperationId[] = []): Contract {
+/** Loads and compiles the contract. */
+export function loadContract(): Contract {
   const text = readFileSync(packageFile('openapi.yaml'), 'utf8');
   const document = parse(text) as Document;
   const { components } = document;
@@ -68,8 +64,7 @@ export function loadContract(bodyCheckedElsewhere: readonly OperationId[] = []):
   for (const item of Object.values(document.paths)) {
     for (const raw of Object.values(item)) {
       const op = dereference(raw, components) as OperationObject;
-      const withBody = !bodyCheckedElsewhere.includes(op.operationId as OperationId);
-      requests.set(op.operationId, ajv.compile(requestSchema(op, withBody)));
+      requests.set(op.operationId, ajv.compile(requestSchema(op)));
     }
   }
 

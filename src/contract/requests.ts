@@ -1,6 +1,6 @@
 /**
- * One JSON Schema per operation for the parts of a request the contract describes — path, query, headers and
- * (unless the caller validates it elsewhere) body — so a request is checked by one compiled validator.
+ * One JSON Schema per operation for the parameters of a request the contract describes — path, query and
+ * headers — so they are checked by one compiled validator.
  */
 import type { JsonSchema } from './schemas.js';
 
@@ -14,13 +14,12 @@ interface Parameter {
 export interface OperationObject {
   operationId: string;
   parameters?: Parameter[];
-  requestBody?: { required?: boolean; content: Record<string, { schema: unknown }> };
 }
 
 type Part = 'path' | 'query' | 'header';
 
 /** The request schema of `op`; header names are lower-cased, as Node presents them. */
-export function requestSchema(op: OperationObject, withBody: boolean): JsonSchema {
+export function requestSchema(op: OperationObject): JsonSchema {
   const parts: Record<Part, { properties: JsonSchema; required: string[] }> = {
     path: { properties: {}, required: [] },
     query: { properties: {}, required: [] },
@@ -36,8 +35,5 @@ export function requestSchema(op: OperationObject, withBody: boolean): JsonSchem
   for (const [part, { properties: props, required }] of Object.entries(parts)) {
     properties[part] = { type: 'object', properties: props, required };
   }
-  const body = op.requestBody?.content['application/json']?.schema;
-  if (withBody && body !== undefined) properties.body = body;
-  const required = withBody && op.requestBody?.required ? ['body'] : [];
-  return { type: 'object', properties, required };
+  return { type: 'object', properties, required: Object.keys(properties) };
 }

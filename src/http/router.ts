@@ -13,18 +13,6 @@ import { assertJsonDepth } from './limits.js';
 import { HANDLED, type Handler, type Handlers, type Input, type RequestState } from './handler.js';
 import { PROBLEM_TYPE, invalidRequest } from './problem.js';
 
-/**
- * Operations whose body is not checked against the contract here: the tool's own input schema checks an invoke
- * body (the contract's `ToolInput` is a union, whose errors would not say which tool's field was wrong), the
- * MCP SDK answers malformed JSON-RPC on `/mcp` with JSON-RPC errors, as MCP clients expect, and the HTTP+SSE
- * transport checks a posted message with the SDK's own schemas once it has found the session.
- */
-export const BODY_CHECKED_ELSEWHERE = [
-  'invokeTool',
-  'postMcp',
-  'postLegacyMessage',
-] as const satisfies readonly OperationId[];
-
 export interface RouterDeps {
   contract: Contract;
   handlers: Handlers;

@@ -13,13 +13,12 @@ import { createMcpHandler, fromJsonSchema, McpServer } from '@modelcontextprotoc
 import { pino } from 'pino';
 import { createChangeService } from '../../../src/changes/index.js';
 import { loadContract, type Contract } from '../../../src/contract/index.js';
-import { BODY_CHECKED_ELSEWHERE } from '../../../src/http/router.js';
 import { createServerFactory } from '../../../src/mcp/server.js';
 import { TOOLS } from '../../../src/tools/catalog.js';
 import { printLine, reportMemoryOnSignal } from '../../helpers/memory-probe.js';
 
 reportMemoryOnSignal();
-const contract = loadContract(BODY_CHECKED_ELSEWHERE);
+const contract = loadContract();
 
 function referenceServer(c: Contract): McpServer {
   const server = new McpServer({ name: 'reference', version: '0' });
