@@ -18,13 +18,14 @@ import { drainGate } from './drain-gate.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
 import { deadline } from './limits.js';
+import { isStreamType, negotiate } from './media.js';
 import { originCheck } from './origin-check.js';
 import { createOAuthBearer } from './oauth-bearer.js';
 import { createRateLimiter } from './rate-limit.js';
 import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
 import { eventsRoutes } from './routes/events.js';
-import { invokeRoutes, repliesAsStream } from './routes/invoke.js';
+import { invokeRoutes } from './routes/invoke.js';
 import { opsHandlers, type ReadinessCheck } from './routes/ops.js';
 import { protectedResourceRoutes } from './routes/protected-resource.js';
 import { sessionRoutes } from './routes/session.js';
@@ -125,7 +126,11 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     streams: { perClient: config.maxStreamsPerClient, total: config.maxStreams },
     calls: { perClient: config.maxCallsPerClient, total: config.maxCalls },
   });
-  const jsonCallDeadline = deadline(config.requestTimeoutMs, (ctx) => !repliesAsStream(ctx));
+  // A streamed call shows progress and heartbeats as it runs: only a call answered in one body has a deadline.
+  const jsonCallDeadline = deadline(config.requestTimeoutMs, (ctx) => {
+    const media = negotiate(ctx, 'invokeTool');
+    return media !== false && !isStreamType(media);
+  });
 
   const handlers: Handlers = {
     ...opsHandlers({

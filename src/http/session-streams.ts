@@ -6,7 +6,7 @@
  */
 import type { Middleware } from 'koa';
 import type { OperationId } from '../../generated/operations.gen.js';
-import { holdsStream } from './stream-caps.js';
+import { holdsStream } from './media.js';
 import type { RequestState } from './handler.js';
 
 export interface SessionStreams {

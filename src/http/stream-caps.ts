@@ -14,6 +14,7 @@ import type { Middleware } from 'koa';
 import type { OperationId } from '../../generated/operations.gen.js';
 import { TaskError } from '../errors.js';
 import { clientKey } from './client-ip.js';
+import { holdsStream, streamsAnAnswer } from './media.js';
 import type { RequestState } from './handler.js';
 
 export type Budget = 'streams' | 'calls';
@@ -32,16 +33,11 @@ export interface StreamCaps {
   open(budget: Budget): number;
 }
 
-/** Which budget each operation's requests draw on. */
-const BUDGET_OF: Partial<Record<OperationId, Budget>> = {
-  getEvents: 'streams',
-  getLegacySse: 'streams',
-  invokeTool: 'calls',
-  postMcp: 'calls',
-};
-
-/** Whether requests of operation `id` hold a long-lived stream (the `streams` budget). */
-export const holdsStream = (id: OperationId): boolean => BUDGET_OF[id] === 'streams';
+/** Which budget an operation's requests draw on, from the media types it answers in (see media.ts). */
+function budgetOf(id: OperationId): Budget | undefined {
+  if (holdsStream(id)) return 'streams';
+  return streamsAnAnswer(id) ? 'calls' : undefined;
+}
 
 /** How long, as far as the client can tell, a slot stays taken after a refusal: a hint, not a promise. */
 const RETRY_AFTER_SECONDS: Record<Budget, number> = { streams: 5, calls: 1 };
@@ -116,7 +112,7 @@ export function createStreamCaps(options: StreamCapsOptions): StreamCaps {
 
   return {
     gate: (id) => {
-      const budget = BUDGET_OF[id];
+      const budget = budgetOf(id);
       return budget === undefined ? undefined : gate(budget);
     },
     open: (budget) => budgets[budget].open,

@@ -12,7 +12,9 @@ import { ndjsonInvokeFraming, sseInvokeFraming, streamToolCall } from '../../str
 import type { InvokeFraming } from '../../streaming/invoke-stream.js';
 import { findTool, parseToolInput } from '../../tools/catalog.js';
 import type { ToolSpec } from '../../tools/catalog.js';
+import { operations } from '../../../generated/operations.gen.js';
 import { HANDLED } from '../handler.js';
+import { negotiate, type MediaTypeOf } from '../media.js';
 import type { AppContext, Handler } from '../handler.js';
 import { invalidRequest, toProblem } from '../problem.js';
 
@@ -25,15 +27,10 @@ export interface InvokeRouteDeps {
   now?: () => Date;
 }
 
-/** What the route offers, in order of preference when `Accept` allows several (or is absent). */
-const OFFERED = ['application/json', 'text/event-stream', 'application/x-ndjson'] as const;
-const FRAMINGS: Record<Exclude<(typeof OFFERED)[number], 'application/json'>, InvokeFraming> = {
+const FRAMINGS: Record<Exclude<MediaTypeOf<'invokeTool'>, 'application/json'>, InvokeFraming> = {
   'text/event-stream': sseInvokeFraming,
   'application/x-ndjson': ndjsonInvokeFraming,
 };
-
-/** Whether an invoke will stream its reply: unless JSON is its best `Accept` match, in the route's own order. */
-export const repliesAsStream = (ctx: AppContext): boolean => ctx.accepts(...OFFERED) !== 'application/json';
 
 /** The `invokeTool` handler. */
 export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invokeTool'> } {
@@ -44,9 +41,10 @@ export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invo
     const tool = findTool(input.path.tool);
     if (!tool) throw new TaskError('ENOTFOUND', `No tool named ${JSON.stringify(input.path.tool)}`);
     ctx.state.tool = tool.name;
-    // `accepts` answers one of the types it was given, or false.
-    const media = ctx.accepts(...OFFERED) as (typeof OFFERED)[number] | false;
-    if (media === false) throw new TaskError('ENOTACCEPTABLE', `Accept one of ${OFFERED.join(', ')}`);
+    const media = negotiate(ctx, 'invokeTool');
+    if (media === false) {
+      throw new TaskError('ENOTACCEPTABLE', `Accept one of ${operations.invokeTool.produces.join(', ')}`);
+    }
     const args = checkInput(contract, tool, input.body);
     const callContext = { actor: actorOf(ctx), requestId: ctx.state.requestId };
 
