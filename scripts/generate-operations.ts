@@ -6,11 +6,14 @@
  *   types its success responses may come in to the types generated for it, so handlers are typed per operation
  *   without writing any type twice;
  * - `scopes.gen.ts`: the OAuth scopes of the `bearerAuth` scheme's `x-scopes`;
- * - `errors.gen.ts`: the error table (`ErrorCode` and its `x-error-map`), checked here (scripts/error-map.ts).
+ * - `errors.gen.ts`: the error table (`ErrorCode` and its `x-error-map`), checked here (scripts/error-map.ts);
+ * - `resources.gen.ts`: the MCP resources and URI templates of `x-resources`, with a builder and a pattern per
+ *   template (scripts/resource-templates.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { readErrorMap } from './error-map.js';
+import { readResources, templateBuilder, templatePattern } from './resource-templates.js';
 
 type Operation = {
   operationId: string;
@@ -20,6 +23,7 @@ type Operation = {
 };
 type Document = {
   security?: Operation['security'];
+  'x-resources'?: unknown;
   paths: Record<string, Record<string, Operation>>;
   components: {
     securitySchemes: { bearerAuth: { 'x-scopes'?: Record<string, string> } };
@@ -112,6 +116,32 @@ export type OperationId = keyof typeof operations;
 
 export type Operations = {
 ${types.join('\n')}
+};
+`,
+);
+
+const { resources, templates } = readResources(doc['x-resources']);
+const byTemplate = (make: (uriTemplate: string) => string): string =>
+  templates.map((t) => `  '${t.name}': ${make(t.uriTemplate)},`).join('\n');
+
+writeFileSync(
+  `${out}/resources.gen.ts`,
+  `${NOTICE}/** The MCP resources with a fixed URI (\`resources/list\`). */
+export const RESOURCES = ${JSON.stringify(resources, null, 2)} as const;
+
+/** The MCP resource templates (\`resources/templates/list\`). */
+export const RESOURCE_TEMPLATES = ${JSON.stringify(templates, null, 2)} as const;
+
+export type ResourceTemplateName = (typeof RESOURCE_TEMPLATES)[number]['name'];
+
+/** One URI of each template, from its variables (as given: a \`{+path}\` is not encoded). */
+export const RESOURCE_URIS = {
+${byTemplate(templateBuilder)}
+} as const;
+
+/** What each template's URIs look like: \`{name}\` captures one path segment, \`{+name}\` the rest. */
+export const RESOURCE_PATTERNS: Readonly<Record<ResourceTemplateName, RegExp>> = {
+${byTemplate((t) => `new RegExp(${JSON.stringify(templatePattern(t))})`)}
 };
 `,
 );

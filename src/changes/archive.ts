@@ -4,6 +4,7 @@
  */
 import { access, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { RESOURCE_URIS } from '../../generated/resources.gen.js';
 import type { Receipt } from '../../generated/types.gen.js';
 import { TaskError } from '../errors.js';
 import { withArchiveLock } from './archive-lock.js';
@@ -56,7 +57,7 @@ export async function archiveChange(
   });
 }
 
-const receiptUri = (slug: string): string => `change://${slug}/receipt`;
+const receiptUri = (slug: string): string => RESOURCE_URIS['change-receipt']({ slug });
 
 const noChange = (slug: string): TaskError =>
   new TaskError('ENOCHANGE', `There is no open or archived change "${slug}".`, {

@@ -3,6 +3,7 @@
  */
 import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { RESOURCE_URIS } from '../../generated/resources.gen.js';
 import { TaskError } from '../errors.js';
 import { withArchiveLock } from './archive-lock.js';
 import type { Domain } from './domain.js';
@@ -130,9 +131,10 @@ async function result(domain: Domain, slug: string, created: boolean, lock: Lock
       specs: `${folder}/specs`,
     },
     resourceUris: {
-      proposal: `change://${slug}/proposal`,
-      tasks: `change://${slug}/tasks`,
-      delta: `change://${slug}/delta`,
+      proposal: RESOURCE_URIS['change-proposal']({ slug }),
+      tasks: RESOURCE_URIS['change-tasks']({ slug }),
+      // Where the change's delta URIs start, without the slash before their path.
+      delta: RESOURCE_URIS['change-delta']({ slug, path: '' }).replace(/\/$/, ''),
     },
     toolVersions: await domain.toolVersions(),
   };

@@ -7,6 +7,7 @@
 import { constants } from 'node:fs';
 import { lstat, open, readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { RESOURCE_PATTERNS, RESOURCES, type ResourceTemplateName } from '../../generated/resources.gen.js';
 import { TaskError } from '../errors.js';
 import type { Domain } from './domain.js';
 import { assertSlug, isInside } from './layout.js';
@@ -19,8 +20,17 @@ import type { ActiveChange, ActivePage, ResourceContent } from './types.js';
 const MAX_BYTES = 256 * 1024;
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
-const CHANGE_URI = /^change:\/\/([^/?#]*)\/(proposal|tasks|receipt|delta\/(.+))$/;
-const ACTIVE_URI = /^changes:\/\/active(?:\?(.*))?$/;
+const ACTIVE_URI = RESOURCES.find((r) => r.name === 'active-changes')!.uri;
+const TEMPLATES = Object.entries(RESOURCE_PATTERNS) as Array<[ResourceTemplateName, RegExp]>;
+
+/** Which template `uri` is of, and its variables; undefined when it is of none. */
+function matchTemplate(uri: string): { name: ResourceTemplateName; slug: string; path: string } | undefined {
+  for (const [name, pattern] of TEMPLATES) {
+    const groups = pattern.exec(uri)?.groups;
+    if (groups) return { name, slug: groups.slug ?? '', path: groups.path ?? '' };
+  }
+  return undefined;
+}
 
 const escape = (what: string): TaskError =>
   new TaskError('EPATH_ESCAPE', `The ${what} leads outside the change.`, {
@@ -106,26 +116,27 @@ function uriSlug(raw: string): string {
 
 /** Reads one resource by URI. */
 export async function readResource(domain: Domain, uri: string): Promise<ResourceContent> {
-  const active = ACTIVE_URI.exec(uri);
-  if (active) {
-    const query = new URLSearchParams(active[1] ?? '');
+  if (uri === ACTIVE_URI || uri.startsWith(`${ACTIVE_URI}?`)) {
+    const query = new URLSearchParams(uri.slice(ACTIVE_URI.length + 1));
     const page = await listActive(domain, {
       cursor: query.get('cursor') ?? undefined,
       limit: query.has('limit') ? Number(query.get('limit')) : undefined,
     });
     return { uri, mimeType: 'application/json', text: JSON.stringify(page) };
   }
-  const match = CHANGE_URI.exec(uri);
+  const match = matchTemplate(uri);
   if (!match)
     throw missing('No such resource.', 'Use changes://active or change://<slug>/proposal|tasks|receipt|delta/<path>.');
-  const slug = uriSlug(match[1] ?? '');
-  const kind = match[2] ?? '';
-  if (kind === 'receipt') return { uri, mimeType: 'application/json', text: await readReceiptText(domain, slug) };
-  const folder = await changeFolder(domain, slug);
-  if (kind === 'proposal' || kind === 'tasks') {
-    return { uri, mimeType: 'text/markdown', text: await readConfined(path.join(folder, `${kind}.md`), folder) };
+  const slug = uriSlug(match.slug);
+  if (match.name === 'change-receipt') {
+    return { uri, mimeType: 'application/json', text: await readReceiptText(domain, slug) };
   }
-  const relative = deltaPath(match[3] ?? '');
+  const folder = await changeFolder(domain, slug);
+  if (match.name === 'change-proposal' || match.name === 'change-tasks') {
+    const file = match.name === 'change-proposal' ? 'proposal.md' : 'tasks.md';
+    return { uri, mimeType: 'text/markdown', text: await readConfined(path.join(folder, file), folder) };
+  }
+  const relative = deltaPath(match.path);
   const specs = path.join(folder, 'specs');
   const mimeType = relative.endsWith('.md') ? 'text/markdown' : 'text/plain';
   return { uri, mimeType, text: await readConfined(path.join(specs, relative), specs) };
