@@ -381,6 +381,7 @@ export const ToolNameSchema = {
 export const TemplateSchema = {
   type: 'string',
   enum: ['feature', 'bugfix', 'chore'],
+  default: 'feature',
 } as const;
 
 export const ChangeOpenInputSchema = {

@@ -4,10 +4,11 @@
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { SlugSchema } from '../../generated/schemas.gen.js';
 import { TaskError } from '../errors.js';
 
 /** The contract's `Slug` pattern; the domain checks it itself because it builds paths from it. */
-const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,62})[a-z0-9]$/;
+const SLUG_PATTERN = new RegExp(SlugSchema.pattern, 'u');
 
 /** `openspec/changes/archive` is OpenSpec's own folder, so `archive` can never name a change. */
 const RESERVED_SLUGS = new Set(['archive']);
@@ -15,9 +16,13 @@ const RESERVED_SLUGS = new Set(['archive']);
 /** An archived change's folder: `YYYY-MM-DD-<slug>`. */
 const ARCHIVED_NAME = /^(\d{4}-\d{2}-\d{2})-(.+)$/;
 
+/** Whether `name` can name a change: the contract's `Slug`, and not a name OpenSpec reserves. */
+export const isSlug = (name: unknown): name is string =>
+  typeof name === 'string' && SLUG_PATTERN.test(name) && !RESERVED_SLUGS.has(name);
+
 /** Throws EBADSLUG unless `slug` is a valid change name. */
 export function assertSlug(slug: unknown): asserts slug is string {
-  if (typeof slug !== 'string' || !SLUG_PATTERN.test(slug) || RESERVED_SLUGS.has(slug)) {
+  if (!isSlug(slug)) {
     throw new TaskError('EBADSLUG', 'The slug must be 3–64 lowercase letters, digits or hyphens (not "archive").', {
       hint: 'Use a kebab-case name such as "add-login-rate-limit".',
       details: { pattern: SLUG_PATTERN.source },

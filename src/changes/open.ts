@@ -4,6 +4,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { RESOURCE_URIS } from '../../generated/resources.gen.js';
+import { ChangeOpenInputSchema, TemplateSchema } from '../../generated/schemas.gen.js';
 import { TaskError } from '../errors.js';
 import { withArchiveLock } from './archive-lock.js';
 import type { Domain } from './domain.js';
@@ -14,8 +15,9 @@ import { completeChange, createChange, type ScaffoldInput, type Template } from 
 import { archivedName, isOpen } from './state.js';
 import type { CallContext, ChangeOpenInput, ChangeOpenResult, Lock } from './types.js';
 
-const TEMPLATES: readonly Template[] = ['feature', 'bugfix', 'chore'];
-const DEFAULT_TTL = 3600;
+const TEMPLATES: readonly Template[] = TemplateSchema.enum;
+const DEFAULT_TTL = ChangeOpenInputSchema.properties.ttl.default;
+const DEFAULT_TEMPLATE = TemplateSchema.default;
 
 interface OpenRequest {
   slug: string;
@@ -32,7 +34,7 @@ const badInput = (message: string, field: string): TaskError =>
 /** Checks what the domain relies on; the edges have already checked the rest against the contract. */
 function parseInput(input: ChangeOpenInput, ctx: CallContext): OpenRequest {
   assertSlug(input.slug);
-  const { title, rationale, ttl = DEFAULT_TTL, template = 'feature' } = input;
+  const { title, rationale, ttl = DEFAULT_TTL, template = DEFAULT_TEMPLATE } = input;
   if (typeof title !== 'string' || title.trim().length === 0 || title.length > 200 || /[\r\n]/.test(title))
     throw badInput('The title must be one line of 1–200 characters.', 'title');
   if (rationale !== undefined && (typeof rationale !== 'string' || rationale.length > 4000))

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { RESOURCE_PATTERNS, RESOURCES, type ResourceTemplateName } from '../../generated/resources.gen.js';
 import { TaskError } from '../errors.js';
 import type { Domain } from './domain.js';
-import { assertSlug, isInside } from './layout.js';
+import { assertSlug, isInside, isSlug } from './layout.js';
 import { liveChangeLock, LOCK_FILE } from './lock.js';
 import { proposalTitle, taskProgress } from './markdown.js';
 import { RECEIPT_FILE } from './receipt.js';
@@ -159,7 +159,7 @@ async function readReceiptText(domain: Domain, slug: string): Promise<string> {
 const parseCursor = (cursor: string | undefined): string | undefined => {
   if (cursor === undefined || cursor === '') return undefined;
   const slug = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[a-z0-9-]{1,64}$/.test(slug)) {
+  if (!isSlug(slug)) {
     throw new TaskError('EBADINPUT', 'The cursor is not one this server gave out.', { details: { field: 'cursor' } });
   }
   return slug;
@@ -176,7 +176,7 @@ export async function listActive(domain: Domain, page: { cursor?: string; limit?
   const after = parseCursor(page.cursor);
   const entries = await readdir(domain.layout.changes, { withFileTypes: true }).catch(() => []);
   const slugs = entries
-    .filter((e) => e.isDirectory() && e.name !== 'archive' && /^[a-z0-9][a-z0-9-]+[a-z0-9]$/.test(e.name))
+    .filter((e) => e.isDirectory() && isSlug(e.name))
     .map((e) => e.name)
     .sort()
     .filter((slug) => after === undefined || slug > after);
