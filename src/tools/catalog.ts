@@ -3,14 +3,23 @@
  * from the contract (`contract.schema(name)`), so MCP `inputSchema`s, request validation and types agree.
  */
 import type { CallContext, ChangeService } from '../changes/types.js';
-import type { ChangeArchiveInput, ChangeOpenInput, ToolResult, ValidationIssue } from '../../generated/types.gen.js';
+import type {
+  ChangeArchiveInput,
+  ChangeOpenInput,
+  ToolName,
+  ToolResult,
+  ValidationIssue,
+} from '../../generated/types.gen.js';
 import { toIssues, type Contract, type JsonSchema } from '../contract/index.js';
 
-export interface ToolSpec {
+/** A tool's canonical, dotted name (`change.open`): the contract's `ToolName`s with a dot. */
+export type CanonicalToolName = Extract<ToolName, `${string}.${string}`>;
+
+export interface ToolSpec<Name extends CanonicalToolName = CanonicalToolName> {
   /** The canonical, dotted name (`change.open`). */
-  name: 'change.open' | 'change.archive';
-  /** The name safe for Anthropic's tool-name pattern `^[a-zA-Z0-9_-]{1,64}$` (`change_open`). */
-  safeName: 'change_open' | 'change_archive';
+  name: Name;
+  /** The name safe for Anthropic's tool-name pattern `^[a-zA-Z0-9_-]{1,64}$` (`change_open`): its other `ToolName`. */
+  safeName: Exclude<ToolName, CanonicalToolName>;
   title: string;
   description: string;
   /** Component schema names in `openapi.yaml`. */
@@ -25,8 +34,9 @@ const OWNER_RULE =
   'The lock is held for `owner`: you (your token name) by default, or a sub-owner of yours such as ' +
   "`<your name>/agent-2` to keep your agents apart; another caller's name is refused (EFOREIGN_OWNER).";
 
-export const TOOLS: readonly ToolSpec[] = [
-  {
+/** Every tool of the contract, by canonical name: one left out does not compile. */
+const SPECS: { [Name in CanonicalToolName]: ToolSpec<Name> } = {
+  'change.open': {
     name: 'change.open',
     safeName: 'change_open',
     title: 'Open a change',
@@ -38,7 +48,7 @@ export const TOOLS: readonly ToolSpec[] = [
     outputSchema: 'ChangeOpenResult',
     run: (service, input, ctx) => service.open(input as ChangeOpenInput, ctx),
   },
-  {
+  'change.archive': {
     name: 'change.archive',
     safeName: 'change_archive',
     title: 'Archive a change',
@@ -51,7 +61,9 @@ export const TOOLS: readonly ToolSpec[] = [
     outputSchema: 'ChangeArchiveResult',
     run: (service, input, ctx) => service.archive(input as ChangeArchiveInput, ctx),
   },
-];
+};
+
+export const TOOLS: readonly ToolSpec[] = Object.values(SPECS);
 
 const byName = new Map<string, ToolSpec>(
   TOOLS.flatMap((tool) => [[tool.name, tool] as const, [tool.safeName, tool] as const]),
