@@ -1,9 +1,10 @@
 /**
- * An ioredis connection for a store that must never make a request wait on Redis: while it is disconnected
- * commands fail at once (no offline queue, no retries), a slow one times out, and each change of health is logged
- * once. Each store (rate limits, sign-outs) holds its own and decides for itself what "down" means.
+ * Connections to Redis, made one way for every part that uses it (rate limits, sign-outs, the event bus): nothing
+ * ever waits on a Redis that is not there. While a connection is down its commands fail at once (no offline queue,
+ * no retries) and it reconnects in the background. A store's connection also times out a slow command and logs
+ * each change of health once; each store decides for itself what "down" means.
  */
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 
 /** A Redis call that takes longer than this counts as Redis being down: the request must not wait on it. */
@@ -25,15 +26,22 @@ export interface RedisConnection {
   close(): void;
 }
 
-/** Connects to `url` in the background; the store works (degraded) until, and whenever, Redis is not there. */
-export function connectRedis(url: string, logger: Logger, labels: StoreLabels): RedisConnection {
-  const client = new Redis(url, {
+/**
+ * A client that fails fast: commands sent while it is disconnected fail at once, and it reconnects every 2 s at
+ * most. `options` adds to that (a connection name, timeouts).
+ */
+export const createRedisClient = (url: string, options: RedisOptions = {}): Redis =>
+  new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: REDIS_COMMAND_MS,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    ...options,
   });
+
+/** Connects to `url` in the background; the store works (degraded) until, and whenever, Redis is not there. */
+export function connectRedis(url: string, logger: Logger, labels: StoreLabels): RedisConnection {
+  const client = createRedisClient(url, { commandTimeout: REDIS_COMMAND_MS });
   let state: 'connecting' | 'up' | 'down' = 'connecting';
   let closing = false;
   const down = (err: unknown): void => {

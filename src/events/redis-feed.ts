@@ -10,8 +10,9 @@
  * and `eventBus` reads `degraded`. The `unavailable` entry's id is the subscriber's position, so the client
  * reconnects with it and replays what it missed once the bus is back.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { CheckState, FeedEvent } from '../../generated/types.gen.js';
+import { createRedisClient } from '../redis-connection.js';
 import { createFanOut, isStreamId, UNKNOWN_POSITION, type Replay } from './fan-out.js';
 import type { EventFeed, FeedEntry, FeedListener } from './feed.js';
 import { createOutbox } from './redis-outbox.js';
@@ -55,17 +56,9 @@ export interface RedisEventFeed extends EventFeed {
   close(): Promise<void>;
 }
 
-/** Connections that fail fast: nothing queues inside ioredis, so a command while Redis is away fails at once. */
+/** The project's fail-fast connections; a reply lost with its connection is not sent again (the outbox retries). */
 const connection = (url: string, options: RedisOptions): Redis =>
-  new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-    socketTimeout: SILENCE_MS,
-    ...options,
-  });
+  createRedisClient(url, { autoResendUnfulfilledCommands: false, socketTimeout: SILENCE_MS, ...options });
 
 /** Creates the feed and connects; it reads `degraded` until both connections are up. */
 export function createRedisEventFeed(options: RedisEventFeedOptions): RedisEventFeed {
