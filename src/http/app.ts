@@ -109,7 +109,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     return claims && tokens.knows(claims.name) ? claims : undefined;
   };
   const oauth = config.oauth && createOAuthBearer(config.oauth, tokens);
-  const identify = createIdentify(tokens, verifySession, oauth?.subjectOf);
+  const identify = createIdentify(tokens, verifySession);
   const revocations = createSessionRevocations({ redisUrl: config.redisUrl, logger: deps.logger });
   lifecycle.onDrain(() => revocations.close());
   const sessionStreams = createSessionStreams();

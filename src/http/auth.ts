@@ -3,11 +3,11 @@
  * also names `cookieAuth`: the GET stream routes, and `DELETE /v1/session`, which ends the session and whose CSRF
  * guard is the Origin check in front of every route. A cookie can never drive a change to the repository.
  */
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import type { operations } from '../../generated/operations.gen.js';
 import { TaskError } from '../errors.js';
 import { bearerToken } from './bearer-token.js';
-import type { Caller, RequestState } from './handler.js';
+import type { AppContext, Caller, Credentials, RequestState } from './handler.js';
 import { SESSION_COOKIE, type SessionClaims } from './session-cookie.js';
 import type { TokenStore } from './tokens.js';
 
@@ -32,41 +32,30 @@ const unauthorized = (message: string): TaskError =>
   });
 
 /**
- * What a request's credentials say, read once per request: for each one presented, the token name (for a cookie,
- * the session) it proves, or null when it proves nothing. The rate limiter keys on it and the auth middleware
- * decides on it; whether a session was signed out is asked only when its cookie is the credential used.
+ * The request's credentials (see `Credentials`). The rate limiter keys on them and the auth middleware decides on
+ * them; whether a session was signed out is asked only when its cookie is the credential used.
  */
-export interface Credentials {
-  bearer?: string | null;
-  cookie?: SessionClaims | null;
-}
-
-export type Identify = (ctx: Context) => Credentials;
+export type Identify = (ctx: AppContext) => Credentials;
 
 /**
- * Reads `Authorization` and the session cookie once per request (memoized), whoever asks first. A bearer token
- * that is no static token may be an OAuth access token that `verifiedSubject` vouches for (oauth-bearer.ts).
+ * Reads `Authorization` and the session cookie once per request (kept in `ctx.state.credentials`), whoever asks
+ * first. A bearer token that is no static token may be an OAuth access token the verifier vouched for
+ * (`ctx.state.oauth`, set by oauth-bearer.ts before anyone asks).
  */
-export function createIdentify(
-  tokens: TokenStore,
-  verifySession: SessionVerifier,
-  verifiedSubject: (ctx: Context) => string | undefined = () => undefined,
-): Identify {
-  const seen = new WeakMap<Context, Credentials>();
+export function createIdentify(tokens: TokenStore, verifySession: SessionVerifier): Identify {
   return (ctx) => {
-    let credentials = seen.get(ctx);
-    if (!credentials) {
-      credentials = {};
-      const authorization = ctx.get('Authorization');
-      if (authorization) {
-        const token = bearerToken(authorization);
-        // A JWT is longer than a static token may be: the OAuth verifier has judged it before the parser's limit.
-        credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? verifiedSubject(ctx) ?? null;
-      }
-      const cookie = ctx.cookies.get(SESSION_COOKIE);
-      if (cookie !== undefined) credentials.cookie = verifySession(cookie) ?? null;
-      seen.set(ctx, credentials);
+    if (ctx.state.credentials) return ctx.state.credentials;
+    const credentials: Credentials = {};
+    const authorization = ctx.get('Authorization');
+    if (authorization) {
+      const token = bearerToken(authorization);
+      const verified = ctx.state.oauth && 'subject' in ctx.state.oauth ? ctx.state.oauth.subject : undefined;
+      // A JWT is longer than a static token may be: the OAuth verifier has judged it before the parser's limit.
+      credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? verified ?? null;
     }
+    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    if (cookie !== undefined) credentials.cookie = verifySession(cookie) ?? null;
+    ctx.state.credentials = credentials;
     return credentials;
   };
 }

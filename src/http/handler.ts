@@ -5,8 +5,10 @@
  * `res`) returns `HANDLED`.
  */
 import type { ParameterizedContext } from 'koa';
-import type { OperationId, Operations } from '../../generated/operations.gen.js';
 import type { Logger } from 'pino';
+import type { OperationId, Operations } from '../../generated/operations.gen.js';
+import type { InvalidTokenError } from '../auth/errors.js';
+import type { SessionClaims } from './session-cookie.js';
 
 /** What the auth middleware established about the caller. */
 export interface Caller {
@@ -17,12 +19,32 @@ export interface Caller {
   session?: string;
 }
 
-/** Per-request state every handler can rely on. */
+/**
+ * What a request's credentials say, read once per request (auth.ts): for each one presented, the token name (for a
+ * cookie, the session) it proves, or null when it proves nothing.
+ */
+export interface Credentials {
+  bearer?: string | null;
+  cookie?: SessionClaims | null;
+}
+
+/** What the OAuth verifier made of a bearer token that is no static token (oauth-bearer.ts). */
+export type OAuthOutcome = { subject: string } | { refusal: InvalidTokenError };
+
+/** Per-request state: everything a request carries from one middleware to the next lives here. */
 export interface RequestState {
   requestId: string;
   log: Logger;
   /** The client's address (see client-ip.ts); logged on the request's line and part of its rate-limit key. */
   ip: string;
+  /** Body bytes sent so far, whoever wrote them; logged on the request's line. */
+  bytesSent: () => number;
+  /** Set once read (see `createIdentify`). */
+  credentials?: Credentials;
+  /** Set when the request carried an OAuth access token. */
+  oauth?: OAuthOutcome;
+  /** The key the rate limits counted the request under. */
+  rateKey?: string;
   caller?: Caller;
   /** Set by tool-calling routes; logged on the request's line. */
   tool?: string;

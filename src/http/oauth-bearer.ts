@@ -5,19 +5,14 @@
  * unreachable issuer costs them nothing. A 401 carries the RFC 9728 challenge that starts an OAuth client's
  * discovery.
  */
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import { operations } from '../../generated/operations.gen.js';
 import type { CheckState } from '../../generated/types.gen.js';
 import type { OAuthConfig } from '../auth/oauth-config.js';
-import {
-  InvalidTokenError,
-  IssuerUnavailableError,
-  createOAuthVerifier,
-  type Principal,
-} from '../auth/oauth-verifier.js';
+import { InvalidTokenError, IssuerUnavailableError, createOAuthVerifier } from '../auth/oauth-verifier.js';
 import { createProtectedResource, type ProtectedResource } from '../auth/protected-resource.js';
 import { TaskError } from '../errors.js';
-import type { RequestState } from './handler.js';
+import type { AppContext, RequestState } from './handler.js';
 import type { TokenStore } from './tokens.js';
 
 /** RFC 6750 §2.1's `b64token`: JWTs are longer than static tokens may be; the 8 KiB header limit bounds them. */
@@ -36,26 +31,21 @@ export interface OAuthBearer {
   verify: Middleware<RequestState>;
   /** Puts the RFC 6750 / RFC 9728 challenge on every 401; mount before (outside) the error responder. */
   challenge: Middleware<RequestState>;
-  /** The verified subject of this request's OAuth token, if it had a good one (for `createIdentify`). */
-  subjectOf(ctx: Context): string | undefined;
   /** The readiness check: `degraded` while an issuer cannot be reached. */
   checks: { oauth: () => Promise<CheckState> };
 }
 
-type Outcome = { principal: Principal } | { refusal: InvalidTokenError };
-
 export function createOAuthBearer(config: OAuthConfig, tokens: TokenStore): OAuthBearer {
   const verifier = createOAuthVerifier(config);
   const resource = createProtectedResource(config);
-  const outcomes = new WeakMap<Context, Outcome>();
 
   const verify: Middleware<RequestState> = async (ctx, next) => {
     const token = PUBLIC_PATHS.has(ctx.path) ? undefined : BEARER.exec(ctx.get('Authorization'))?.[1];
     if (token === undefined || tokens.identify(token) !== undefined) return next();
     try {
-      outcomes.set(ctx, { principal: await verifier.verify(token) });
+      ctx.state.oauth = { subject: (await verifier.verify(token)).subject };
     } catch (err) {
-      if (err instanceof InvalidTokenError) outcomes.set(ctx, { refusal: err });
+      if (err instanceof InvalidTokenError) ctx.state.oauth = { refusal: err };
       else throw err instanceof IssuerUnavailableError ? unavailable(ctx, err) : err;
     }
     return next();
@@ -64,7 +54,7 @@ export function createOAuthBearer(config: OAuthConfig, tokens: TokenStore): OAut
   const challenge: Middleware<RequestState> = async (ctx, next) => {
     await next();
     if (ctx.status !== 401 || ctx.headerSent) return;
-    const outcome = outcomes.get(ctx);
+    const outcome = ctx.state.oauth;
     const refusal = outcome && 'refusal' in outcome ? outcome.refusal : undefined;
     ctx.set(
       'WWW-Authenticate',
@@ -76,16 +66,12 @@ export function createOAuthBearer(config: OAuthConfig, tokens: TokenStore): OAut
     resource,
     verify,
     challenge,
-    subjectOf(ctx) {
-      const outcome = outcomes.get(ctx);
-      return outcome && 'principal' in outcome ? outcome.principal.subject : undefined;
-    },
     checks: { oauth: async () => verifier.health() },
   };
 }
 
 /** 503 with `Retry-After`: the token may be fine, we cannot tell yet. Logged with the issuer, never the token. */
-function unavailable(ctx: Context & { state: RequestState }, err: IssuerUnavailableError): TaskError {
+function unavailable(ctx: AppContext, err: IssuerUnavailableError): TaskError {
   ctx.state.log.warn({ issuer: err.issuer, reason: err.message }, 'OAuth issuer unavailable');
   ctx.set('Retry-After', String(err.retryAfterSeconds));
   return new TaskError('EAUTH_UNAVAILABLE', 'The authorization server of this token cannot be reached; try again.', {

@@ -43,8 +43,7 @@ type Window = Middleware<RequestState>;
 const RESET = 'X-RateLimit-Reset';
 
 export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
-  const keys = new WeakMap<Context, string>();
-  const id = (ctx: Context): string => keys.get(ctx) ?? clientIp(ctx);
+  const id = (ctx: Context): string => (ctx.state as RequestState).rateKey ?? clientIp(ctx);
   const memory = createMemoryStore(deps.maxMemoryKeys ?? 100_000, [deps.burst, deps.sustained]);
   /** Burst first, then sustained, each its own koa-ratelimit middleware under its own namespace. */
   const windowsIn = (driver: 'memory' | 'redis', db: Map<string, unknown> | Redis, prefix: string): Window[] =>
@@ -79,7 +78,7 @@ export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
     if (exempt.has(ctx.path)) return next();
     const { bearer, cookie } = deps.identify(ctx);
     // A bad credential is refused later, by auth; here it only means the request is counted by address alone.
-    keys.set(ctx, clientKey(ctx.state.ip, bearer ?? cookie?.name));
+    ctx.state.rateKey = clientKey(ctx.state.ip, bearer ?? cookie?.name);
     const verdict = await admit(ctx);
     if (!verdict.fitted) throw limited(ctx, verdict.resetMs);
     return next();

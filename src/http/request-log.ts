@@ -40,15 +40,18 @@ function meterBytes(res: ServerResponse): () => number {
   return () => bytes;
 }
 
+/** pino-http hands its callbacks Node's request: this is how they find the request's `ctx.state`. */
+type StatefulRequest = IncomingMessage & { state?: RequestState };
+
+/** The request's own fields of its log line, from its `ctx.state`. */
+function summary(req: StatefulRequest) {
+  if (!req.state) return {};
+  const { ip, caller, tool, transport, bytesSent } = req.state;
+  return { ip, caller: caller?.name, tool, transport, bytes: bytesSent() };
+}
+
 /** koa-pino-logger, then what fills `ctx.state` (request id, request logger) for handlers and the log line. */
 export function requestLog(logger: Logger): Middleware<RequestState> {
-  const requests = new WeakMap<IncomingMessage, { state: RequestState; bytes: () => number }>();
-  const summary = (req: IncomingMessage) => {
-    const entry = requests.get(req);
-    if (!entry) return {};
-    const { ip, caller, tool, transport } = entry.state;
-    return { ip, caller: caller?.name, tool, transport, bytes: entry.bytes() };
-  };
   const http = koaPinoLogger({
     logger,
     quietReqLogger: true,
@@ -75,7 +78,8 @@ export function requestLog(logger: Logger): Middleware<RequestState> {
       ctx.state.requestId = String(ctx.req.id);
       ctx.state.log = ctx.req.log;
       ctx.state.ip = clientIp(ctx);
-      requests.set(ctx.req, { state: ctx.state, bytes: meterBytes(ctx.res) });
+      ctx.state.bytesSent = meterBytes(ctx.res);
+      (ctx.req as StatefulRequest).state = ctx.state;
       return next();
     });
 }
