@@ -5,7 +5,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { createChangeService } from './changes/index.js';
 import type { ChangeService } from './changes/types.js';
-import { readConfig } from './config.js';
+import { readConfig } from './config/index.js';
 import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { chooseFeed } from './events/choose-feed.js';

@@ -1,7 +1,7 @@
 /**
  * The embedded default: with nothing configured, `npm start` serves HTTPS on a self-signed certificate made on
  * first start, with a random token printed once, over a demo git repository — all under the git-ignored state
- * folder. Production refuses to start this way (see config.ts).
+ * folder. Production refuses to start this way (see config/read.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { generate } from 'selfsigned';
 import { simpleGit } from 'simple-git';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 
 export interface TlsCredentials {
   cert: string;

@@ -3,7 +3,7 @@
  * SHUTDOWN_GRACE_MS) and exits 0. Further signals during the drain are logged and otherwise ignored.
  */
 import { pino } from 'pino';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config/index.js';
 import { startTaskMcp } from './compose.js';
 
 async function main(): Promise<void> {

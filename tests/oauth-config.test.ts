@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, readConfig } from '../src/config.js';
+import { ConfigError, readConfig } from '../src/config/index.js';
 
 const OAUTH = { PUBLIC_URL: 'https://tasks.example.com', OAUTH_ISSUER: 'https://auth.example.com' };
 

@@ -6,7 +6,7 @@ import cors from '@koa/cors';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { ChangeService } from '../changes/types.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { operations } from '../../generated/operations.gen.js';
 import type { Contract } from '../contract/index.js';
 import type { EventFeed } from '../events/feed.js';

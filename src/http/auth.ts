@@ -6,7 +6,7 @@
 import type { Middleware } from 'koa';
 import type { operations } from '../../generated/operations.gen.js';
 import { TaskError } from '../errors.js';
-import { bearerToken } from './bearer-token.js';
+import { bearerToken } from '../auth/bearer-token.js';
 import type { AppContext, Caller, Credentials, RequestState } from './handler.js';
 import { SESSION_COOKIE, type SessionClaims } from './session-cookie.js';
 import type { TokenStore } from './tokens.js';

@@ -8,7 +8,7 @@
 import type { Middleware } from 'koa';
 import { operations } from '../../generated/operations.gen.js';
 import type { CheckState } from '../../generated/types.gen.js';
-import type { OAuthConfig } from '../auth/oauth-config.js';
+import type { OAuthConfig } from '../config/index.js';
 import { InvalidTokenError, IssuerUnavailableError, createOAuthVerifier } from '../auth/oauth-verifier.js';
 import { createProtectedResource, type ProtectedResource } from '../auth/protected-resource.js';
 import { TaskError } from '../errors.js';

@@ -10,7 +10,7 @@ import type { Context, Middleware } from 'koa';
 import ratelimit from 'koa-ratelimit';
 import type { Logger } from 'pino';
 import type { CheckState } from '../../generated/types.gen.js';
-import type { RateWindow } from '../config.js';
+import type { RateWindow } from '../config/index.js';
 import { TaskError } from '../errors.js';
 import { connectRedis } from '../redis-connection.js';
 import { clientIp, clientKey } from './client-ip.js';

@@ -6,17 +6,16 @@
  * (no `COOKIE_SECRET`) means every session ends on restart.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { MIN_COOKIE_SECRET_LENGTH } from '../config/index.js';
 
 export const SESSION_COOKIE = 'task_mcp_session';
 
-/** Shortest secret accepted: HMAC-SHA256 gains nothing from more than its 32-byte block of entropy, less weakens it. */
-const MIN_SECRET_BYTES = 32;
 const VERSION = 'v2';
 const ID_BYTES = 16;
 const ID = /^[A-Za-z0-9_-]{22}$/;
 
 export interface SessionCookieOptions {
-  /** HMAC key, at least 32 bytes (`COOKIE_SECRET`); random per process when undefined. */
+  /** HMAC key (`COOKIE_SECRET`), at least `MIN_COOKIE_SECRET_LENGTH` bytes; random per process when undefined. */
   secret: string | undefined;
   /** Lifetime of a session in seconds. */
   ttlSeconds: number;
@@ -50,8 +49,10 @@ export function createSessionCookies(options: SessionCookieOptions): SessionCook
   const { ttlSeconds, crossSite } = options;
   if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1)
     throw new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`);
-  const key = options.secret === undefined ? randomBytes(MIN_SECRET_BYTES) : Buffer.from(options.secret, 'utf8');
-  if (key.length < MIN_SECRET_BYTES) throw new RangeError(`COOKIE_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
+  const key =
+    options.secret === undefined ? randomBytes(MIN_COOKIE_SECRET_LENGTH) : Buffer.from(options.secret, 'utf8');
+  if (key.length < MIN_COOKIE_SECRET_LENGTH)
+    throw new RangeError(`COOKIE_SECRET must be at least ${MIN_COOKIE_SECRET_LENGTH} bytes`);
 
   const mac = (payload: string): Buffer => createHmac('sha256', key).update(payload).digest();
   // `SameSite=None` is only honoured with `Secure`, which every variant carries.

@@ -3,7 +3,7 @@
  * or echoed, and how long a comparison takes says nothing about which token nearly matched.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Token } from '../config.js';
+import type { Token } from '../config/index.js';
 
 export interface TokenStore {
   /** The name of the token presented, or undefined. */

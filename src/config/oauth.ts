@@ -1,10 +1,11 @@
 /**
- * The OAuth settings, read and checked at start: what `src/config.ts` hands over for `PUBLIC_URL` and the
- * `OAUTH_*` variables (their defaults and meaning are rows of its SETTINGS table). A bad value stops the server
- * with a message naming the variable and never quoting a secret.
+ * The OAuth settings, read and checked at start: `PUBLIC_URL` and the `OAUTH_*` variables (their kinds, defaults
+ * and meaning are rows of the SETTINGS table). A bad value stops the server with a message naming the variable and
+ * never quoting a secret.
  */
-import type { IntrospectionOptions } from './introspection.js';
-import { resourceIdentifiers } from './resources.js';
+import type { IntrospectionOptions } from '../auth/introspection.js';
+import { resourceIdentifiers } from '../auth/resources.js';
+import type { SettingReader } from './settings.js';
 
 export interface OAuthConfig {
   /** The public origin: the resource identifiers are it, it + `/mcp`, it + `/sse`. */
@@ -18,18 +19,20 @@ export interface OAuthConfig {
   jwksCooldownMs: number;
 }
 
-/** How config.ts lends its readers: a setting's value (or default), a bounded whole number, and its error. */
-export interface SettingReader {
-  text(name: string): string;
-  int(name: string, min: number, max: number): number;
-  fail(message: string): never;
+/** `PUBLIC_URL` and, when `OAUTH_ISSUER` is set, the OAuth settings that need it. */
+export function readOAuthSettings(read: SettingReader): {
+  publicUrl: string | undefined;
+  oauth: OAuthConfig | undefined;
+} {
+  const publicUrl = readPublicUrl(read);
+  return { publicUrl, oauth: readOAuthConfig(read, publicUrl) };
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** `PUBLIC_URL`: a bare origin, `https:` unless on loopback; undefined when unset. */
-export function readPublicUrl(read: SettingReader): string | undefined {
-  const raw = read.text('PUBLIC_URL');
+function readPublicUrl(read: SettingReader): string | undefined {
+  const raw = read.value('PUBLIC_URL');
   if (!raw) return undefined;
   const url = parseUrl(raw);
   if (!url || `${url.origin}/` !== url.href.replace(/\/?$/, '/') || !secureOrLoopback(url)) {
@@ -39,11 +42,11 @@ export function readPublicUrl(read: SettingReader): string | undefined {
 }
 
 /** The OAuth settings; undefined when `OAUTH_ISSUER` is unset (then no other `OAUTH_*` string may be set). */
-export function readOAuthConfig(read: SettingReader, publicUrl: string | undefined): OAuthConfig | undefined {
-  const issuers = list(read.text('OAUTH_ISSUER'));
+function readOAuthConfig(read: SettingReader, publicUrl: string | undefined): OAuthConfig | undefined {
+  const issuers = list(read.value('OAUTH_ISSUER'));
   if (issuers.length === 0) {
-    const stray = ['OAUTH_AUDIENCE', 'OAUTH_INTROSPECTION_URL', 'OAUTH_INTROSPECTION_CLIENT_ID'].find((name) =>
-      read.text(name),
+    const stray = (['OAUTH_AUDIENCE', 'OAUTH_INTROSPECTION_URL', 'OAUTH_INTROSPECTION_CLIENT_ID'] as const).find(
+      (name) => read.value(name),
     );
     if (stray) read.fail(`${stray} needs OAUTH_ISSUER`);
     return undefined;
@@ -51,23 +54,23 @@ export function readOAuthConfig(read: SettingReader, publicUrl: string | undefin
   issuers.forEach((issuer, i) => checkIssuer(read, issuer, i + 1));
   if (new Set(issuers).size !== issuers.length) read.fail('OAUTH_ISSUER names an issuer twice');
   if (!publicUrl) read.fail('OAUTH_ISSUER needs PUBLIC_URL: the resource that tokens must be issued for');
-  const audiences = list(read.text('OAUTH_AUDIENCE'));
+  const audiences = list(read.value('OAUTH_AUDIENCE'));
   return {
     publicUrl,
     issuers,
     audiences: audiences.length > 0 ? audiences : resourceIdentifiers(publicUrl),
     introspection: readIntrospection(read),
-    clockSkewSeconds: read.int('OAUTH_CLOCK_SKEW_SECONDS', 0, 300),
-    fetchTimeoutMs: read.int('OAUTH_FETCH_TIMEOUT_MS', 100, 60_000),
-    jwksCooldownMs: read.int('OAUTH_JWKS_COOLDOWN_MS', 0, 3_600_000),
+    clockSkewSeconds: read.value('OAUTH_CLOCK_SKEW_SECONDS'),
+    fetchTimeoutMs: read.value('OAUTH_FETCH_TIMEOUT_MS'),
+    jwksCooldownMs: read.value('OAUTH_JWKS_COOLDOWN_MS'),
   };
 }
 
 function readIntrospection(read: SettingReader): IntrospectionOptions | undefined {
-  const url = read.text('OAUTH_INTROSPECTION_URL');
-  const clientId = read.text('OAUTH_INTROSPECTION_CLIENT_ID');
-  const clientSecret = read.text('OAUTH_INTROSPECTION_CLIENT_SECRET');
-  const cacheSeconds = read.int('OAUTH_INTROSPECTION_CACHE_SECONDS', 0, 3600);
+  const url = read.value('OAUTH_INTROSPECTION_URL');
+  const clientId = read.value('OAUTH_INTROSPECTION_CLIENT_ID');
+  const clientSecret = read.value('OAUTH_INTROSPECTION_CLIENT_SECRET');
+  const cacheSeconds = read.value('OAUTH_INTROSPECTION_CACHE_SECONDS');
   if (!url) {
     if (clientId || clientSecret) read.fail('OAUTH_INTROSPECTION_CLIENT_ID/_SECRET need OAUTH_INTROSPECTION_URL');
     return undefined;

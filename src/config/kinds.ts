@@ -1,0 +1,179 @@
+/**
+ * What kind of value each setting holds: how its text is parsed and checked, and what the README says of its
+ * bounds. A kind's bounds are written once, here, and reach both the check and the README's table.
+ */
+import { isIP } from 'node:net';
+import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH, tokenFault } from '../auth/bearer-token.js';
+import { isActorName } from '../changes/owner.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface Kind<T> {
+  /** Reads `raw` (trimmed; the default when unset) of setting `name`; throws a ConfigError naming it. */
+  parse(raw: string, name: string): T;
+  /** What the README adds after the description, in parentheses: `50–300000`. */
+  readonly bounds?: string;
+}
+
+/** The value a kind reads. */
+export type ValueOf<K> = K extends Kind<infer T> ? T : never;
+
+export interface Token {
+  name: string;
+  token: string;
+}
+
+/** `max` requests per `durationMs`, from a setting like `20/1s`. */
+export interface RateWindow {
+  max: number;
+  durationMs: number;
+}
+
+/** Any text, as written. */
+export const text: Kind<string> = { parse: (raw) => raw };
+
+/** A whole number from `min` to `max`. */
+export function int(min: number, max: number): Kind<number> {
+  return {
+    bounds: `${min}–${max}`,
+    parse(raw, name) {
+      const value = Number(raw);
+      if (!/^\d+$/.test(raw) || value < min || value > max) {
+        throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+      }
+      return value;
+    },
+  };
+}
+
+/** One of `allowed` (the description names them). */
+export function oneOf<T extends string>(allowed: readonly T[]): Kind<T> {
+  return {
+    parse(raw, name) {
+      if (!allowed.includes(raw as T)) {
+        throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+      }
+      return raw as T;
+    },
+  };
+}
+
+/** An IP address or a host name. */
+export const host: Kind<string> = {
+  parse(raw, name) {
+    if (isIP(raw) === 0 && !/^[a-z0-9.-]+$/i.test(raw))
+      throw new ConfigError(`${name} must be an address or host name`);
+    return raw;
+  },
+};
+
+/** A count of proxies (`true` is one). */
+export function hops(max: number): Kind<number> {
+  const count = int(0, max);
+  return { bounds: count.bounds, parse: (raw, name) => (raw === 'true' ? 1 : count.parse(raw, name)) };
+}
+
+/** Unset, or the secret itself, at least `min` characters; undefined when unset. */
+export function secret(min: number): Kind<string | undefined> {
+  return {
+    bounds: `≥ ${min} chars`,
+    parse(raw, name) {
+      if (!raw) return undefined;
+      if (raw.length < min) throw new ConfigError(`${name} must be at least ${min} characters`);
+      return raw;
+    },
+  };
+}
+
+/** Comma-separated bare origins (`scheme://host[:port]`). */
+export const origins: Kind<string[]> = {
+  parse(raw, name) {
+    if (!raw) return [];
+    return raw.split(',').map((entry) => {
+      const origin = entry.trim();
+      let parsed: URL;
+      try {
+        parsed = new URL(origin);
+      } catch {
+        throw new ConfigError(`${name} entry "${origin}" is not an origin like https://app.example.com`);
+      }
+      if (parsed.origin !== origin) {
+        throw new ConfigError(
+          `${name} entry "${origin}" must be a bare origin (scheme://host[:port]): ${parsed.origin}`,
+        );
+      }
+      return origin;
+    });
+  },
+};
+
+/**
+ * Comma-separated `name:token` pairs: a name that can be a caller (the receipts' actor, the root of its lock owners'
+ * namespace) and a token the bearer parser accepts, so none can answer 401 forever. Messages name a pair by its
+ * position and name, never its token: that is a secret.
+ */
+export const tokens: Kind<Token[]> = {
+  bounds: `tokens of ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} visible ASCII characters`,
+  parse(raw, name) {
+    if (!raw) return [];
+    const read = raw.split(',').map((pair, index) => {
+      const at = pair.indexOf(':');
+      const owner = pair.slice(0, at).trim();
+      const token = pair.slice(at + 1).trim();
+      const position = index + 1;
+      if (at < 1 || !isActorName(owner)) {
+        throw new ConfigError(
+          `${name} entry ${position} must be name:token with a name of 1–64 characters [A-Za-z0-9._@-]`,
+        );
+      }
+      const fault = tokenFault(token);
+      if (fault !== undefined) {
+        throw new ConfigError(
+          `${name} entry ${position} (${owner}) needs a token of ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} ` +
+            `visible ASCII characters; its token ${fault}`,
+        );
+      }
+      return { name: owner, token };
+    });
+    const names = read.map((t) => t.name);
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate) throw new ConfigError(`${name} names ${duplicate} twice`);
+    return read;
+  },
+};
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const LONGEST_WINDOW_MS = 86_400_000;
+
+/** `count/duration` with a unit of ms, s, m or h, up to a day. */
+export const window: Kind<RateWindow> = {
+  bounds: 'up to 24 h',
+  parse(raw, name) {
+    const match = /^(\d{1,9})\/(\d{1,9})(ms|s|m|h)$/.exec(raw);
+    const max = Number(match?.[1]);
+    const durationMs = Number(match?.[2]) * UNIT_MS[match?.[3] ?? 's']!;
+    if (!match || max < 1 || durationMs < 1 || durationMs > LONGEST_WINDOW_MS) {
+      throw new ConfigError(`${name} must be count/duration like 20/1s or 300/60s (up to 24h), got "${raw}"`);
+    }
+    return { max, durationMs };
+  },
+};
+
+/** Unset, or a `redis://` / `rediss://` URL; the message leaves the value out (it may hold a password). */
+export const redisUrl: Kind<string | undefined> = {
+  parse(raw, name) {
+    if (!raw) return undefined;
+    if (!/^rediss?:\/\/[^\s]+$/.test(raw)) throw new ConfigError(`${name} must be a redis:// or rediss:// URL`);
+    return raw;
+  },
+};
+
+/** Unset or `off`. */
+export const offOrUnset: Kind<'' | 'off'> = {
+  parse(raw, name) {
+    if (raw !== '' && raw !== 'off') throw new ConfigError(`${name} must be "off" or unset, got "${raw}"`);
+    return raw;
+  },
+};
