@@ -395,7 +395,8 @@ export const ChangeOpenInputSchema = {
       type: 'string',
       minLength: 1,
       maxLength: 200,
-      description: 'One line naming the change.',
+      pattern: '^[^\\r\\n]*\\S[^\\r\\n]*$',
+      description: 'One line naming the change (not blank).',
     },
     slug: {
       $ref: '#/components/schemas/Slug',

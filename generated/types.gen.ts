@@ -146,7 +146,7 @@ export type Template = 'feature' | 'bugfix' | 'chore';
  */
 export type ChangeOpenInput = {
   /**
-   * One line naming the change.
+   * One line naming the change (not blank).
    */
   title: string;
   slug: Slug;

@@ -270,11 +270,7 @@ describe('change.open and change.archive', () => {
     }
   });
 
-  it('refuses inputs outside the contract that the domain relies on (EBADINPUT)', async () => {
-    await rejectsWith(h.service.open({ slug: 'bad-input', title: '' }, { actor: 'alice' }), 'EBADINPUT');
-    await rejectsWith(h.service.open({ slug: 'bad-input', title: 'T', ttl: 5 }, { actor: 'alice' }), 'EBADINPUT');
-    const template = 'epic' as 'chore';
-    await rejectsWith(h.service.open({ slug: 'bad-input', title: 'T', template }, { actor: 'alice' }), 'EBADINPUT');
+  it('refuses a malformed owner itself, whoever calls it (EBADINPUT)', async () => {
     await rejectsWith(
       h.service.open({ slug: 'bad-input', title: 'T', owner: 'alice/../x' }, { actor: 'alice' }),
       'EBADINPUT',

@@ -11,7 +11,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { createSessionCookies } from '../src/http/session-cookie.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { assertIntact, assertJsonRpcError, assertRefusal, startHostileServer } from './helpers/hostile.js';
+import { assertIntact, assertJsonRpcError, assertRefusal, repoChanges, startHostileServer } from './helpers/hostile.js';
 import { TOKENS, type TestServer } from './helpers/server.js';
 
 const SECRET = 'hostile-cookie-secret-0123456789abcdef';
@@ -185,17 +185,19 @@ describe('hostile input over HTTP', () => {
     }
   });
 
-  it('refuses a title with CR/LF inside the stream: one EBADINPUT error event, framed whole', async () => {
+  it('refuses a title with CR/LF before any stream starts: 400 EBADINPUT at body/title, nothing framed', async () => {
     for (const [i, accept] of STREAMS.entries()) {
       const body = JSON.stringify({ slug: `crlf-${i}`, title: 'evil\r\n\r\nevent: result\r\ndata: {}' });
-      const events = await streamedEvents(await post(INVOKE, body, { Accept: accept }), accept);
+      const problem = await assertRefusal(await post(INVOKE, body, { Accept: accept }), 400, 'EBADINPUT');
       assert.deepEqual(
-        events.map((e) => e.type),
-        ['start', 'error', ...closing(accept)],
+        problem.errors?.map((issue) => issue.location),
+        ['body/title'],
       );
-      const { error } = events[1] as { error: { status: number; code: string; details: unknown } };
-      assert.deepEqual([error.status, error.code, error.details], [400, 'EBADINPUT', { field: 'title' }]);
     }
+    assert.deepEqual(
+      repoChanges(s).filter((file) => file.includes('crlf-')),
+      [],
+    );
   });
 });
 

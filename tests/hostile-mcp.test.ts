@@ -246,9 +246,9 @@ describe('hostile input through MCP', () => {
 
   it('opens a change under any title of 1–200 characters on one line, and refuses the rest with 400', async () => {
     let n = 0;
-    // The schema counts code points, the domain UTF-16 units: a title must fit both (and not be blank).
+    // The contract's rule: 1–200 code points on one line, not blank.
     const fits = (title: string) =>
-      [...title].length >= 1 && title.length <= 200 && title.trim() !== '' && !/[\r\n]/.test(title);
+      [...title].length >= 1 && [...title].length <= 200 && title.trim() !== '' && !/[\r\n]/.test(title);
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'binary', minLength: 0, maxLength: 220 }), async (title) => {
         const slug = `title-${n++}`;

@@ -13,7 +13,9 @@ import { createChangeService } from '../src/changes/index.js';
 import type { ChangeService } from '../src/changes/types.js';
 import { loadContract } from '../src/contract/index.js';
 import { TaskError } from '../src/errors.js';
+import { createLifecycle } from '../src/lifecycle.js';
 import { createMcpRoutes, ERROR_META_KEY } from '../src/mcp/index.js';
+import { createToolPipeline } from '../src/tools/pipeline.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
 import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
@@ -392,14 +394,15 @@ describe('MCP tool names and faults', () => {
   it('rejects options that cannot work when built', async () => {
     // Nothing is read or served at build time, so the service needs no repository.
     const service = createChangeService({ repoRoot: tmpdir(), events: { emit() {} }, version: '0.0.0-test' });
+    const pipeline = createToolPipeline({ service, contract, lifecycle: createLifecycle(), callTimeoutMs: 30_000 });
     const options = {
-      service,
+      pipeline,
+      resources: service,
       contract,
       version: '0.0.0-test',
       heartbeatMs: 25_000,
       bindHost: '127.0.0.1',
       toolNames: 'safe',
-      callTimeoutMs: 30_000,
     } as const;
     await createMcpRoutes(options).closeAll();
     assert.throws(() => createMcpRoutes({ ...options, heartbeatMs: 0 }), /heartbeatMs/);

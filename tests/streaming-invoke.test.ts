@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { afterEach, describe, mock, test } from 'node:test';
-import type { ProgressFn } from '../src/changes/types.js';
 import {
   ndjsonInvokeFraming,
   sseInvokeFraming,
   streamToolCall,
   type InvokeFraming,
   type StreamedCall,
-} from '../src/streaming/invoke-stream.js';
+} from '../src/http/invoke-stream.js';
 import { createStreamWriter } from '../src/streaming/stream-writer.js';
-import type { Problem, ToolResult } from '../generated/types.gen.js';
+import type { ProgressFn } from '../src/tools/pipeline.js';
+import type { InvokeError, InvokeResult, Problem, ToolResult } from '../generated/types.gen.js';
 
 const RESULT = {
   archived: true,
@@ -39,15 +39,14 @@ function call(outcome: 'ok' | 'fail', gate: Promise<void> = Promise.resolve()): 
     tool: 'change.archive' as const,
     requestId: 'req-1',
     finished: false,
-    async run(progress: ProgressFn): Promise<ToolResult> {
+    async run(progress: ProgressFn): Promise<InvokeResult | InvokeError> {
       progress('validate', 1, 2);
       await gate;
       progress('archive', 2, 2, 'moved');
       state.finished = true;
-      if (outcome === 'fail') throw new Error('locked');
-      return RESULT as unknown as ToolResult;
+      if (outcome === 'fail') return { type: 'error', error: PROBLEM };
+      return { type: 'result', result: RESULT as unknown as ToolResult };
     },
-    toProblem: () => PROBLEM,
   };
   return state;
 }

@@ -67,6 +67,24 @@ describe('parseToolInput', () => {
     assert.deepEqual(input, { slug: 'null-fields', title: 'T' });
   });
 
+  it("refuses what the contract's ChangeOpenInput refuses, field by field: the domain does not check it again", () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ title: '' }, 'title'],
+      [{ title: '   ' }, 'title'],
+      [{ title: 'two\nlines' }, 'title'],
+      [{ title: 'x'.repeat(201) }, 'title'],
+      [{ title: 'T', rationale: 'r'.repeat(4001) }, 'rationale'],
+      [{ title: 'T', ttl: 59 }, 'ttl'],
+      [{ title: 'T', ttl: 86401 }, 'ttl'],
+      [{ title: 'T', ttl: 60.5 }, 'ttl'],
+      [{ title: 'T', template: 'epic' }, 'template'],
+    ];
+    for (const [fields, location] of cases) {
+      const { issues } = parseToolInput(contract, OPEN, { slug: 'bad-input', ...fields });
+      assert.deepEqual([...new Set(issues.map((issue) => issue.location))], [location], JSON.stringify(fields));
+    }
+  });
+
   it('refuses null for a required field and a field the schema does not have, each by name', () => {
     const { issues } = parseToolInput(contract, OPEN, { slug: 'null-fields', title: null, extra: null });
     assert.deepEqual(issues, [

@@ -12,13 +12,11 @@ import type { Contract } from '../contract/index.js';
 import type { EventFeed } from '../events/feed.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { createMcpRoutes } from '../mcp/index.js';
-import { trackCalls } from '../tracked-calls.js';
+import { createToolPipeline } from '../tools/pipeline.js';
 import { createIdentify } from './auth.js';
 import { drainGate } from './drain-gate.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
-import { deadline } from './limits.js';
-import { isStreamType, negotiate } from './media.js';
 import { originCheck } from './origin-check.js';
 import { createOAuthBearer } from './oauth-bearer.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -79,7 +77,8 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   });
 
   const { contract, feed, lifecycle } = deps;
-  const service = trackCalls(deps.service, lifecycle);
+  const { service } = deps;
+  const pipeline = createToolPipeline({ service, contract, lifecycle, callTimeoutMs: config.requestTimeoutMs });
   const streams = { heartbeatMs: config.heartbeatMs, maxBufferedBytes: config.streamMaxBufferedBytes };
   const cookies = createSessionCookies({
     secret: config.cookieSecret,
@@ -87,13 +86,13 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     crossSite: config.corsOrigins.length > 0,
   });
   const mcp = createMcpRoutes({
-    service,
+    pipeline,
+    resources: service,
     contract,
     version: deps.version,
     ...streams,
     bindHost: config.host,
     toolNames: config.mcpToolNames,
-    callTimeoutMs: config.requestTimeoutMs,
     logger: deps.logger,
   });
   // HTTP+SSE sessions and /mcp exchanges may carry a call's reply: end them once no call is left.
@@ -126,11 +125,6 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     streams: { perClient: config.maxStreamsPerClient, total: config.maxStreams },
     calls: { perClient: config.maxCallsPerClient, total: config.maxCalls },
   });
-  // A streamed call shows progress and heartbeats as it runs: only a call answered in one body has a deadline.
-  const jsonCallDeadline = deadline(config.requestTimeoutMs, (ctx) => {
-    const media = negotiate(ctx, 'invokeTool');
-    return media !== false && !isStreamType(media);
-  });
 
   const handlers: Handlers = {
     ...opsHandlers({
@@ -145,7 +139,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
         ...deps.checks,
       },
     }),
-    ...invokeRoutes({ service, contract, ...streams }),
+    ...invokeRoutes({ pipeline, ...streams }),
     ...eventsRoutes({ feed, lifecycle, ...streams }),
     ...sessionRoutes({ cookies, identify, revocations, streams: sessionStreams }),
     ...protectedResourceRoutes(oauth?.resource),
@@ -157,10 +151,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     identify,
     isRevoked: revocations.isRevoked,
     maxBodyBytes: config.maxBodyBytes,
-    guards: (id) =>
-      [streamCaps.gate(id), sessionStreams.gate(id), id === 'invokeTool' ? jsonCallDeadline : undefined].filter(
-        (g) => g !== undefined,
-      ),
+    guards: (id) => [streamCaps.gate(id), sessionStreams.gate(id)].filter((g) => g !== undefined),
   });
 
   app.use(requestLog(deps.logger));

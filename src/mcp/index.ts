@@ -3,11 +3,12 @@
  * `/messages`, one server factory behind both.
  */
 import type { Logger } from 'pino';
-import type { ChangeService } from '../changes/types.js';
+import type { ToolPipeline } from '../tools/pipeline.js';
 import type { Contract } from '../contract/index.js';
 import type { Handlers } from '../http/handler.js';
 import { createGuard } from './guard.js';
 import { createLegacySseRoutes } from './legacy-sse.js';
+import type { ResourceReader } from './resources.js';
 import { createServerFactory } from './server.js';
 import { createStreamableRoutes } from './streamable.js';
 import type { ToolNames } from './tools.js';
@@ -16,8 +17,9 @@ export type { ToolNames } from './tools.js';
 export { ERROR_META_KEY } from './tools.js';
 
 export interface McpRoutesDeps {
-  service: ChangeService;
-  contract: Contract;
+  pipeline: ToolPipeline;
+  resources: ResourceReader;
+  contract: Pick<Contract, 'schema'>;
   /** `serverInfo.version`. */
   version: string;
   /** `HEARTBEAT_MS`: the comment heartbeat of every SSE stream. */
@@ -28,8 +30,6 @@ export interface McpRoutesDeps {
   bindHost: string;
   /** `MCP_TOOL_NAMES`: `safe` advertises `change_open`, `dotted` advertises `change.open`. */
   toolNames: ToolNames;
-  /** `REQUEST_TIMEOUT_MS`: how long a tool call may keep its caller waiting. */
-  callTimeoutMs: number;
   logger?: Logger;
 }
 
@@ -47,8 +47,8 @@ export interface McpRoutes {
  * Builds everything once: tool definitions with their schemas and validators, listings, guards.
  *
  * @example
- * const mcp = createMcpRoutes({ service, contract, version, heartbeatMs: 25_000, maxBufferedBytes: 1 << 20,
- *   bindHost: '127.0.0.1', toolNames: 'safe', callTimeoutMs: 30_000, logger });
+ * const mcp = createMcpRoutes({ pipeline, resources: service, contract, version, heartbeatMs: 25_000,
+ *   maxBufferedBytes: 1 << 20, bindHost: '127.0.0.1', toolNames: 'safe', logger });
  * const handlers: Handlers = { ...otherHandlers, ...mcp.handlers };
  */
 export function createMcpRoutes(deps: McpRoutesDeps): McpRoutes {

@@ -82,7 +82,7 @@ export function createLegacySseRoutes({
     const owner = callerOf(ctx);
     const log = ctx.state.log;
     const sessionId = randomBytes(18).toString('base64url');
-    const server = factory({ actor: owner, requestId: ctx.state.requestId, log });
+    const server = factory({ actor: owner, requestId: ctx.state.requestId, log, transport: 'legacy-sse' });
     const writer = openKoaStream(ctx, 'text/event-stream', {
       heartbeatMs,
       heartbeat: () => SSE_PING,

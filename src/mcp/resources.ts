@@ -12,6 +12,9 @@ import type {
 import type { Logger } from 'pino';
 import { RESOURCE_PATTERNS, RESOURCE_TEMPLATES, RESOURCES } from '../../generated/resources.gen.js';
 import type { ChangeService } from '../changes/types.js';
+
+/** The domain's resource reader. */
+export type ResourceReader = Pick<ChangeService, 'readResource'>;
 import { isTaskError } from '../errors.js';
 import { rpcError } from './contract-server.js';
 
@@ -30,7 +33,7 @@ const PATTERNS = Object.values(RESOURCE_PATTERNS);
 /** Whether `uri` is one the domain serves; anything else is refused before it reaches the domain. */
 const isServed = (uri: string): boolean => FIXED.has(uri) || PATTERNS.some((pattern) => pattern.test(uri));
 
-export function createResourceBox(service: ChangeService): ResourceBox {
+export function createResourceBox(service: ResourceReader): ResourceBox {
   return {
     list: LIST,
     templates: TEMPLATES,

@@ -8,28 +8,32 @@
 import type { Server, ServerOptions } from '@modelcontextprotocol/server';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import type { Logger } from 'pino';
-import type { ProgressStep } from '../../generated/types.gen.js';
-import type { CallContext, ChangeService } from '../changes/types.js';
 import type { Contract } from '../contract/index.js';
+import type { ProgressFn, ToolPipeline } from '../tools/pipeline.js';
 import { ContractServer } from './contract-server.js';
-import { createResourceBox } from './resources.js';
+import { createResourceBox, type ResourceReader } from './resources.js';
 import { createToolBox, type ToolNames } from './tools.js';
 
 export interface McpServerDeps {
-  service: ChangeService;
-  contract: Contract;
+  /** Where `tools/call` goes. */
+  pipeline: ToolPipeline;
+  /** Where `resources/read` goes. */
+  resources: ResourceReader;
+  contract: Pick<Contract, 'schema'>;
   toolNames: ToolNames;
-  /** `REQUEST_TIMEOUT_MS`: a tool call answering later is an ETIMEOUT result; the call itself still completes. */
-  callTimeoutMs: number;
   /** Reported as `serverInfo.version`. */
   version: string;
 }
 
-/** Who a server instance acts for: the caller's token name, and the request's id and logger. */
+/**
+ * Who a server instance acts for, as the HTTP edge verified it: the caller's name (a token name or an OAuth subject),
+ * the request's id and logger, and the transport it came on.
+ */
 export interface Principal {
   actor: string;
   requestId: string;
   log: Logger;
+  transport: 'mcp' | 'legacy-sse';
 }
 
 /** Builds one server for `principal`; `requestedRevision` is the `MCP-Protocol-Version` an HTTP request named. */
@@ -40,8 +44,8 @@ const INSTRUCTIONS =
   'returns, check every task, then call change_archive. Read changes://active for what is open.';
 
 export function createServerFactory(deps: McpServerDeps): ServerFactory {
-  const tools = createToolBox(deps.service, deps.contract, deps.toolNames, deps.callTimeoutMs);
-  const resources = createResourceBox(deps.service);
+  const tools = createToolBox(deps.pipeline, deps.contract, deps.toolNames);
+  const resources = createResourceBox(deps.resources);
   const info = { name: 'task-mcp', title: 'task-mcp', version: deps.version };
   const options: ServerOptions = {
     capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
@@ -50,23 +54,26 @@ export function createServerFactory(deps: McpServerDeps): ServerFactory {
     jsonSchemaValidator: new AjvJsonSchemaValidator(),
   };
 
-  return ({ actor, requestId, log }, requestedRevision) => {
+  return ({ actor, requestId, log, transport }, requestedRevision) => {
     const server = new ContractServer(info, options, { requestedRevision });
     server.setRequestHandler('tools/list', () => tools.listing);
     server.setRequestHandler('tools/call', (request, ctx) => {
-      const callCtx: CallContext = { actor, requestId };
       const token = request.params._meta?.progressToken;
-      if (token !== undefined) {
-        callCtx.progress = (step: ProgressStep, progress: number, total: number, message?: string) => {
-          const params = { progressToken: token, progress, total, message: message ?? step };
-          // Progress is best effort: a client gone mid-call must not fail the call itself.
-          ctx.mcpReq.notify({ method: 'notifications/progress', params }).catch(() => undefined);
-        };
-      }
+      const progress: ProgressFn | undefined =
+        token === undefined
+          ? undefined
+          : (step, progress, total, message) => {
+              const params = { progressToken: token, progress, total, message: message ?? step };
+              // Progress is best effort: a client gone mid-call must not fail the call itself.
+              ctx.mcpReq.notify({ method: 'notifications/progress', params }).catch(() => undefined);
+            };
       return tools.call(request.params.name, request.params.arguments, {
-        ctx: callCtx,
+        caller: actor,
+        requestId,
+        transport,
         log,
         revision: server.revision(),
+        progress,
       });
     });
     server.setRequestHandler('resources/list', () => resources.list);

@@ -70,7 +70,12 @@ export function createStreamableRoutes({ factory, guard, heartbeatMs, logger }: 
           });
         }
         ctx.state.tool = toolOf(input.body);
-        const principal: Principal = { actor: callerOf(ctx), requestId: ctx.state.requestId, log: ctx.state.log };
+        const principal: Principal = {
+          actor: callerOf(ctx),
+          requestId: ctx.state.requestId,
+          log: ctx.state.log,
+          transport: 'mcp',
+        };
         const auth: AuthInfo = { token: '', clientId: principal.actor, scopes: [], extra: { [PRINCIPAL]: principal } };
         ctx.respond = false;
         await node(Object.assign(ctx.req, { auth }), ctx.res, input.body);

@@ -1,15 +1,13 @@
 /**
- * The MCP face of the tool catalog: the `tools/list` listing, built once from the contract's schemas, and the
- * `tools/call` step that validates arguments, runs the domain and shapes its result or error for MCP.
+ * The MCP face of the tool catalog: the `tools/list` listing, built once from the contract's schemas, and
+ * `tools/call`, which hands the call to the tool pipeline and shapes its outcome for the request's MCP revision.
  */
 import type { CallToolResult, ListToolsResult, Tool } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { ChangeArchiveResult, ChangeOpenResult } from '../../generated/types.gen.js';
-import type { CallContext, ChangeService } from '../changes/types.js';
 import type { Contract } from '../contract/index.js';
-import { isTaskError } from '../errors.js';
-import { findTool, parseToolInput, TOOLS, type ToolSpec } from '../tools/catalog.js';
-import { withDeadline } from '../deadline.js';
+import { TOOLS, type ToolSpec } from '../tools/catalog.js';
+import type { ProgressFn, ToolPipeline, ToolTransport } from '../tools/pipeline.js';
 import { rpcError } from './contract-server.js';
 import { holds } from './revisions.js';
 
@@ -25,11 +23,14 @@ export interface ToolBox {
   call(name: string, args: unknown, request: ToolRequest): Promise<CallToolResult>;
 }
 
-/** Who calls, where its log goes, and the MCP revision the call was made at. */
+/** Who calls, on which transport, where its log goes, and the MCP revision the call was made at. */
 export interface ToolRequest {
-  ctx: CallContext;
+  caller: string;
+  requestId: string;
+  transport: Extract<ToolTransport, 'mcp' | 'legacy-sse'>;
   log: Logger;
   revision: string;
+  progress?: ProgressFn;
 }
 
 const ANNOTATIONS: Record<ToolSpec['name'], Tool['annotations']> = {
@@ -41,10 +42,9 @@ const ANNOTATIONS: Record<ToolSpec['name'], Tool['annotations']> = {
 
 /** Builds the listing once, from the contract's self-contained schemas (their validators are compiled at load). */
 export function createToolBox(
-  service: ChangeService,
-  contract: Contract,
+  pipeline: ToolPipeline,
+  contract: Pick<Contract, 'schema'>,
   toolNames: ToolNames,
-  callTimeoutMs: number,
 ): ToolBox {
   if (toolNames !== 'safe' && toolNames !== 'dotted') {
     throw new Error(`toolNames must be 'safe' or 'dotted', got ${JSON.stringify(toolNames)}`);
@@ -62,12 +62,12 @@ export function createToolBox(
 
   return {
     listing,
-    async call(name, args, { ctx, log, revision }) {
-      const tool = findTool(name);
+    async call(name, args, { revision, ...meta }) {
+      const call = pipeline.prepare(name, args ?? {});
       // Unknown tools stay protocol errors in every revision (tools, "Error Handling").
-      if (tool === undefined) throw rpcError(revision, 'ENOTFOUND', `Unknown tool: ${name}`);
-      const { input, issues } = parseToolInput(contract, tool, args ?? {});
-      if (issues.length > 0) {
+      if (call.status === 'unknown') throw rpcError(revision, 'ENOTFOUND', `Unknown tool: ${name}`);
+      if (call.status === 'invalid') {
+        const { issues } = call;
         const message = `Invalid arguments for ${name}: ${issues.map((i) => `${i.location}: ${i.message}`).join('; ')}`;
         // Before SEP-1303 (2025-11-25) the tools spec lists "Invalid arguments" among protocol errors.
         if (!holds('argumentErrorsAsResults', revision)) {
@@ -75,17 +75,19 @@ export function createToolBox(
         }
         return errorResult('EBADINPUT', message, 'Correct the named arguments and call again.', { errors: issues });
       }
-      try {
-        const result = await withDeadline(tool.run(service, input, ctx), callTimeoutMs, (err) =>
-          log.warn({ err, tool: tool.name }, 'a tool call failed after its deadline'),
-        );
-        return { content: [{ type: 'text', text: render(tool, result) }], structuredContent: { ...result } };
-      } catch (err) {
-        if (isTaskError(err)) return errorResult(err.code, err.message, err.hint, err.details);
-        // Unknown faults are logged here, once, and leave as a bare internal error: no stack, no server paths.
-        log.error({ err, tool: tool.name }, 'tool call failed');
-        throw rpcError(revision, 'EINTERNAL', 'Internal error');
+      const outcome = await call.run(meta);
+      if (outcome.kind === 'result') {
+        return {
+          content: [{ type: 'text', text: render(call.tool, outcome.result) }],
+          structuredContent: { ...outcome.result },
+        };
       }
+      if (outcome.kind === 'refused') {
+        const { code, message, hint, details } = outcome.error;
+        return errorResult(code, message, hint, details);
+      }
+      // No stack, no server paths: the pipeline logged the fault.
+      throw rpcError(revision, 'EINTERNAL', 'Internal error');
     },
   };
 }

@@ -14,7 +14,9 @@ import { pino } from 'pino';
 import { createChangeService } from '../../../src/changes/index.js';
 import { loadContract, type Contract } from '../../../src/contract/index.js';
 import { createServerFactory } from '../../../src/mcp/server.js';
+import { createLifecycle } from '../../../src/lifecycle.js';
 import { TOOLS } from '../../../src/tools/catalog.js';
+import { createToolPipeline } from '../../../src/tools/pipeline.js';
 import { printLine, reportMemoryOnSignal } from '../../helpers/memory-probe.js';
 
 reportMemoryOnSignal();
@@ -41,9 +43,11 @@ function oursWithoutKoa(c: Contract): ReturnType<typeof createMcpHandler> {
   const repoRoot = process.env.REPO_ROOT;
   if (!repoRoot) throw new Error('REPO_ROOT must be set for the factory server');
   const service = createChangeService({ repoRoot, events: { emit() {} }, version: '0' });
-  const factory = createServerFactory({ service, contract: c, toolNames: 'safe', callTimeoutMs: 30_000, version: '0' });
+  const pipeline = createToolPipeline({ service, contract: c, lifecycle: createLifecycle(), callTimeoutMs: 30_000 });
+  const factory = createServerFactory({ pipeline, resources: service, contract: c, toolNames: 'safe', version: '0' });
   const log = pino({ level: 'silent' });
-  return createMcpHandler(() => factory({ actor: 'bench', requestId: 'bench', log }), { legacy: 'stateless' });
+  const principal = { actor: 'bench', requestId: 'bench', log, transport: 'mcp' } as const;
+  return createMcpHandler(() => factory(principal), { legacy: 'stateless' });
 }
 
 const kind = process.argv[2];

@@ -1,12 +1,13 @@
 /**
- * A tool call streamed as events: `start`, one `progress` per step, then `result` or `error` (and `end` where the
- * framing wants one). One driver, two framings: SSE (`text/event-stream`) and NDJSON (`application/x-ndjson`).
+ * A tool invoke streamed as events: `start`, one `progress` per step, then `result` or `error` (and `end` where the
+ * framing wants one). One driver, two framings: SSE (`text/event-stream`) and NDJSON (`application/x-ndjson`),
+ * each written with the framing modules of src/streaming.
  */
-import type { ProgressFn } from '../changes/types.js';
-import type { InvokeEvent, InvokeHeartbeat, Problem, ToolName, ToolResult } from '../../generated/types.gen.js';
-import { formatNdjsonLine } from './ndjson.js';
-import { SSE_PING, formatSseEvent } from './sse.js';
-import type { StreamWriter } from './stream-writer.js';
+import type { InvokeError, InvokeEvent, InvokeHeartbeat, InvokeResult, ToolName } from '../../generated/types.gen.js';
+import { formatNdjsonLine } from '../streaming/ndjson.js';
+import { SSE_PING, formatSseEvent } from '../streaming/sse.js';
+import type { StreamWriter } from '../streaming/stream-writer.js';
+import type { ProgressFn } from '../tools/pipeline.js';
 
 /** How a call's events go on the wire. */
 export interface InvokeFraming {
@@ -39,9 +40,8 @@ export const ndjsonInvokeFraming: InvokeFraming = {
 export interface StreamedCall {
   tool: ToolName;
   requestId: string;
-  run(progress: ProgressFn): Promise<ToolResult>;
-  /** The problem body for a failed call. */
-  toProblem(err: unknown): Problem;
+  /** Runs the call, reporting each step to `progress`; resolves with its last event, never rejects. */
+  run(progress: ProgressFn): Promise<InvokeResult | InvokeError>;
 }
 
 /**
@@ -53,12 +53,9 @@ export async function streamToolCall(writer: StreamWriter, framing: InvokeFramin
   const send = (event: InvokeEvent): boolean => writer.send(framing.frame(event, ++seq));
   try {
     send({ type: 'start', tool: call.tool, requestId: call.requestId });
-    const result = await call.run((step, progress, total, message) =>
-      send({ type: 'progress', step, progress, total, message }),
+    send(
+      await call.run((step, progress, total, message) => send({ type: 'progress', step, progress, total, message })),
     );
-    send({ type: 'result', result });
-  } catch (err) {
-    send({ type: 'error', error: call.toProblem(err) });
   } finally {
     if (framing.endEvent) send({ type: 'end' });
     writer.close();

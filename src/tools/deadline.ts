@@ -3,7 +3,7 @@
  * the background (the domain opens a change by one rename and journals an archive, so there is no half-written
  * change to abandon), and what it answers late has nobody to go to but the log.
  */
-import { TaskError } from './errors.js';
+import { TaskError } from '../errors.js';
 
 /** Resolves as `work` does, or rejects with ETIMEOUT after `ms`; a late failure goes to `onLateFailure`. */
 export async function withDeadline<T>(work: Promise<T>, ms: number, onLateFailure: (err: unknown) => void): Promise<T> {
