@@ -243,6 +243,21 @@ describe('POST /v1/tools/{tool}/invoke', () => {
   });
 });
 
+test('an unknown failure of a JSON invoke is a bare 500 EINTERNAL, its cause logged once with the tool', async () => {
+  const res = await invoke(s, 'change_open', 'application/json', { title: 'Boom', slug: EXPLODING });
+  const requestId = res.headers.get('x-request-id')!;
+  const text = await res.text();
+  assert.equal(res.status, 500);
+  assert.ok(!text.includes('/srv/secret'));
+  assert.equal((JSON.parse(text) as { code: string }).code, 'EINTERNAL');
+  await logLine(s, requestId);
+  const causes = s.logs().filter((line) => line.reqId === requestId && line.err !== undefined);
+  assert.deepEqual(
+    causes.map((line) => [line.msg, line.tool]),
+    [['tool call failed', 'change.open']],
+  );
+});
+
 describe('GET /v1/events', () => {
   const open = (slug: string) =>
     invoke(s, 'change_open', 'application/json', { title: slug, slug }).then((res) => {
