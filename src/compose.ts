@@ -1,19 +1,45 @@
 /**
- * The composition root: configuration in, a listening server out. `main.ts` and the tests both start the
- * server through here, so the tests exercise what `npm start` runs.
+ * The composition root, the one place parts are built and handed to each other: configuration → logger →
+ * contract → domain (its events on the feed) → the tool pipeline → credentials (tokens, cookies, sign-outs, OAuth)
+ * → rate limits and stream caps → MCP → the handlers and router → the Koa app → the listener. `main.ts` and the
+ * tests both start the server through here, so the tests exercise what `npm start` runs.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { operations } from '../generated/operations.gen.js';
 import { createChangeService } from './changes/index.js';
 import type { ChangeService } from './changes/types.js';
-import { readConfig } from './config/index.js';
+import { readConfig, type Config } from './config/index.js';
 import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { chooseFeed } from './events/choose-feed.js';
 import { createApp } from './http/app.js';
+import { createIdentify } from './http/auth.js';
 import { createClientErrors } from './http/client-error.js';
+import { corsAllowlist } from './http/cors.js';
+import { drainGate } from './http/drain-gate.js';
+import { errorResponder } from './http/error-responder.js';
+import type { Handlers } from './http/handler.js';
+import { createOAuthBearer } from './http/oauth-bearer.js';
+import { originCheck } from './http/origin-check.js';
+import { createRateLimiter } from './http/rate-limit.js';
+import { requestLog } from './http/request-log.js';
+import { createRouter } from './http/router.js';
+import { eventsHandlers } from './http/routes/events.js';
+import { invokeHandlers } from './http/routes/invoke.js';
+import { mcpHandlers, mcpHostGate } from './http/routes/mcp.js';
+import { opsHandlers } from './http/routes/ops.js';
+import { protectedResourceHandlers } from './http/routes/protected-resource.js';
+import { sessionHandlers } from './http/routes/session.js';
+import { createSessionCookies } from './http/session-cookie.js';
+import { createSessionRevocations } from './http/session-revocations.js';
+import { createSessionStreams } from './http/session-streams.js';
+import { createStreamCaps } from './http/stream-caps.js';
+import { createTokenStore } from './http/tokens.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
+import { createMcp } from './mcp/index.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './server.js';
+import { createToolPipeline } from './tools/pipeline.js';
 
 export interface TaskMcpOptions {
   /** Where log lines go; stdout when unset. */
@@ -33,6 +59,9 @@ export interface TaskMcp extends Listening {
 
 /** Secrets never reach a log line, whoever logs what: pino removes these paths from every record. */
 const REDACT = ['authorization', 'cookie', 'token', '*.authorization', '*.cookie', '*.token', '*.headers', 'headers'];
+
+/** Probes: never rate limited, and still answered during a drain. */
+const PROBES = [operations.getHealth.path, operations.getReadiness.path];
 
 /**
  * Reads the configuration from `env`, builds the app and listens.
@@ -54,10 +83,86 @@ export async function startTaskMcp(
   const lifecycle = createLifecycle();
   const contract = loadContract();
   const version = readVersion();
-  const { feed, checks, close } = chooseFeed({ redisUrl: config.redisUrl, ringSize: config.eventRingSize, logger });
-  const domain = createChangeService({ repoRoot: config.repoRoot, events: feed, version });
+  const events = chooseFeed({ redisUrl: config.redisUrl, ringSize: config.eventRingSize, logger });
+  const domain = createChangeService({ repoRoot: config.repoRoot, events: events.feed, version });
   const service = decorateService ? decorateService(domain) : domain;
-  const app = createApp(config, { contract, service, feed, checks, logger, lifecycle, version });
+  const pipeline = createToolPipeline({ service, contract, lifecycle, callTimeoutMs: config.requestTimeoutMs });
+  const streams = { heartbeatMs: config.heartbeatMs, maxBufferedBytes: config.streamMaxBufferedBytes };
+
+  const credentials = buildCredentials(config, logger);
+  lifecycle.onDrain(() => credentials.revocations.close());
+  const limiter = createRateLimiter({
+    burst: config.rateLimitBurst,
+    sustained: config.rateLimitSustained,
+    redisUrl: config.redisUrl,
+    identify: credentials.identify,
+    logger,
+    exempt: PROBES,
+  });
+  lifecycle.onDrain(() => limiter.close());
+  const caps = createStreamCaps({
+    streams: { perClient: config.maxStreamsPerClient, total: config.maxStreams },
+    calls: { perClient: config.maxCallsPerClient, total: config.maxCalls },
+  });
+  const sessionStreams = createSessionStreams();
+
+  const mcp = createMcp({
+    pipeline,
+    resources: service,
+    contract,
+    version,
+    ...streams,
+    bindHost: config.host,
+    toolNames: config.mcpToolNames,
+    logger,
+  });
+  // HTTP+SSE sessions and /mcp exchanges may carry a call's reply: end them once no call is left.
+  lifecycle.onDrain(() => {
+    const closing = lifecycle.idle().then(() => mcp.close());
+    closing.catch((err: unknown) => logger.warn({ err }, 'closing the MCP transports failed'));
+  });
+
+  const handlers: Handlers = {
+    ...opsHandlers({
+      contract,
+      lifecycle,
+      checks: {
+        repo: () => service.check().then(() => 'ok'),
+        writable: () => service.checkWritable().then(() => 'ok'),
+        ...limiter.checks,
+        ...credentials.revocations.checks,
+        ...credentials.oauth?.checks,
+        ...events.checks,
+      },
+    }),
+    ...invokeHandlers({ pipeline, ...streams }),
+    ...eventsHandlers({ feed: events.feed, lifecycle, ...streams }),
+    ...sessionHandlers({ ...credentials, streams: sessionStreams }),
+    ...protectedResourceHandlers(credentials.oauth?.resource),
+    ...mcpHandlers({ mcp }),
+  };
+  const hostGate = mcpHostGate(mcp);
+  const router = createRouter({
+    contract,
+    handlers,
+    identify: credentials.identify,
+    isRevoked: credentials.revocations.isRevoked,
+    maxBodyBytes: config.maxBodyBytes,
+    guards: (id) => [hostGate(id), caps.gate(id), sessionStreams.gate(id)].filter((gate) => gate !== undefined),
+  });
+
+  const app = createApp({
+    trustProxy: config.trustProxy,
+    logger,
+    requestLog: requestLog(logger),
+    cors: corsAllowlist(config.corsOrigins),
+    errorResponder: errorResponder(),
+    drainGate: drainGate(lifecycle, [...PROBES, operations.getEvents.path]),
+    originCheck: originCheck(config.corsOrigins),
+    oauth: credentials.oauth,
+    rateLimit: limiter.middleware,
+    router,
+  });
   const listening = await listen(app, {
     host: config.host,
     port: config.port,
@@ -69,6 +174,28 @@ export async function startTaskMcp(
   });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
   // The feed closes after the server: a call still running during the drain may emit.
-  const stop = (graceMs: number): Promise<void> => listening.stop(graceMs).finally(close);
+  const stop = (graceMs: number): Promise<void> => listening.stop(graceMs).finally(events.close);
   return { ...listening, stop, runtime, logger, lifecycle };
+}
+
+/** Who a request is: static tokens, signed session cookies and their sign-outs, and OAuth tokens when configured. */
+function buildCredentials(config: Config, logger: Logger) {
+  const tokens = createTokenStore(config.tokens);
+  const cookies = createSessionCookies({
+    secret: config.cookieSecret,
+    ttlSeconds: config.sessionTtlSeconds,
+    crossSite: config.corsOrigins.length > 0,
+  });
+  // A signed cookie outlives nothing: not its expiry, not the removal of its token from TASK_MCP_TOKENS, and not
+  // its sign-out (asked of `revocations` when the cookie is the credential used).
+  const identify = createIdentify(tokens, (value) => {
+    const claims = cookies.verify(value, new Date());
+    return claims && tokens.knows(claims.name) ? claims : undefined;
+  });
+  return {
+    cookies,
+    identify,
+    revocations: createSessionRevocations({ redisUrl: config.redisUrl, logger }),
+    oauth: config.oauth && createOAuthBearer(config.oauth, tokens),
+  };
 }

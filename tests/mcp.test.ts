@@ -14,7 +14,7 @@ import type { ChangeService } from '../src/changes/types.js';
 import { loadContract } from '../src/contract/index.js';
 import { TaskError } from '../src/errors.js';
 import { createLifecycle } from '../src/lifecycle.js';
-import { createMcpRoutes, ERROR_META_KEY } from '../src/mcp/index.js';
+import { createMcp, ERROR_META_KEY } from '../src/mcp/index.js';
 import { createToolPipeline } from '../src/tools/pipeline.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
 import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
@@ -404,7 +404,7 @@ describe('MCP tool names and faults', () => {
       bindHost: '127.0.0.1',
       toolNames: 'safe',
     } as const;
-    await createMcpRoutes(options).closeAll();
-    assert.throws(() => createMcpRoutes({ ...options, heartbeatMs: 0 }), /heartbeatMs/);
+    await createMcp(options).close();
+    assert.throws(() => createMcp({ ...options, toolNames: 'both' as 'safe' }), /toolNames must be 'safe' or 'dotted'/);
   });
 });

@@ -37,6 +37,8 @@ export function errorResponder(): Middleware<RequestState> {
       if (refused) throw new TaskError(refused.code, refused.message);
     } catch (err) {
       if (ctx.headerSent || !ctx.writable) return; // a stream failed mid-way; its own cleanup ends it
+      // Nothing was sent yet, even by a route that meant to write the response itself (MCP): Koa answers this.
+      ctx.respond = true;
       const known = asTaskError(err, ctx.response.get('Allow'));
       if (!known) (ctx.res as { err?: unknown }).err = err; // pino-http puts it on the request's line
       const problem = toProblem(known ?? err, ctx.state.requestId);

@@ -1,28 +1,31 @@
 /**
- * The MCP routes of the app: Streamable HTTP on `/mcp`, the 2024-11-05 HTTP+SSE transport on `/sse` and
- * `/messages`, one server factory behind both.
+ * MCP, over Node's `req`/`res` and a principal the HTTP edge verified (this folder knows no Koa and nothing of
+ * src/http): Streamable HTTP (`POST /mcp`) and the 2024-11-05 HTTP+SSE transport (`GET /sse`, `POST /messages`),
+ * one server factory behind both, and the `Host` check both need.
  */
 import type { Logger } from 'pino';
-import type { ToolPipeline } from '../tools/pipeline.js';
 import type { Contract } from '../contract/index.js';
-import type { Handlers } from '../http/handler.js';
-import { createGuard } from './guard.js';
-import { createLegacySseRoutes } from './legacy-sse.js';
+import type { ToolPipeline } from '../tools/pipeline.js';
+import { createHostCheck, type HostCheck } from './host-check.js';
+import { createLegacySse, type LegacySse } from './legacy-sse.js';
 import type { ResourceReader } from './resources.js';
 import { createServerFactory } from './server.js';
-import { createStreamableRoutes } from './streamable.js';
+import { createMemorySessionDirectory, type SessionDirectory } from './sessions.js';
+import { createStreamable, type Streamable } from './streamable.js';
 import type { ToolNames } from './tools.js';
 
+export { toolOf } from './message-check.js';
+export type { Principal } from './server.js';
 export type { ToolNames } from './tools.js';
 export { ERROR_META_KEY } from './tools.js';
 
-export interface McpRoutesDeps {
+export interface McpDeps {
   pipeline: ToolPipeline;
   resources: ResourceReader;
   contract: Pick<Contract, 'schema'>;
   /** `serverInfo.version`. */
   version: string;
-  /** `HEARTBEAT_MS`: the comment heartbeat of every SSE stream. */
+  /** `HEARTBEAT_MS`: the heartbeat of every SSE stream. */
   heartbeatMs: number;
   /** `STREAM_MAX_BUFFERED_BYTES`: unsent bytes past which an HTTP+SSE reader is cut off (default 1 MiB). */
   maxBufferedBytes?: number;
@@ -30,44 +33,43 @@ export interface McpRoutesDeps {
   bindHost: string;
   /** `MCP_TOOL_NAMES`: `safe` advertises `change_open`, `dotted` advertises `change.open`. */
   toolNames: ToolNames;
+  /** Where HTTP+SSE sessions live; this process's memory by default. */
+  sessions?: SessionDirectory;
   logger?: Logger;
 }
 
-export type McpHandlers = Required<
-  Pick<Handlers, 'postMcp' | 'getMcp' | 'deleteMcp' | 'getLegacySse' | 'postLegacyMessage'>
->;
-
-export interface McpRoutes {
-  handlers: McpHandlers;
+export interface Mcp {
+  streamable: Streamable;
+  legacySse: LegacySse;
+  /** The refusal of a request whose `Host` could be DNS rebinding, or undefined. */
+  checkHost: HostCheck;
   /** For shutdown: ends every HTTP+SSE stream (after a `shutdown` event) and aborts in-flight `/mcp` exchanges. */
-  closeAll(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /**
- * Builds everything once: tool definitions with their schemas and validators, listings, guards.
+ * Builds everything once: tool definitions with their schemas, listings, the server factory, both transports.
  *
  * @example
- * const mcp = createMcpRoutes({ pipeline, resources: service, contract, version, heartbeatMs: 25_000,
- *   maxBufferedBytes: 1 << 20, bindHost: '127.0.0.1', toolNames: 'safe', logger });
- * const handlers: Handlers = { ...otherHandlers, ...mcp.handlers };
+ * const mcp = createMcp({ pipeline, resources: service, contract, version, heartbeatMs: 25_000,
+ *   bindHost: '127.0.0.1', toolNames: 'safe', logger });
+ * await mcp.streamable.handle(req, res, body, { actor: 'alice', requestId, log });
  */
-export function createMcpRoutes(deps: McpRoutesDeps): McpRoutes {
-  if (!Number.isInteger(deps.heartbeatMs) || deps.heartbeatMs <= 0) {
-    throw new Error(`heartbeatMs must be a positive integer of milliseconds, got ${deps.heartbeatMs}`);
-  }
+export function createMcp(deps: McpDeps): Mcp {
   const factory = createServerFactory(deps);
-  const guard = createGuard(deps);
-  const streamable = createStreamableRoutes({ factory, guard, heartbeatMs: deps.heartbeatMs, logger: deps.logger });
-  const legacy = createLegacySseRoutes({
+  const streamable = createStreamable({ factory, heartbeatMs: deps.heartbeatMs, logger: deps.logger });
+  const legacySse = createLegacySse({
     factory,
-    guard,
+    sessions: deps.sessions ?? createMemorySessionDirectory(),
     heartbeatMs: deps.heartbeatMs,
     maxBufferedBytes: deps.maxBufferedBytes,
   });
   return {
-    handlers: { ...streamable.handlers, ...legacy.handlers },
-    async closeAll() {
-      await legacy.closeAll();
+    streamable,
+    legacySse,
+    checkHost: createHostCheck(deps.bindHost),
+    async close() {
+      legacySse.closeAll();
       await streamable.close();
     },
   };

@@ -1,11 +1,13 @@
 /**
- * Checks of incoming JSON-RPC with the SDK's own schemas, where the SDK does not make them itself. The SDK's
- * transports validate what they receive; our HTTP+SSE transport is hand-written, and an unchecked message the SDK
- * cannot route (no `method`, a bad `id` or `params`) is dropped without a word, leaving its sender waiting forever.
+ * Checks of incoming JSON-RPC with the SDK's own schemas, where the SDK does not make them itself, and what a
+ * message says for the log. The SDK's transports validate what they receive; our HTTP+SSE transport is
+ * hand-written, and an unchecked message the SDK cannot route (no `method`, a bad `id` or `params`) is dropped
+ * without a word, leaving its sender waiting forever.
  */
 import { specTypeSchemas } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { ValidationIssue } from '../../generated/types.gen.js';
+import { findTool } from '../tools/catalog.js';
 
 type Schema = (typeof specTypeSchemas)[keyof typeof specTypeSchemas];
 
@@ -48,4 +50,11 @@ export function messageIssues(body: unknown): ValidationIssue[] {
 export function initializeIssues(message: JSONRPCMessage): ValidationIssue[] {
   if (!('method' in message) || message.method !== 'initialize' || !('id' in message)) return [];
   return issuesOf(specTypeSchemas.InitializeRequest, message, []);
+}
+
+/** The canonical tool name of a `tools/call` message (for the request's log line); undefined for any other. */
+export function toolOf(body: unknown): string | undefined {
+  const message = body as { method?: unknown; params?: { name?: unknown } } | null;
+  if (message?.method !== 'tools/call' || typeof message.params?.name !== 'string') return undefined;
+  return findTool(message.params.name)?.name ?? message.params.name.slice(0, 64);
 }

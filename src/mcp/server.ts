@@ -26,18 +26,23 @@ export interface McpServerDeps {
 }
 
 /**
- * Who a server instance acts for, as the HTTP edge verified it: the caller's name (a token name or an OAuth subject),
- * the request's id and logger, and the transport it came on.
+ * Who a server instance acts for, as the HTTP edge verified it: the caller's name (a token name or an OAuth
+ * subject), and the request's id and logger (for HTTP+SSE, those of the session's `GET /sse`).
  */
 export interface Principal {
   actor: string;
   requestId: string;
   log: Logger;
-  transport: 'mcp' | 'legacy-sse';
 }
 
-/** Builds one server for `principal`; `requestedRevision` is the `MCP-Protocol-Version` an HTTP request named. */
-export type ServerFactory = (principal: Principal, requestedRevision?: string) => Server;
+/** The MCP transports, as the tool pipeline names them. */
+export type McpTransport = 'mcp' | 'legacy-sse';
+
+/**
+ * Builds one server for `principal` on `transport`; `requestedRevision` is the `MCP-Protocol-Version` an HTTP request
+ * named.
+ */
+export type ServerFactory = (principal: Principal, transport: McpTransport, requestedRevision?: string) => Server;
 
 const INSTRUCTIONS =
   'Plan work as OpenSpec changes: call change_open with a title and a kebab-case slug, edit the files it ' +
@@ -54,7 +59,7 @@ export function createServerFactory(deps: McpServerDeps): ServerFactory {
     jsonSchemaValidator: new AjvJsonSchemaValidator(),
   };
 
-  return ({ actor, requestId, log, transport }, requestedRevision) => {
+  return ({ actor, requestId, log }, transport, requestedRevision) => {
     const server = new ContractServer(info, options, { requestedRevision });
     server.setRequestHandler('tools/list', () => tools.listing);
     server.setRequestHandler('tools/call', (request, ctx) => {

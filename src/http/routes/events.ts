@@ -4,12 +4,12 @@
  */
 import type { EventFeed, FeedEntry } from '../../events/feed.js';
 import type { Lifecycle } from '../../lifecycle.js';
-import { openKoaStream } from '../../streaming/koa-stream.js';
+import { openKoaStream } from '../koa-stream.js';
 import { SSE_PING, formatSseComment, formatSseEvent } from '../../streaming/sse.js';
 import { HANDLED } from '../handler.js';
 import type { Handler } from '../handler.js';
 
-export interface EventsRouteDeps {
+export interface EventsDeps {
   feed: EventFeed;
   heartbeatMs: number;
   /** Unsent bytes past which a slow reader is cut off (default 1 MiB). */
@@ -21,7 +21,7 @@ export interface EventsRouteDeps {
 }
 
 /** The `getEvents` handler. */
-export function eventsRoutes(deps: EventsRouteDeps): { getEvents: Handler<'getEvents'> } {
+export function eventsHandlers(deps: EventsDeps): { getEvents: Handler<'getEvents'> } {
   const { feed, heartbeatMs, maxBufferedBytes, retryMs = 3000, lifecycle } = deps;
 
   const getEvents: Handler<'getEvents'> = async (ctx) => {

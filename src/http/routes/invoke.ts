@@ -13,9 +13,9 @@ import type { AppContext, Handler } from '../handler.js';
 import { ndjsonInvokeFraming, sseInvokeFraming, streamToolCall, type InvokeFraming } from '../invoke-stream.js';
 import { negotiate, type MediaTypeOf } from '../media.js';
 import { invalidRequest, toProblem } from '../problem.js';
-import { openKoaStream } from '../../streaming/koa-stream.js';
+import { openKoaStream } from '../koa-stream.js';
 
-export interface InvokeRouteDeps {
+export interface InvokeDeps {
   pipeline: ToolPipeline;
   heartbeatMs: number;
   /** Unsent bytes past which a slow stream reader is cut off (default 1 MiB). */
@@ -49,7 +49,7 @@ function lastEvent(outcome: Outcome, requestId: string): InvokeResult | InvokeEr
 }
 
 /** The `invokeTool` handler. */
-export function invokeRoutes(deps: InvokeRouteDeps): { invokeTool: Handler<'invokeTool'> } {
+export function invokeHandlers(deps: InvokeDeps): { invokeTool: Handler<'invokeTool'> } {
   const { pipeline, heartbeatMs, maxBufferedBytes, now = () => new Date() } = deps;
 
   const invokeTool: Handler<'invokeTool'> = async (ctx, input) => {

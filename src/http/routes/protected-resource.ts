@@ -11,7 +11,7 @@ import type { Handlers } from '../handler.js';
 type MetadataOperation =
   'getProtectedResourceMetadata' | 'getMcpProtectedResourceMetadata' | 'getSseProtectedResourceMetadata';
 
-export function protectedResourceRoutes(resource: ProtectedResource | undefined): Pick<Handlers, MetadataOperation> {
+export function protectedResourceHandlers(resource: ProtectedResource | undefined): Pick<Handlers, MetadataOperation> {
   const serve = (path: ResourcePath) => async () => {
     if (!resource) {
       throw new TaskError('ENOTFOUND', 'OAuth is not configured here: use a token from TASK_MCP_TOKENS.');

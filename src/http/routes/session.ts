@@ -11,7 +11,7 @@ import type { SessionCookies } from '../session-cookie.js';
 import type { SessionRevocations } from '../session-revocations.js';
 import type { SessionStreams } from '../session-streams.js';
 
-export interface SessionRouteDeps {
+export interface SessionDeps {
   cookies: SessionCookies;
   /** The request's credentials, for the session of the cookie a sign-out carries. */
   identify: Identify;
@@ -21,7 +21,7 @@ export interface SessionRouteDeps {
 }
 
 /** The `createSession` and `deleteSession` handlers. */
-export function sessionRoutes(deps: SessionRouteDeps): {
+export function sessionHandlers(deps: SessionDeps): {
   createSession: Handler<'createSession'>;
   deleteSession: Handler<'deleteSession'>;
 } {

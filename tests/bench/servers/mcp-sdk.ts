@@ -46,8 +46,7 @@ function oursWithoutKoa(c: Contract): ReturnType<typeof createMcpHandler> {
   const pipeline = createToolPipeline({ service, contract: c, lifecycle: createLifecycle(), callTimeoutMs: 30_000 });
   const factory = createServerFactory({ pipeline, resources: service, contract: c, toolNames: 'safe', version: '0' });
   const log = pino({ level: 'silent' });
-  const principal = { actor: 'bench', requestId: 'bench', log, transport: 'mcp' } as const;
-  return createMcpHandler(() => factory(principal), { legacy: 'stateless' });
+  return createMcpHandler(() => factory({ actor: 'bench', requestId: 'bench', log }, 'mcp'), { legacy: 'stateless' });
 }
 
 const kind = process.argv[2];

@@ -5,8 +5,8 @@
  */
 import type { ParameterizedContext } from 'koa';
 import { PassThrough } from 'node:stream';
-import { createStreamWriter, streamHeaders, tuneStreamSocket } from './stream-writer.js';
-import type { StreamWriter, StreamWriterOptions } from './stream-writer.js';
+import { createStreamWriter, streamHeaders, tuneStreamSocket } from '../streaming/stream-writer.js';
+import type { StreamWriter, StreamWriterOptions } from '../streaming/stream-writer.js';
 
 /** Sets status 200 and the stream headers, makes the body a stream, and returns its writer. */
 export function openKoaStream(
