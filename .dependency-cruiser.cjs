@@ -50,7 +50,7 @@ module.exports = {
       to: {
         path: [
           '^src/(http|mcp|streaming|tools|events|config|auth)/',
-          '^src/(compose|main|server|lifecycle|embedded-defaults)\\.ts$',
+          '^src/(compose|main|lifecycle|embedded-defaults)\\.ts$',
           'node_modules/(koa|@koa|koa-[^/]+|@modelcontextprotocol|ioredis|pino|ajv)/',
         ],
       },

@@ -38,7 +38,7 @@ import { createTokenStore } from './http/tokens.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { createMcp } from './mcp/index.js';
 import { readVersion } from './package-root.js';
-import { listen, type Listening } from './server.js';
+import { listen, type Listening } from './http/server.js';
 import { createToolPipeline } from './tools/pipeline.js';
 
 export interface TaskMcpOptions {

@@ -7,9 +7,9 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
-import type { TlsCredentials } from './embedded-defaults.js';
-import type { ClientErrors } from './http/client-error.js';
-import type { Lifecycle } from './lifecycle.js';
+import type { TlsCredentials } from '../embedded-defaults.js';
+import type { ClientErrors } from './client-error.js';
+import type { Lifecycle } from '../lifecycle.js';
 
 /**
  * Request line plus headers, in bytes. Node answers 431 past it, before the app sees anything. 8 KiB (nginx's
