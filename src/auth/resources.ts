@@ -1,10 +1,15 @@
 /**
  * This server's OAuth resource identifiers (RFC 8707): the public origin for the REST routes, and one each for the
- * two MCP transports, `/mcp` (Streamable HTTP) and `/sse` (HTTP+SSE, whose `/messages` posts belong to it).
+ * two MCP transports, `/mcp` (Streamable HTTP) and `/sse` (HTTP+SSE, whose `/messages` posts belong to it). The
+ * paths are the contract's.
  */
+import { operations } from '../../generated/operations.gen.js';
+
+const STREAMABLE = operations.postMcp.path;
+const LEGACY_SSE = operations.getLegacySse.path;
 
 /** The paths, under the public URL, that are resources of their own. */
-export const RESOURCE_PATHS = ['', '/mcp', '/sse'] as const;
+export const RESOURCE_PATHS = ['', STREAMABLE, LEGACY_SSE] as const;
 export type ResourcePath = (typeof RESOURCE_PATHS)[number];
 
 /** Every identifier of this resource: the audiences a token may name by default. */
@@ -12,7 +17,7 @@ export const resourceIdentifiers = (publicUrl: string): string[] => RESOURCE_PAT
 
 /** Which resource a request path belongs to. */
 export function resourceOf(requestPath: string): ResourcePath {
-  if (requestPath === '/mcp') return '/mcp';
-  if (requestPath === '/sse' || requestPath === '/messages') return '/sse';
+  if (requestPath === STREAMABLE) return STREAMABLE;
+  if (requestPath === LEGACY_SSE || requestPath === operations.postLegacyMessage.path) return LEGACY_SSE;
   return '';
 }
