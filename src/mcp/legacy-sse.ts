@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCMessage, MessageExtraInfo, Transport } from '@modelcontextprotocol/server';
+import { operations } from '../../generated/operations.gen.js';
 import type { ValidationIssue } from '../../generated/types.gen.js';
 import { TaskError } from '../errors.js';
 import { SSE_PING, formatSseEvent } from '../streaming/sse.js';
@@ -69,7 +70,7 @@ export function createLegacySse({
   sessions,
   heartbeatMs,
   maxBufferedBytes,
-  messagesPath = 'messages',
+  messagesPath = operations.postLegacyMessage.path.replace(/^\//, ''),
 }: LegacySseDeps): LegacySse {
   return {
     async open(req, res, principal) {
