@@ -11,6 +11,7 @@ import type { Contract } from '../contract/index.js';
 import type { EventFeed } from '../events/feed.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { createMcpRoutes } from '../mcp/index.js';
+import type { Metrics } from '../metrics/index.js';
 import { createIdentify } from './auth.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
@@ -41,6 +42,8 @@ export interface AppDeps {
   logger: Logger;
   lifecycle: Lifecycle;
   version: string;
+  /** The server's metrics, served on their own listener by the composition root. */
+  metrics: Metrics;
 }
 
 /** Headers a browser script may read from our responses. */
