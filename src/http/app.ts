@@ -15,6 +15,7 @@ import type { Metrics } from '../metrics/index.js';
 import { createIdentify } from './auth.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
+import { httpMetrics } from './http-metrics.js';
 import { deadline } from './limits.js';
 import { originCheck } from './origin-check.js';
 import { createOAuthBearer } from './oauth-bearer.js';
@@ -23,7 +24,7 @@ import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
 import { eventsRoutes } from './routes/events.js';
 import { invokeRoutes } from './routes/invoke.js';
-import { opsHandlers, type ReadinessCheck } from './routes/ops.js';
+import { opsHandlers, readinessOf, type ReadinessCheck } from './routes/ops.js';
 import { protectedResourceRoutes } from './routes/protected-resource.js';
 import { sessionRoutes } from './routes/session.js';
 import { createSessionCookies, type SessionClaims } from './session-cookie.js';
@@ -112,23 +113,23 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     identify,
     logger: deps.logger,
     exempt: ['/healthz', '/readyz'],
+    onRefusal: (window, caller) => deps.metrics.rateLimited({ window, caller }),
   });
   lifecycle.onDrain(() => limiter.close());
   const streamCaps = createStreamCaps({ perClient: config.maxStreamsPerClient, total: config.maxStreams });
   const jsonCallDeadline = deadline(config.requestTimeoutMs, (ctx) => !isStreamRequest('invokeTool', ctx));
 
+  const checks: Record<string, ReadinessCheck> = {
+    repo: () => service.check().then(() => 'ok'),
+    ...limiter.checks,
+    ...revocations.checks,
+    ...oauth?.checks,
+    ...deps.checks,
+  };
+  deps.metrics.watchReadiness(() => readinessOf(checks, lifecycle));
+
   const handlers: Handlers = {
-    ...opsHandlers({
-      contract,
-      lifecycle,
-      checks: {
-        repo: () => service.check().then(() => 'ok'),
-        ...limiter.checks,
-        ...revocations.checks,
-        ...oauth?.checks,
-        ...deps.checks,
-      },
-    }),
+    ...opsHandlers({ contract, lifecycle, checks }),
     ...invokeRoutes({ service, contract, ...streams }),
     ...eventsRoutes({ feed, lifecycle, ...streams }),
     ...sessionRoutes({ cookies, identify, revocations, streams: sessionStreams }),
@@ -148,6 +149,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   });
 
   app.use(requestLog(deps.logger));
+  app.use(httpMetrics(deps.metrics));
   app.use(corsAllowlist(config.corsOrigins));
   if (oauth) app.use(oauth.challenge);
   app.use(errorResponder(contract.errorMap));

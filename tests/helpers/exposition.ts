@@ -34,3 +34,11 @@ export function valueOf(
   if (matching.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${matching.length} samples`);
   return matching[0]?.value;
 }
+
+/** Scrapes `metricsUrl` (a server's `metricsUrl`) and reads the samples; fails on anything but a 200. */
+export async function scrape(metricsUrl: string | undefined, headers: Record<string, string> = {}): Promise<Sample[]> {
+  if (metricsUrl === undefined) throw new Error('the server serves no metrics: start it with METRICS_PORT');
+  const res = await fetch(`${metricsUrl}/metrics`, { headers });
+  if (res.status !== 200) throw new Error(`scrape: ${res.status} ${await res.text()}`);
+  return parseExposition(await res.text());
+}
