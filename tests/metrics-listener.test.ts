@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { scrape, valueOf } from './helpers/exposition.js';
 import { createTempRepo } from './helpers/repo.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -86,10 +87,13 @@ describe('metrics listener, off by default', () => {
     }
   });
 
-  it('stops with the server', async () => {
+  it('reports a drain, and stops with the server', async () => {
     const s = await startServer({ env: { METRICS_PORT: '0' } });
     const url = `${s.server.metricsUrl}/metrics`;
     assert.equal((await fetch(url)).status, 200, 'no token asked when METRICS_TOKEN is unset');
+    s.server.lifecycle.drain();
+    const draining = await scrape(s.server.metricsUrl);
+    assert.equal(valueOf(draining, 'task_mcp_readiness_check', { check: 'draining', state: 'fail' }), 1);
     await s.stop();
     await assert.rejects(fetch(url), (err: Error) => (err.cause as { code?: string }).code === 'ECONNREFUSED');
   });
