@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { scrape, valueOf } from './helpers/exposition.js';
 import { createTempRepo } from './helpers/repo.js';
@@ -63,6 +63,19 @@ describe('metrics listener, with METRICS_TOKEN', () => {
     assert.equal(post.headers.get('allow'), 'GET, HEAD');
     const head = await fetch(metricsUrl, { method: 'HEAD', headers: auth });
     assert.equal(head.status, 200);
+  });
+
+  it('reads the query string off the path, and answers a request target that is no URL with 404', async () => {
+    const auth = { Authorization: `Bearer ${SCRAPE_TOKEN}` };
+    assert.equal((await fetch(`${metricsUrl}?debug=1`, { headers: auth })).status, 200);
+    const { port } = new URL(metricsUrl);
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.end(`GET http://[/metrics HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth.Authorization}\r\n\r\n`);
+    let reply = '';
+    for await (const chunk of socket) reply += String(chunk);
+    assert.match(reply, /^HTTP\/1\.1 404 /);
+    assert.equal((await fetch(metricsUrl, { headers: auth })).status, 200, 'still serving');
   });
 
   it("is not served on the API's listener", async () => {

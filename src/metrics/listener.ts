@@ -74,7 +74,7 @@ async function answer(
 ): Promise<void> {
   // Refused before anything else, so a scraper without the token learns nothing, not even which paths exist.
   if (!authorized(req)) return plain(res, 401, 'A bearer token is required.', { 'WWW-Authenticate': 'Bearer' });
-  if (new URL(req.url ?? '/', 'http://metrics').pathname !== METRICS_PATH) return plain(res, 404, 'Not found.');
+  if ((req.url ?? '').split('?')[0] !== METRICS_PATH) return plain(res, 404, 'Not found.');
   if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'GET only.', { Allow: 'GET, HEAD' });
   try {
     const { contentType, body } = await expose();
