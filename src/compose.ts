@@ -5,7 +5,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { createChangeService } from './changes/index.js';
 import type { ChangeService } from './changes/types.js';
-import { readConfig } from './config.js';
+import { readConfig, type MetricsConfig } from './config.js';
 import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { chooseFeed } from './events/choose-feed.js';
@@ -13,6 +13,7 @@ import { createApp } from './http/app.js';
 import { createClientErrors } from './http/client-error.js';
 import { BODY_CHECKED_ELSEWHERE } from './http/router.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
+import { createMetrics, startMetricsListener, type Metrics, type MetricsListener } from './metrics/index.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './server.js';
 
@@ -30,6 +31,8 @@ export interface TaskMcp extends Listening {
   runtime: Runtime;
   logger: Logger;
   lifecycle: Lifecycle;
+  /** Where `GET /metrics` is served (its own listener, with the port really bound); undefined without `METRICS_PORT`. */
+  metricsUrl: string | undefined;
 }
 
 /** Secrets never reach a log line, whoever logs what: pino removes these paths from every record. */
@@ -58,7 +61,13 @@ export async function startTaskMcp(
   const { feed, checks, close } = chooseFeed({ redisUrl: config.redisUrl, ringSize: config.eventRingSize, logger });
   const domain = createChangeService({ repoRoot: config.repoRoot, events: feed, version });
   const service = decorateService ? decorateService(domain) : domain;
-  const app = createApp(config, { contract, service, feed, checks, logger, lifecycle, version });
+  const metrics = createMetrics({
+    callerLabels: config.metrics?.callerLabels ?? false,
+    maxStreams: config.maxStreams,
+    defaultCollectors: config.metrics !== undefined,
+  });
+  const app = createApp(config, { contract, service, feed, checks, logger, lifecycle, version, metrics });
+  const scrape = await serveMetrics(config.metrics, metrics, logger);
   const listening = await listen(app, {
     host: config.host,
     port: config.port,
@@ -67,9 +76,31 @@ export async function startTaskMcp(
     log: logger,
     receiveTimeoutMs: config.receiveTimeoutMs,
     clientErrors: createClientErrors(contract.errorMap, config.receiveTimeoutMs, logger),
+  }).catch(async (err: unknown) => {
+    await scrape?.stop();
+    throw err;
   });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
-  // The feed closes after the server: a call still running during the drain may emit.
-  const stop = (graceMs: number): Promise<void> => listening.stop(graceMs).finally(close);
-  return { ...listening, stop, runtime, logger, lifecycle };
+  // The feed closes after the server: a call still running during the drain may emit. The metrics listener
+  // closes last, so a scrape during the drain still sees readiness fail.
+  const stop = (graceMs: number): Promise<void> =>
+    listening
+      .stop(graceMs)
+      .finally(close)
+      .finally(() => scrape?.stop());
+  return { ...listening, stop, runtime, logger, lifecycle, metricsUrl: scrape?.url };
+}
+
+/** The separate `/metrics` listener `METRICS_PORT` asks for, or none. */
+async function serveMetrics(
+  settings: MetricsConfig | undefined,
+  metrics: Metrics,
+  logger: Logger,
+): Promise<MetricsListener | undefined> {
+  if (!settings) return undefined;
+  const { host, port, token } = settings;
+  const onError = (err: unknown): void => logger.error({ err }, 'collecting metrics failed');
+  const listener = await startMetricsListener({ host, port, token, expose: metrics.expose, onError });
+  logger.info({ url: listener.url, tokenRequired: token !== undefined }, 'metrics listening');
+  return listener;
 }

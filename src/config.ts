@@ -64,6 +64,18 @@ export interface Config {
   publicUrl: string | undefined;
   /** Unset: only the static tokens. Set (`OAUTH_ISSUER`): OAuth access tokens from these issuers too. */
   oauth: OAuthConfig | undefined;
+  /** Unset (no `METRICS_PORT`): metrics are not served. */
+  metrics: MetricsConfig | undefined;
+}
+
+/** The separate `/metrics` listener. */
+export interface MetricsConfig {
+  host: string;
+  port: number;
+  /** A bearer token every scrape must present; unset: none. */
+  token: string | undefined;
+  /** Label refusals and tool calls with the caller's name (`METRICS_CALLER_LABELS=1`). */
+  callerLabels: boolean;
 }
 
 /** `max` requests per `durationMs`, from a setting like `20/1s`. */
@@ -204,6 +216,26 @@ export const SETTINGS: readonly Setting[] = [
     default: '30000',
     description: 'Least time between two fetches of an issuer’s keys for an unknown `kid` (0–3600000).',
   },
+  {
+    name: 'METRICS_PORT',
+    default: '',
+    description: 'Port of the separate `GET /metrics` listener (Prometheus text); unset: none. 0 picks a free one.',
+  },
+  {
+    name: 'METRICS_HOST',
+    default: '127.0.0.1',
+    description: 'Address of the metrics listener: keep it off the interface the API faces the world on.',
+  },
+  {
+    name: 'METRICS_TOKEN',
+    default: '',
+    description: 'Bearer token a scrape must send (16–512 visible ASCII characters); unset: none asked.',
+  },
+  {
+    name: 'METRICS_CALLER_LABELS',
+    default: '0',
+    description: '`1`: refusals and tool calls are labelled with the caller’s name (at most 100 distinct).',
+  },
   { name: 'NODE_ENV', default: '', description: '`production` requires tokens (or `OAUTH_ISSUER`), a repo and TLS.' },
 ];
 
@@ -217,7 +249,7 @@ export function readConfig(env: Env = process.env): Config {
   };
   const config: Config = {
     production: get('NODE_ENV') === 'production',
-    host: readHost(get('HOST')),
+    host: readHost('HOST', get('HOST')),
     port: readInt('PORT', get('PORT'), 0, 65535),
     tls: readTls(get('TLS'), get('TLS_CERT'), get('TLS_KEY')),
     tokens: readTokens(get('TASK_MCP_TOKENS')),
@@ -244,6 +276,7 @@ export function readConfig(env: Env = process.env): Config {
     requestTimeoutMs: readInt('REQUEST_TIMEOUT_MS', get('REQUEST_TIMEOUT_MS'), 1, 600_000),
     stateDir: get('TASK_MCP_STATE_DIR'),
     ...readOAuthSettings(get),
+    metrics: readMetrics(get),
   };
   if (config.production) requireProductionSettings(config);
   return config;
@@ -274,9 +307,24 @@ function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[
   return raw as T;
 }
 
-function readHost(raw: string): string {
-  if (isIP(raw) === 0 && !/^[a-z0-9.-]+$/i.test(raw)) throw new ConfigError(`HOST must be an address or host name`);
+function readHost(name: string, raw: string): string {
+  if (isIP(raw) === 0 && !/^[a-z0-9.-]+$/i.test(raw)) throw new ConfigError(`${name} must be an address or host name`);
   return raw;
+}
+
+/** Every metrics setting is checked, even with no `METRICS_PORT`: a bad value is a mistake either way. */
+function readMetrics(get: (name: string) => string): MetricsConfig | undefined {
+  const host = readHost('METRICS_HOST', get('METRICS_HOST'));
+  const token = get('METRICS_TOKEN') || undefined;
+  const fault = token === undefined ? undefined : tokenFault(token);
+  if (fault !== undefined) {
+    throw new ConfigError(
+      `METRICS_TOKEN needs ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} visible ASCII characters; it ${fault}`,
+    );
+  }
+  const callerLabels = oneOf('METRICS_CALLER_LABELS', get('METRICS_CALLER_LABELS'), ['0', '1'] as const) === '1';
+  const port = get('METRICS_PORT');
+  return port ? { host, port: readInt('METRICS_PORT', port, 0, 65535), token, callerLabels } : undefined;
 }
 
 function readTls(mode: string, certPath: string, keyPath: string): TlsConfig {

@@ -32,6 +32,10 @@ describe('configuration', () => {
       [{ TASK_MCP_TOKENS: 'alice:short' }, /^TASK_MCP_TOKENS entry 1 \(alice\)/],
       [{ TASK_MCP_TOKENS: `${TOKENS},ci:fedcba9876543210fedc` }, /names ci twice/],
       [{ TRUST_PROXY: 'yes' }, /^TRUST_PROXY/],
+      [{ METRICS_PORT: 'nine' }, /^METRICS_PORT must be a whole number from 0 to 65535/],
+      [{ METRICS_HOST: 'a host' }, /^METRICS_HOST must be an address or host name/],
+      [{ METRICS_TOKEN: 'short' }, /^METRICS_TOKEN needs 16–512 visible ASCII characters; it is 5 characters long/],
+      [{ METRICS_CALLER_LABELS: 'yes' }, /^METRICS_CALLER_LABELS must be one of 0, 1/],
     ];
     for (const [env, message] of cases) {
       assert.throws(
@@ -39,6 +43,22 @@ describe('configuration', () => {
         (err: Error) => err instanceof ConfigError && message.test(err.message),
       );
     }
+  });
+
+  it('serves no metrics unless METRICS_PORT is set, and then on loopback by default', () => {
+    assert.equal(readConfig({ METRICS_TOKEN: 'scrape-token-0123456789' }).metrics, undefined);
+    assert.deepEqual(readConfig({ METRICS_PORT: '9464' }).metrics, {
+      host: '127.0.0.1',
+      port: 9464,
+      token: undefined,
+      callerLabels: false,
+    });
+    const metrics = readConfig({
+      METRICS_PORT: '0',
+      METRICS_TOKEN: 'scrape-token-0123456789',
+      METRICS_CALLER_LABELS: '1',
+    }).metrics;
+    assert.deepEqual(metrics, { host: '127.0.0.1', port: 0, token: 'scrape-token-0123456789', callerLabels: true });
   });
 
   it('refuses, at start, every token the bearer parser would refuse, naming the entry and never the token', () => {

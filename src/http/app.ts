@@ -13,10 +13,12 @@ import type { EventFeed } from '../events/feed.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { createMcpRoutes } from '../mcp/index.js';
 import { trackCalls } from '../tracked-calls.js';
+import type { Metrics } from '../metrics/index.js';
 import { createIdentify } from './auth.js';
 import { drainGate } from './drain-gate.js';
 import { errorResponder } from './error-responder.js';
 import type { Handlers, RequestState } from './handler.js';
+import { httpMetrics } from './http-metrics.js';
 import { deadline } from './limits.js';
 import { originCheck } from './origin-check.js';
 import { createOAuthBearer } from './oauth-bearer.js';
@@ -25,7 +27,7 @@ import { requestLog } from './request-log.js';
 import { createRouter } from './router.js';
 import { eventsRoutes } from './routes/events.js';
 import { invokeRoutes, repliesAsStream } from './routes/invoke.js';
-import { opsHandlers, type ReadinessCheck } from './routes/ops.js';
+import { opsHandlers, readinessOf, type ReadinessCheck } from './routes/ops.js';
 import { protectedResourceRoutes } from './routes/protected-resource.js';
 import { sessionRoutes } from './routes/session.js';
 import { createSessionCookies, type SessionClaims } from './session-cookie.js';
@@ -44,6 +46,8 @@ export interface AppDeps {
   logger: Logger;
   lifecycle: Lifecycle;
   version: string;
+  /** The server's metrics, served on their own listener by the composition root. */
+  metrics: Metrics;
 }
 
 /** Headers a browser script may read from our responses. */
@@ -119,6 +123,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
     identify,
     logger: deps.logger,
     exempt: PROBES,
+    onRefusal: (window, caller) => deps.metrics.rateLimited({ window, caller }),
   });
   lifecycle.onDrain(() => limiter.close());
   const streamCaps = createStreamCaps({
@@ -127,19 +132,18 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   });
   const jsonCallDeadline = deadline(config.requestTimeoutMs, (ctx) => !repliesAsStream(ctx));
 
+  const checks: Record<string, ReadinessCheck> = {
+    repo: () => service.check().then(() => 'ok'),
+    writable: () => service.checkWritable().then(() => 'ok'),
+    ...limiter.checks,
+    ...revocations.checks,
+    ...oauth?.checks,
+    ...deps.checks,
+  };
+  deps.metrics.watchReadiness(() => readinessOf(checks, lifecycle));
+
   const handlers: Handlers = {
-    ...opsHandlers({
-      contract,
-      lifecycle,
-      checks: {
-        repo: () => service.check().then(() => 'ok'),
-        writable: () => service.checkWritable().then(() => 'ok'),
-        ...limiter.checks,
-        ...revocations.checks,
-        ...oauth?.checks,
-        ...deps.checks,
-      },
-    }),
+    ...opsHandlers({ contract, lifecycle, checks }),
     ...invokeRoutes({ service, contract, ...streams }),
     ...eventsRoutes({ feed, lifecycle, ...streams }),
     ...sessionRoutes({ cookies, identify, revocations, streams: sessionStreams }),
@@ -159,6 +163,7 @@ export function createApp(config: Config, deps: AppDeps): Koa<RequestState> {
   });
 
   app.use(requestLog(deps.logger));
+  app.use(httpMetrics(deps.metrics));
   app.use(corsAllowlist(config.corsOrigins));
   if (oauth) app.use(oauth.challenge);
   app.use(errorResponder(contract.errorMap));
