@@ -11,7 +11,7 @@ import type { Domain } from './domain.js';
 import { beginJournal, clearJournal, deltaCapabilities, type Intent, readJournal, rollBack } from './journal.js';
 import { assertSlug } from './layout.js';
 import { acquireChangeLock, assertNotLockedByOther, LOCK_FILE } from './lock.js';
-import { taskProgress } from './markdown.js';
+import { taskProgress, type TaskProgress } from './markdown.js';
 import type { Validation } from './openspec-cli.js';
 import { readReceipt, type ReceiptInput, writeReceipt } from './receipt.js';
 import { archivedName, baseCommit, isOpen } from './state.js';
@@ -84,8 +84,31 @@ async function ensureReceipt(domain: Domain, archivedAs: string, meta: Omit<Rece
   return writeReceipt(domain, { ...meta, archivedAs });
 }
 
-/** Refuses a change that `openspec validate --strict` rejects or that has open tasks. */
+/**
+ * The change's checklist. A change without one cannot show that its work is done ("every task checked" would hold
+ * vacuously), so a missing tasks.md, or one that lists no task, is ENOTASKS.
+ */
+async function readTasks(domain: Domain, slug: string): Promise<TaskProgress> {
+  const text = await readFile(path.join(domain.layout.change(slug), 'tasks.md'), 'utf8').catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  });
+  const tasks = text === undefined ? undefined : taskProgress(text);
+  if (tasks && tasks.total > 0) return tasks;
+  const missing = text === undefined;
+  throw new TaskError(
+    'ENOTASKS',
+    missing ? `The change "${slug}" has no tasks.md.` : `The tasks.md of "${slug}" lists no tasks.`,
+    {
+      hint: 'List the work in tasks.md as checkboxes ("- [ ] 1.1 …"), check each off when done ("- [x]"), then archive again.',
+      details: { slug, tasksFile: missing ? 'missing' : 'empty' },
+    },
+  );
+}
+
+/** Refuses a change without tasks, one that `openspec validate --strict` rejects, or one with open tasks. */
 async function assertReady(domain: Domain, slug: string): Promise<Validation> {
+  const tasks = await readTasks(domain, slug);
   const validation = await domain.cli.validate(slug);
   if (!validation.valid) {
     throw new TaskError('EBADSHAPE', `The change "${slug}" does not pass strict OpenSpec validation.`, {
@@ -95,7 +118,6 @@ async function assertReady(domain: Domain, slug: string): Promise<Validation> {
       details: { issueCount: validation.issues.length, issues: validation.issues.slice(0, MAX_LISTED) },
     });
   }
-  const tasks = taskProgress(await readFile(path.join(domain.layout.change(slug), 'tasks.md'), 'utf8').catch(() => ''));
   if (tasks.open.length > 0) {
     throw new TaskError('ETASKS_INCOMPLETE', `${tasks.open.length} of ${tasks.total} tasks are still open.`, {
       hint: 'Finish the open tasks and check them off in tasks.md ("- [x]").',
