@@ -6,7 +6,7 @@ import { access, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Receipt } from '../../generated/types.gen.js';
 import { TaskError } from '../errors.js';
-import { withArchiveLock } from './archive-lock.js';
+import type { HeldLock } from './archive-lock.js';
 import type { Domain } from './domain.js';
 import { beginJournal, clearJournal, deltaCapabilities, type Intent, readJournal, rollBack } from './journal.js';
 import { assertSlug } from './layout.js';
@@ -38,9 +38,9 @@ export async function archiveChange(
     () => false,
   );
   if (!hasChanges) throw noChange(slug);
-  return withArchiveLock(layout.archiveLock, domain.clock, async () => {
+  return domain.archiveLock.run(async (held) => {
     await recover(domain);
-    if (await isOpen(layout, slug)) return archiveOpen(domain, slug, input.owner ?? ctx.actor, ctx);
+    if (await isOpen(layout, slug)) return archiveOpen(domain, held, slug, input.owner ?? ctx.actor, ctx);
     const archivedAs = await archivedName(layout, slug);
     if (!archivedAs) throw noChange(slug);
     // Archived outside task-mcp (no journal, no receipt): the receipt is made now, by the caller, unvalidated.
@@ -127,7 +127,7 @@ async function assertReady(domain: Domain, slug: string): Promise<Validation> {
   return validation;
 }
 
-async function archiveOpen(domain: Domain, slug: string, owner: string, ctx: CallContext) {
+async function archiveOpen(domain: Domain, held: HeldLock, slug: string, owner: string, ctx: CallContext) {
   const { layout } = domain;
   const folder = layout.change(slug);
   const lockFile = path.join(folder, LOCK_FILE);
@@ -144,7 +144,7 @@ async function archiveOpen(domain: Domain, slug: string, owner: string, ctx: Cal
     validation: { checked: true, valid: true, issues: validation.issues.length },
   };
   await beginJournal(layout, intent, await deltaCapabilities(folder));
-  const outcome = await domain.cli.archive(slug).catch(async (err: unknown) => {
+  const outcome = await domain.cli.archive(slug, held.adopt).catch(async (err: unknown) => {
     await recover(domain);
     throw err;
   });

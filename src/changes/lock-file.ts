@@ -49,21 +49,22 @@ export async function readLock(file: string): Promise<LockFile | undefined> {
 }
 
 /** Takes the guard of one lock generation; false when someone else holds it. */
-async function takeGuard(guard: string): Promise<boolean> {
+async function takeGuard(guard: string, retry = true): Promise<boolean> {
   try {
     await (await open(guard, 'wx')).close();
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  // A guard is held for a few milliseconds; an old one was left by a crash, and removing it only lets the caller
-  // retry (it still re-reads the lock under a guard of its own).
+  // A guard is held for a few milliseconds; an old one was left by a crash. Removing it and trying once more is
+  // safe: the caller still re-reads the lock under a guard of its own.
   const since = await stat(guard).then(
     (s) => s.mtimeMs,
     () => Date.now(),
   );
-  if (Date.now() - since > GUARD_STALE_MS) await rm(guard, { force: true });
-  return false;
+  if (Date.now() - since <= GUARD_STALE_MS) return false;
+  await rm(guard, { force: true });
+  return retry && takeGuard(guard, false);
 }
 
 /**

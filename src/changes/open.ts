@@ -4,7 +4,6 @@
 import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../errors.js';
-import { withArchiveLock } from './archive-lock.js';
 import type { Domain } from './domain.js';
 import { assertSlug } from './layout.js';
 import { acquireChangeLock, LOCK_FILE, newLock } from './lock.js';
@@ -50,9 +49,9 @@ async function ensureInitialized(domain: Domain): Promise<boolean> {
   const { layout } = domain;
   if (await exists(layout.openspec)) return false;
   await mkdir(layout.changes, { recursive: true });
-  return withArchiveLock(layout.archiveLock, domain.clock, async () => {
+  return domain.archiveLock.run(async (held) => {
     if (await exists(layout.config)) return false;
-    await domain.cli.init();
+    await domain.cli.init(held.adopt);
     return true;
   });
 }

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { ToolVersions } from '../../generated/types.gen.js';
 import { archiveChange } from './archive.js';
+import { createArchiveLock } from './archive-lock.js';
 import type { Domain } from './domain.js';
 import { createRepoGit } from './git.js';
 import { createLayout } from './layout.js';
@@ -42,6 +43,7 @@ export function createChangeService(deps: ChangeServiceDeps): ChangeService {
     layout,
     git,
     cli: createOpenSpecCli(layout),
+    archiveLock: createArchiveLock(layout.archiveLock),
     events: deps.events,
     clock: deps.clock ?? (() => new Date()),
     toolVersions: async (): Promise<ToolVersions> => ({
