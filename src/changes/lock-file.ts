@@ -8,13 +8,16 @@
  *   guard's holder may replace or remove that generation, and it re-reads the lock under the guard, so two takers
  *   of one stale lock cannot both win and nobody can replace a lock that changed since they read it. The
  *   replacement is a rename over the lock, so the lock never disappears during a takeover (a creator could
- *   otherwise slip in). A guard left by a crash goes stale after GUARD_STALE_MS (file mtime, real time).
+ *   otherwise slip in). A guard left by a crash is removed at once when its maker (named in it) is a process of
+ *   this scope that has exited, else once older than GUARD_STALE_MS (file mtime, real time).
  *   Known limit: if such a leftover guard is cleared by two takers at once, one may delete the other's fresh guard;
  *   that needs a crash mid-swap followed by a race on the same lock generation.
  */
 import { createHash } from 'node:crypto';
 import { open, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { createFileExclusive, writeFileAtomic } from './atomic-write.js';
+import { GUARD_MARK, isAbandoned } from './debris.js';
+import { SELF } from './process-identity.js';
 
 const GUARD_STALE_MS = 10_000;
 
@@ -50,19 +53,29 @@ export async function readLock(file: string): Promise<LockFile | undefined> {
 
 /** Takes the guard of one lock generation; false when someone else holds it. */
 async function takeGuard(guard: string, retry = true): Promise<boolean> {
-  try {
-    await (await open(guard, 'wx')).close();
+  const handle = await open(guard, 'wx').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EEXIST') return undefined;
+    throw err;
+  });
+  if (handle) {
+    // The maker's tag, so that a guard left by a crash of a process of this scope is known abandoned at once.
+    await handle
+      .writeFile(SELF.tag)
+      .finally(() => handle.close())
+      .catch(async (err: unknown) => {
+        await rm(guard, { force: true });
+        throw err;
+      });
     return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  // A guard is held for a few milliseconds; an old one was left by a crash. Removing it and trying once more is
-  // safe: the caller still re-reads the lock under a guard of its own.
+  // A guard is held for a few milliseconds; one whose maker exited, or an old one, was left by a crash. Removing it
+  // and trying once more is safe: the caller still re-reads the lock under a guard of its own.
   const since = await stat(guard).then(
     (s) => s.mtimeMs,
     () => Date.now(),
   );
-  if (Date.now() - since <= GUARD_STALE_MS) return false;
+  const tag = await readFile(guard, 'utf8').catch(() => undefined);
+  if (!isAbandoned(tag, since, GUARD_STALE_MS)) return false;
   await rm(guard, { force: true });
   return retry && takeGuard(guard, false);
 }
@@ -72,7 +85,7 @@ async function takeGuard(guard: string, retry = true): Promise<boolean> {
  * Returns false when the lock changed or another process is swapping the same generation.
  */
 export async function swapLock(file: string, expected: string, next: string | null): Promise<boolean> {
-  const guard = `${file}.swap-${createHash('sha256').update(expected).digest('hex').slice(0, 16)}`;
+  const guard = `${file}${GUARD_MARK}${createHash('sha256').update(expected).digest('hex').slice(0, 16)}`;
   if (!(await takeGuard(guard))) return false;
   try {
     const current = await readLock(file);

@@ -9,6 +9,7 @@
  * scopes only a lease can tell (see archive-lock.ts). The hostname is recorded for people only: it proves nothing.
  * Without /proc (not Linux) there is no scope, and nothing is ever judged dead by its pid.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 
@@ -23,7 +24,13 @@ export interface ProcessIdentity extends ProcessRef {
   host: string;
   /** The boot and pid namespace; undefined where /proc cannot tell them. */
   scope?: string;
+  /** The identity as a file-name part, `<pid>-<start time>-<scope hash>`, carried by the temp files it makes. */
+  tag: string;
 }
+
+/** The scope hash of a tag made where the scope is unknown: it never matches, so such files age out instead. */
+const NO_SCOPE = 'x';
+const TAG = /^(\d+)-(\d+)-([0-9a-f]{12}|x)$/;
 
 const tryRead = <T>(read: () => T): T | undefined => {
   try {
@@ -43,17 +50,26 @@ function procStat(pid: number): { state: string; startTime: string } | undefined
   return state && startTime ? { state, startTime } : undefined;
 }
 
+const scopeHash = (scope: string | undefined): string =>
+  scope === undefined ? NO_SCOPE : createHash('sha256').update(scope).digest('hex').slice(0, 12);
+
+const tagOf = ({ pid, startTime }: ProcessRef, scope: string | undefined): string =>
+  `${pid}-${startTime ?? 0}-${scopeHash(scope)}`;
+
 function readSelf(): ProcessIdentity {
   const { pid } = process;
   const startTime = procStat(pid)?.startTime;
   const boot = tryRead(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
   const namespace = tryRead(() => readlinkSync('/proc/self/ns/pid'));
   const scope = boot && namespace && startTime ? `${boot}/${namespace}` : undefined;
-  return Object.freeze({ pid, startTime, host: hostname(), scope });
+  return Object.freeze({ pid, startTime, host: hostname(), scope, tag: tagOf({ pid, startTime }, scope) });
 }
 
 /** This process. */
 export const SELF: ProcessIdentity = readSelf();
+
+/** The tag of `ref`, a process of this scope (as it names its temp files). */
+export const tagFor = (ref: ProcessRef): string => tagOf(ref, SELF.scope);
 
 /** `pid` (a process of this scope, such as a child just spawned) with its start time, for a lock record. */
 export function processRef(pid: number): ProcessRef {
@@ -79,4 +95,11 @@ export function isGone(ref: ProcessRef): boolean {
   const now = procStat(ref.pid);
   if (!now) return false;
   return now.state === 'Z' || now.state === 'X' || (ref.startTime !== undefined && now.startTime !== ref.startTime);
+}
+
+/** Whether the maker named by `tag` (see ProcessIdentity.tag) is a process of this scope that has exited. */
+export function isTagGone(tag: string | undefined): boolean {
+  const match = tag === undefined ? null : TAG.exec(tag);
+  if (!match || match[3] === NO_SCOPE || match[3] !== scopeHash(SELF.scope)) return false;
+  return isGone({ pid: Number(match[1]), startTime: match[2] });
 }

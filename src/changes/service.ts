@@ -11,6 +11,7 @@ import type { Domain } from './domain.js';
 import { createRepoGit } from './git.js';
 import { createLayout } from './layout.js';
 import { openChange } from './open.js';
+import { recoverAtStart } from './recovery.js';
 import { createOpenSpecCli, OPENSPEC_VERSION } from './openspec-cli.js';
 import { listActive, listDeltas, readResource } from './resources.js';
 import type { ChangeEventSink, ChangeService } from './types.js';
@@ -60,5 +61,6 @@ export function createChangeService(deps: ChangeServiceDeps): ChangeService {
     readResource: (uri) => readResource(domain, uri),
     listDeltas: (slug) => listDeltas(domain, slug),
     check: () => git.assertWorkTree(),
+    recover: () => recoverAtStart(domain),
   };
 }
