@@ -1,10 +1,10 @@
 /**
  * change.open: create (or resume) a change and take its lock.
  */
-import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../errors.js';
 import type { Domain } from './domain.js';
+import { ensureInitialized } from './init.js';
 import { assertSlug } from './layout.js';
 import { acquireChangeLock, LOCK_FILE, newLock } from './lock.js';
 import { completeChange, createChange, type ScaffoldInput, type Template } from './scaffold.js';
@@ -43,24 +43,6 @@ function parseInput(input: ChangeOpenInput, ctx: CallContext): OpenRequest {
     throw badInput('The owner must be 1–64 letters, digits or . _ @ -.', 'owner');
   return { slug: input.slug, title: title.trim(), rationale, owner, ttl, template };
 }
-
-/** Runs `openspec init` on a repository without `openspec/`, once even when several callers race to it. */
-async function ensureInitialized(domain: Domain): Promise<boolean> {
-  const { layout } = domain;
-  if (await exists(layout.openspec)) return false;
-  await mkdir(layout.changes, { recursive: true });
-  return domain.archiveLock.run(async (held) => {
-    if (await exists(layout.config)) return false;
-    await domain.cli.init(held.adopt);
-    return true;
-  });
-}
-
-const exists = (file: string): Promise<boolean> =>
-  access(file).then(
-    () => true,
-    () => false,
-  );
 
 async function assertNotArchived(domain: Domain, slug: string): Promise<void> {
   const archivedAs = await archivedName(domain.layout, slug);

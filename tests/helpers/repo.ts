@@ -20,15 +20,21 @@ export interface TempRepo {
   remove(): Promise<void>;
 }
 
-/** A temp folder that is not a git repository (for ENOTREPO), removed by the returned function. */
-export async function createTempDir(prefix = 'task-mcp-plain-'): Promise<{ dir: string; remove(): Promise<void> }> {
-  const dir = await realpath(await mkdtemp(path.join(tmpdir(), prefix)));
+/** A temp folder (in `parent`) that is not a git repository (for ENOTREPO), removed by the returned function. */
+export async function createTempDir(
+  prefix = 'task-mcp-plain-',
+  parent = tmpdir(),
+): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await realpath(await mkdtemp(path.join(parent, prefix)));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** A fresh repository with one commit (`README.md`), or none when `initialCommit` is false. */
-export async function createTempRepo(options: { initialCommit?: boolean } = {}): Promise<TempRepo> {
-  const { dir: root, remove } = await createTempDir('task-mcp-repo-');
+/**
+ * A fresh repository (in `parent`, the system's temp folder by default) with one commit (`README.md`), or none when
+ * `initialCommit` is false.
+ */
+export async function createTempRepo(options: { initialCommit?: boolean; parent?: string } = {}): Promise<TempRepo> {
+  const { dir: root, remove } = await createTempDir('task-mcp-repo-', options.parent);
   const git = simpleGit({ baseDir: root });
   await git.init();
   await git.addConfig('user.name', 'Test Author');
