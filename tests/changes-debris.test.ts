@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createFileExclusive, writeFileAtomic } from '../src/changes/atomic-write.js';
@@ -21,10 +21,11 @@ import {
 } from './helpers/repo.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 
+/** Whether anything (a file, a folder, a dangling link) is at `file`. */
 const exists = (file: string): Promise<boolean> =>
-  readFile(file).then(
+  lstat(file).then(
     () => true,
-    (err: NodeJS.ErrnoException) => err.code === 'EISDIR',
+    () => false,
   );
 
 /** The tag of a process of this host that has exited, as its temp files carry it. */
@@ -79,10 +80,10 @@ describe('what task-mcp writes for itself', () => {
       'openspec/changes/swept/notes.tmp-12',
     ];
     for (const rel of [...gone, ...kept]) {
-      // A staging folder is a folder (with what was written of the new change); a guard holds its maker's tag.
+      // A staging folder is a folder (with what was written of the new change); a guard links to its maker's tag.
       const file = rel.includes('.staging-') ? path.join(repo.root, rel, 'proposal.md') : path.join(repo.root, rel);
       await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(file, rel.includes('.swap-') ? dead : 'partial');
+      await (rel.includes('.swap-') ? symlink(dead, file) : writeFile(file, 'partial'));
     }
     const old = new Date(Date.now() - 5 * 60_000);
     await utimes(path.join(repo.root, gone.at(-1)!), old, old);

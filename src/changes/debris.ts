@@ -1,7 +1,7 @@
 /**
  * The short-lived files task-mcp makes beside their targets, and what a crash leaves of them: temp files of atomic
- * writes (`.<name>.tmp-<tag>-<hex>`), staging folders of new changes (`.<slug>.staging-<tag>-<hex>`) and guard
- * files of lock swaps (`<lock>.swap-<hash>`, holding their maker's tag).
+ * writes (`.<name>.tmp-<tag>-<hex>`), staging folders of new changes (`.<slug>.staging-<tag>-<hex>`) and guards
+ * of lock swaps (`<lock>.swap-<hash>`, symlinks to their maker's tag).
  *
  * Each carries its maker's tag (process-identity.ts), so a leftover of a process of this scope that has exited is
  * removed at once; one whose maker cannot be checked (another host or container, no /proc) is removed once it is
@@ -9,7 +9,7 @@
  * touched: two instances may serve one repository.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, readdir, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Layout } from './layout.js';
 import { isTagGone, SELF } from './process-identity.js';
@@ -34,6 +34,9 @@ export const tempPath = (target: string): string =>
 /** A fresh staging folder path for `slug` in `dir`, named for this process. */
 export const stagingPath = (dir: string, slug: string): string => path.join(dir, `.${slug}${STAGING_MARK}${suffix()}`);
 
+/** The maker's tag of a lock's swap guard, or undefined when it names none. */
+export const guardMaker = (guard: string): Promise<string | undefined> => readlink(guard).catch(() => undefined);
+
 /** Whether a leftover made by `tag` and last changed at `mtimeMs` is abandoned: its maker exited, or it is old. */
 export const isAbandoned = (tag: string | undefined, mtimeMs: number, staleMs = UNCHECKED_STALE_MS): boolean =>
   isTagGone(tag) || Date.now() - mtimeMs > staleMs;
@@ -42,7 +45,7 @@ export const isAbandoned = (tag: string | undefined, mtimeMs: number, staleMs = 
 async function makerOf(dir: string, name: string): Promise<string | undefined | null> {
   const tagged = TAGGED.exec(name);
   if (tagged) return tagged[3];
-  if (GUARD.test(name)) return (await readFile(path.join(dir, name), 'utf8').catch(() => '')).trim() || undefined;
+  if (GUARD.test(name)) return guardMaker(path.join(dir, name));
   return null;
 }
 
