@@ -164,8 +164,10 @@ describe('archive lock records and leases', () => {
     await assert.rejects(readFile(file()), { code: 'ENOENT' }, 'released');
   });
 
-  it('renews its lease while it holds the lock', async () => {
-    await createArchiveLock(file()).run(async () => {
+  it('renews its lease while it holds the lock, keeping the helpers it named', async () => {
+    const helper = live();
+    await createArchiveLock(file()).run(async (held) => {
+      await held.adopt(helper.pid!);
       const first = JSON.parse(await readFile(file(), 'utf8')) as Holder;
       const renewed = async (): Promise<Holder> => {
         for (;;) {
@@ -176,6 +178,7 @@ describe('archive lock records and leases', () => {
       };
       const next = await within(RENEW_MS * 3, 'a renewal', renewed());
       assert.ok(Date.parse(next.expiresAt!) > Date.parse(first.expiresAt!));
+      assert.deepEqual(next.helpers, first.helpers);
     });
   });
 

@@ -127,9 +127,11 @@ function hold(file: string, taken: ArchiveRecord) {
   let record = taken;
   let lost = false;
   let queue: Promise<unknown> = Promise.resolve();
-  const change = (next: ArchiveRecord | null): Promise<void> => {
+  /** Applies `update` to the record as it is when its turn comes (a renewal must not drop a helper just added). */
+  const change = (update: (current: ArchiveRecord) => ArchiveRecord | null): Promise<void> => {
     const step = queue.then(async () => {
       const expected = textOf(record);
+      const next = update(record);
       for (let attempt = 0; !lost; attempt++) {
         if (await swapLock(file, expected, next && textOf(next))) {
           if (next) record = next;
@@ -145,15 +147,16 @@ function hold(file: string, taken: ArchiveRecord) {
     queue = step.catch(() => undefined);
     return step;
   };
-  const timer = setInterval(() => void change(leased(record, Date.now())).catch(() => undefined), RENEW_MS);
+  const renew = (): Promise<void> => change((current) => leased(current, Date.now()));
+  const timer = setInterval(() => void renew().catch(() => undefined), RENEW_MS);
   timer.unref();
   return {
     held: {
-      adopt: (pid: number) => change({ ...record, helpers: [...record.helpers, processRef(pid)] }),
+      adopt: (pid: number) => change((current) => ({ ...current, helpers: [...current.helpers, processRef(pid)] })),
     } satisfies HeldLock,
     async release(): Promise<void> {
       clearInterval(timer);
-      await change(null).catch((err: unknown) => {
+      await change(() => null).catch((err: unknown) => {
         if (!lost) throw err; // lost: the lock is someone else's now, and stays theirs
       });
     },
