@@ -73,11 +73,14 @@ describe('what task-mcp writes for itself', () => {
       `openspec/changes/archive/2026-01-01-old/.receipt.json.tmp-${dead}-0d`,
       `openspec/..gitignore.tmp-${dead}-0e`,
       `openspec/changes/swept/..lock.tmp-${unknown}-0f`,
+      'openspec/changes/swept/..lock.tmp-0123456789ab', // untagged, from an earlier version
     ];
+    const aged = gone.slice(-2);
     const kept = [
       `openspec/changes/swept/..lock.tmp-${SELF.tag}-10`,
       `openspec/changes/swept/..lock.tmp-${unknown}-11`,
       'openspec/changes/swept/notes.tmp-12',
+      'openspec/changes/swept/..lock.tmp-ba9876543210',
     ];
     for (const rel of [...gone, ...kept]) {
       // A staging folder is a folder (with what was written of the new change); a guard links to its maker's tag.
@@ -86,7 +89,7 @@ describe('what task-mcp writes for itself', () => {
       await (rel.includes('.swap-') ? symlink(dead, file) : writeFile(file, 'partial'));
     }
     const old = new Date(Date.now() - 5 * 60_000);
-    await utimes(path.join(repo.root, gone.at(-1)!), old, old);
+    for (const rel of aged) await utimes(path.join(repo.root, rel), old, old);
     // A crash mid-archive also leaves the archive lock of the dead process and a journal without its intent.
     await writeFile(
       at('changes', '.archive.lock'),

@@ -22,7 +22,8 @@ export const GUARD_MARK = '.swap-';
 /** A leftover whose maker cannot be checked is abandoned past this age: our writes take milliseconds. */
 const UNCHECKED_STALE_MS = 60_000;
 
-const TAGGED = /^\.(.+)\.(tmp|staging)-(\d+-\d+-(?:[0-9a-f]{12}|x))-[0-9a-f]+$/;
+/** Also matches the untagged names of earlier versions (`.<name>.tmp-<hex>`), which can only age out. */
+const TAGGED = /^\.(.+)\.(tmp|staging)-(?:(\d+-\d+-(?:[0-9a-f]{12}|x))-)?[0-9a-f]+$/;
 const GUARD = /\.swap-[0-9a-f]{16}$/;
 
 const suffix = (): string => `${SELF.tag}-${randomBytes(6).toString('hex')}`;
