@@ -190,6 +190,7 @@ describe('archive lock records and leases', () => {
     assert.equal(result, undefined);
     assert.equal(ran, false);
     holder.kill('SIGKILL');
+    await once(holder, 'exit');
     assert.equal(await createArchiveLock(file()).runIfFree(async () => 'ran'), 'ran', 'free once its holder exited');
   });
 
