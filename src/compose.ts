@@ -39,6 +39,19 @@ export interface TaskMcp extends Listening {
 const REDACT = ['authorization', 'cookie', 'token', '*.authorization', '*.cookie', '*.token', '*.headers', 'headers'];
 
 /**
+ * Puts right what a crash left in the repository (an interrupted archive, a dead process's lock, temp files) before
+ * serving. A failure is logged, not fatal: readiness reports a repository that cannot be served.
+ */
+async function recover(service: ChangeService, logger: Logger): Promise<void> {
+  try {
+    const recovery = await service.recover();
+    if (recovery.archive !== 'none' || recovery.removed.length > 0) logger.info({ recovery }, 'recovered');
+  } catch (err) {
+    logger.warn({ err }, 'start-up recovery failed; every archive recovers first');
+  }
+}
+
+/**
  * Reads the configuration from `env`, builds the app and listens.
  *
  * @example
@@ -60,6 +73,7 @@ export async function startTaskMcp(
   const version = readVersion();
   const { feed, checks, close } = chooseFeed({ redisUrl: config.redisUrl, ringSize: config.eventRingSize, logger });
   const domain = createChangeService({ repoRoot: config.repoRoot, events: feed, version });
+  await recover(domain, logger);
   const service = decorateService ? decorateService(domain) : domain;
   const metrics = createMetrics({
     callerLabels: config.metrics?.callerLabels ?? false,

@@ -10,8 +10,9 @@ import type {
   Lock,
   ProgressStep,
 } from '../../generated/types.gen.js';
+import type { Recovery } from './recovery.js';
 
-export type { ChangeArchiveInput, ChangeArchiveResult, ChangeEvent, ChangeOpenInput, ChangeOpenResult, Lock };
+export type { ChangeArchiveInput, ChangeArchiveResult, ChangeEvent, ChangeOpenInput, ChangeOpenResult, Lock, Recovery };
 
 /** Reports one step of a long call: `progress` of `total` steps done. */
 export type ProgressFn = (step: ProgressStep, progress: number, total: number, message?: string) => void;
@@ -59,4 +60,9 @@ export interface ChangeService {
   check(): Promise<void>;
   /** Readiness: throws (EREADONLY on a read-only file system) when the repository cannot be written. */
   checkWritable(): Promise<void>;
+  /**
+   * Puts right what a crash left (an interrupted archive, a dead process's archive lock, temp files) and writes
+   * the ignore rules; the composition root calls it once at start.
+   */
+  recover(): Promise<Recovery>;
 }
