@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { createLayout } from '../src/changes/layout.js';
 import { SELF } from '../src/changes/process-identity.js';
-import { createTempRepo, serve, type TempRepo } from './helpers/repo.js';
+import { createTempRepo, rejectsWith, serve, type TempRepo } from './helpers/repo.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import { within } from './helpers/within.js';
 
@@ -99,7 +99,7 @@ describe('openspec init on first open', () => {
       const repo = await createTempRepo({ parent: disk.dir });
       await disk.fill();
       const open = serve(repo).service.open({ slug: 'full-disk', title: 'Full' }, { actor: 'alice' });
-      await assert.rejects(open, { code: 'ENOSPC' });
+      await rejectsWith(open, 'ENOSPACE', repo.root);
       await disk.free();
       assert.deepEqual(await openSteps(repo, 'full-disk'), ['init', 'scaffold', 'lock']);
       await assertInitialized(repo);
