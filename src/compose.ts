@@ -65,7 +65,11 @@ export async function startTaskMcp(
   const runtime = await withEmbeddedDefaults(readConfig(env));
   const { config } = runtime;
   const logger = pino(
-    { level: config.logLevel, base: { service: 'task-mcp' }, redact: { paths: REDACT, censor: '[redacted]' } },
+    {
+      level: config.logLevel,
+      base: { service: 'task-mcp', pid: process.pid },
+      redact: { paths: REDACT, censor: '[redacted]' },
+    },
     logDestination,
   );
   const lifecycle = createLifecycle();

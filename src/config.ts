@@ -3,6 +3,7 @@
  * of variables; the README's configuration table is checked against it by a test.
  */
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { isActorName } from './changes/owner.js';
 import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH, tokenFault } from './http/bearer-token.js';
 import { type OAuthConfig, type SettingReader, readOAuthConfig, readPublicUrl } from './auth/oauth-config.js';
@@ -60,6 +61,10 @@ export interface Config {
   requestTimeoutMs: number;
   /** Where the embedded default keeps its certificate and demo repository. */
   stateDir: string;
+  /** Server processes behind the one port (node:cluster workers); 1 is a single process, no cluster. */
+  workers: number;
+  /** The operator's explicit yes to several workers without the Redis they would share (each then alone). */
+  workersWithoutRedis: boolean;
   /** The canonical public origin (`PUBLIC_URL`): what OAuth clients and tokens call this server. */
   publicUrl: string | undefined;
   /** Unset: only the static tokens. Set (`OAUTH_ISSUER`): OAuth access tokens from these issuers too. */
@@ -190,6 +195,19 @@ export const SETTINGS: readonly Setting[] = [
     default: '.task-mcp',
     description: 'Where the embedded default keeps its certificate and demo repo.',
   },
+  {
+    name: 'WORKERS',
+    default: '1',
+    description:
+      'Server processes behind the one port (node:cluster workers, restarted when one dies): a count (1–256) or ' +
+      '`auto`, one per CPU. More than 1 needs `REDIS_URL`; see docs/scale_out.md.',
+  },
+  {
+    name: 'WORKERS_WITHOUT_REDIS',
+    default: '0',
+    description:
+      '`1`: run `WORKERS` > 1 without `REDIS_URL` anyway; each worker then has its own feed, rate limits and sign-outs.',
+  },
   { name: 'PUBLIC_URL', default: '', description: 'Public origin (`https://tasks.example.com`): the OAuth resource.' },
   { name: 'OAUTH_ISSUER', default: '', description: 'Comma-separated issuers whose OAuth access tokens are accepted.' },
   {
@@ -275,10 +293,13 @@ export function readConfig(env: Env = process.env): Config {
     maxCalls: readInt('MAX_CALLS', get('MAX_CALLS'), 1, 1_000_000),
     requestTimeoutMs: readInt('REQUEST_TIMEOUT_MS', get('REQUEST_TIMEOUT_MS'), 1, 600_000),
     stateDir: get('TASK_MCP_STATE_DIR'),
+    workers: get('WORKERS') === 'auto' ? availableParallelism() : readInt('WORKERS', get('WORKERS'), 1, 256),
+    workersWithoutRedis: oneOf('WORKERS_WITHOUT_REDIS', get('WORKERS_WITHOUT_REDIS'), ['0', '1']) === '1',
     ...readOAuthSettings(get),
     metrics: readMetrics(get),
   };
   if (config.production) requireProductionSettings(config);
+  requireSharedWorkers(config);
   return config;
 }
 
@@ -408,6 +429,16 @@ function readSecret(raw: string): string | undefined {
   if (!raw) return undefined;
   if (raw.length < 32) throw new ConfigError('COOKIE_SECRET must be at least 32 characters');
   return raw;
+}
+
+/** Workers without Redis would each keep their own events, limits and sign-outs: refused unless said explicitly. */
+function requireSharedWorkers({ workers, redisUrl, workersWithoutRedis }: Config): void {
+  if (workers > 1 && redisUrl === undefined && !workersWithoutRedis) {
+    throw new ConfigError(
+      `WORKERS=${workers} needs REDIS_URL: without it each worker keeps its own change feed, rate limits and ` +
+        'sign-outs. Set REDIS_URL, or WORKERS_WITHOUT_REDIS=1 to run unshared workers anyway',
+    );
+  }
 }
 
 function requireProductionSettings(config: Config): void {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { ConfigError, SETTINGS, readConfig } from '../src/config.js';
 import { bearerToken } from '../src/http/bearer-token.js';
@@ -110,6 +111,31 @@ describe('configuration', () => {
   it('reads TRUST_PROXY as a hop count', () => {
     assert.equal(readConfig({ TRUST_PROXY: 'true' }).trustProxy, 1);
     assert.equal(readConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+  });
+
+  it('reads WORKERS as a count or auto (one per CPU), 1 by default', () => {
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    assert.equal(readConfig({}).workers, 1);
+    assert.equal(readConfig({ ...redis, WORKERS: '4' }).workers, 4);
+    assert.equal(readConfig({ ...redis, WORKERS: 'auto' }).workers, availableParallelism());
+    for (const bad of ['0', '257', 'two', '-1']) {
+      assert.throws(() => readConfig({ ...redis, WORKERS: bad }), /^ConfigError: WORKERS must be a whole number/);
+    }
+    assert.throws(
+      () => readConfig({ WORKERS_WITHOUT_REDIS: 'yes' }),
+      /^ConfigError: WORKERS_WITHOUT_REDIS must be one/,
+    );
+  });
+
+  it('refuses WORKERS > 1 without REDIS_URL, naming both, unless WORKERS_WITHOUT_REDIS=1 says otherwise', () => {
+    assert.throws(
+      () => readConfig({ WORKERS: '2' }),
+      (err: Error) =>
+        err instanceof ConfigError && /^WORKERS=2 needs REDIS_URL: .*WORKERS_WITHOUT_REDIS=1/.test(err.message),
+    );
+    const unshared = readConfig({ WORKERS: '2', WORKERS_WITHOUT_REDIS: '1' });
+    assert.deepEqual([unshared.workers, unshared.workersWithoutRedis, unshared.redisUrl], [2, true, undefined]);
+    assert.equal(readConfig({ WORKERS: '1' }).workersWithoutRedis, false);
   });
 
   it('is documented in the README table, variable by variable, with the same defaults', () => {
