@@ -30,6 +30,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # NODE_ENV is left unset so a bare `podman run` serves with the development certificate and a printed token;
 # deployments set NODE_ENV=production, which refuses to start without TASK_MCP_TOKENS and TLS_CERT/TLS_KEY or TLS=off.
+# WORKERS=N (with REDIS_URL) makes one container N server processes on its one port, drained together on SIGTERM:
+# give the engine a stop timeout above SHUTDOWN_GRACE_MS + 3 s (docs/scale_out.md).
 ENV HOST=0.0.0.0 \
   PORT=8443 \
   REPO_ROOT=/repo \

@@ -102,6 +102,11 @@ export const ERROR_MAP = {
     jsonrpc: -32013,
     title: 'The change has open tasks',
   },
+  ENOTASKS: {
+    status: 422,
+    jsonrpc: -32015,
+    title: 'The change has no tasks',
+  },
   ERATELIMIT: {
     status: 429,
     jsonrpc: -32029,

@@ -59,6 +59,7 @@ export const ErrorCodeSchema = {
     'EUNSUPPORTED_MEDIA',
     'EBADSHAPE',
     'ETASKS_INCOMPLETE',
+    'ENOTASKS',
     'ERATELIMIT',
     'ENOTREPO',
     'EOPENSPEC',
@@ -168,6 +169,11 @@ export const ErrorCodeSchema = {
       status: 422,
       jsonrpc: -32013,
       title: 'The change has open tasks',
+    },
+    ENOTASKS: {
+      status: 422,
+      jsonrpc: -32015,
+      title: 'The change has no tasks',
     },
     ERATELIMIT: {
       status: 429,

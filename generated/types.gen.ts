@@ -44,6 +44,7 @@ export type ErrorCode =
   | 'EUNSUPPORTED_MEDIA'
   | 'EBADSHAPE'
   | 'ETASKS_INCOMPLETE'
+  | 'ENOTASKS'
   | 'ERATELIMIT'
   | 'ENOTREPO'
   | 'EOPENSPEC'

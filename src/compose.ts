@@ -8,7 +8,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { operations } from '../generated/operations.gen.js';
 import { createChangeService } from './changes/index.js';
 import type { ChangeService } from './changes/types.js';
-import { readConfig, type Config } from './config/index.js';
+import { readConfig, type Config, type MetricsConfig } from './config/index.js';
 import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { chooseFeed } from './events/choose-feed.js';
@@ -18,6 +18,7 @@ import { createClientErrors } from './http/client-error.js';
 import { corsAllowlist } from './http/cors.js';
 import { drainGate } from './http/drain-gate.js';
 import { errorResponder } from './http/error-responder.js';
+import { httpMetrics } from './http/http-metrics.js';
 import type { Handlers } from './http/handler.js';
 import { createOAuthBearer } from './http/oauth-bearer.js';
 import { originCheck } from './http/origin-check.js';
@@ -27,7 +28,7 @@ import { createRouter } from './http/router.js';
 import { eventsHandlers } from './http/routes/events.js';
 import { invokeHandlers } from './http/routes/invoke.js';
 import { mcpHandlers, mcpHostGate } from './http/routes/mcp.js';
-import { opsHandlers } from './http/routes/ops.js';
+import { opsHandlers, readinessOf, type ReadinessCheck } from './http/routes/ops.js';
 import { protectedResourceHandlers } from './http/routes/protected-resource.js';
 import { sessionHandlers } from './http/routes/session.js';
 import { createSessionCookies } from './http/session-cookie.js';
@@ -37,6 +38,7 @@ import { createStreamCaps } from './http/stream-caps.js';
 import { createTokenStore } from './http/tokens.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { createMcp } from './mcp/index.js';
+import { createMetrics, startMetricsListener, type Metrics, type MetricsListener } from './metrics/index.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './http/server.js';
 import { createToolPipeline } from './tools/pipeline.js';
@@ -55,6 +57,8 @@ export interface TaskMcp extends Listening {
   runtime: Runtime;
   logger: Logger;
   lifecycle: Lifecycle;
+  /** Where `GET /metrics` is served (its own listener, with the port really bound); undefined without `METRICS_PORT`. */
+  metricsUrl: string | undefined;
 }
 
 /** Secrets never reach a log line, whoever logs what: pino removes these paths from every record. */
@@ -62,6 +66,19 @@ const REDACT = ['authorization', 'cookie', 'token', '*.authorization', '*.cookie
 
 /** Probes: never rate limited, and still answered during a drain. */
 const PROBES = [operations.getHealth.path, operations.getReadiness.path];
+
+/**
+ * Puts right what a crash left in the repository (an interrupted archive, a dead process's lock, temp files) before
+ * serving. A failure is logged, not fatal: readiness reports a repository that cannot be served.
+ */
+async function recover(service: ChangeService, logger: Logger): Promise<void> {
+  try {
+    const recovery = await service.recover();
+    if (recovery.archive !== 'none' || recovery.removed.length > 0) logger.info({ recovery }, 'recovered');
+  } catch (err) {
+    logger.warn({ err }, 'start-up recovery failed; every archive recovers first');
+  }
+}
 
 /**
  * Reads the configuration from `env`, builds the app and listens.
@@ -77,7 +94,11 @@ export async function startTaskMcp(
   const runtime = await withEmbeddedDefaults(readConfig(env));
   const { config } = runtime;
   const logger = pino(
-    { level: config.logLevel, base: { service: 'task-mcp' }, redact: { paths: REDACT, censor: '[redacted]' } },
+    {
+      level: config.logLevel,
+      base: { service: 'task-mcp', pid: process.pid },
+      redact: { paths: REDACT, censor: '[redacted]' },
+    },
     logDestination,
   );
   const lifecycle = createLifecycle();
@@ -85,9 +106,16 @@ export async function startTaskMcp(
   const version = readVersion();
   const events = chooseFeed({ redisUrl: config.redisUrl, ringSize: config.eventRingSize, logger });
   const domain = createChangeService({ repoRoot: config.repoRoot, events: events.feed, version });
+  await recover(domain, logger);
   const service = decorateService ? decorateService(domain) : domain;
   const pipeline = createToolPipeline({ service, contract, lifecycle, callTimeoutMs: config.requestTimeoutMs });
   const streams = { heartbeatMs: config.heartbeatMs, maxBufferedBytes: config.streamMaxBufferedBytes };
+
+  const metrics = createMetrics({
+    callerLabels: config.metrics?.callerLabels ?? false,
+    maxStreams: config.maxStreams,
+    defaultCollectors: config.metrics !== undefined,
+  });
 
   const credentials = buildCredentials(config, logger);
   lifecycle.onDrain(() => credentials.revocations.close());
@@ -98,6 +126,7 @@ export async function startTaskMcp(
     identify: credentials.identify,
     logger,
     exempt: PROBES,
+    onRefusal: (window, caller) => metrics.rateLimited({ window, caller }),
   });
   lifecycle.onDrain(() => limiter.close());
   const caps = createStreamCaps({
@@ -122,19 +151,18 @@ export async function startTaskMcp(
     closing.catch((err: unknown) => logger.warn({ err }, 'closing the MCP transports failed'));
   });
 
+  const checks: Record<string, ReadinessCheck> = {
+    repo: () => service.check().then(() => 'ok'),
+    writable: () => service.checkWritable().then(() => 'ok'),
+    ...limiter.checks,
+    ...credentials.revocations.checks,
+    ...credentials.oauth?.checks,
+    ...events.checks,
+  };
+  metrics.watchReadiness(() => readinessOf(checks, lifecycle));
+
   const handlers: Handlers = {
-    ...opsHandlers({
-      contract,
-      lifecycle,
-      checks: {
-        repo: () => service.check().then(() => 'ok'),
-        writable: () => service.checkWritable().then(() => 'ok'),
-        ...limiter.checks,
-        ...credentials.revocations.checks,
-        ...credentials.oauth?.checks,
-        ...events.checks,
-      },
-    }),
+    ...opsHandlers({ contract, lifecycle, checks }),
     ...invokeHandlers({ pipeline, ...streams }),
     ...eventsHandlers({ feed: events.feed, lifecycle, ...streams }),
     ...sessionHandlers({ ...credentials, streams: sessionStreams }),
@@ -155,6 +183,7 @@ export async function startTaskMcp(
     trustProxy: config.trustProxy,
     logger,
     requestLog: requestLog(logger),
+    httpMetrics: httpMetrics(metrics),
     cors: corsAllowlist(config.corsOrigins),
     errorResponder: errorResponder(),
     drainGate: drainGate(lifecycle, [...PROBES, operations.getEvents.path]),
@@ -163,6 +192,7 @@ export async function startTaskMcp(
     rateLimit: limiter.middleware,
     router,
   });
+  const scrape = await serveMetrics(config.metrics, metrics, logger);
   const listening = await listen(app, {
     host: config.host,
     port: config.port,
@@ -171,11 +201,33 @@ export async function startTaskMcp(
     log: logger,
     receiveTimeoutMs: config.receiveTimeoutMs,
     clientErrors: createClientErrors(config.receiveTimeoutMs, logger),
+  }).catch(async (err: unknown) => {
+    await scrape?.stop();
+    throw err;
   });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
-  // The feed closes after the server: a call still running during the drain may emit.
-  const stop = (graceMs: number): Promise<void> => listening.stop(graceMs).finally(events.close);
-  return { ...listening, stop, runtime, logger, lifecycle };
+  // The feed closes after the server: a call still running during the drain may emit. The metrics listener
+  // closes last, so a scrape during the drain still sees readiness fail.
+  const stop = (graceMs: number): Promise<void> =>
+    listening
+      .stop(graceMs)
+      .finally(events.close)
+      .finally(() => scrape?.stop());
+  return { ...listening, stop, runtime, logger, lifecycle, metricsUrl: scrape?.url };
+}
+
+/** The separate `/metrics` listener `METRICS_PORT` asks for, or none. */
+async function serveMetrics(
+  settings: MetricsConfig | undefined,
+  metrics: Metrics,
+  logger: Logger,
+): Promise<MetricsListener | undefined> {
+  if (!settings) return undefined;
+  const { host, port, token } = settings;
+  const onError = (err: unknown): void => logger.error({ err }, 'collecting metrics failed');
+  const listener = await startMetricsListener({ host, port, token, expose: metrics.expose, onError });
+  logger.info({ url: listener.url, tokenRequired: token !== undefined }, 'metrics listening');
+  return listener;
 }
 
 /** Who a request is: static tokens, signed session cookies and their sign-outs, and OAuth tokens when configured. */

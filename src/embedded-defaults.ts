@@ -23,29 +23,38 @@ export interface Runtime {
   tls: TlsCredentials | undefined;
   /** What a person should know about the defaults used, printed once to stderr. */
   notices: string[];
+  /**
+   * The variables that make another process (a cluster worker) use these very defaults, the same token,
+   * repository and certificate, instead of making its own: empty when nothing was defaulted.
+   */
+  pinned: Record<string, string>;
 }
 
 /** Fills in what the configuration left unset. */
 export async function withEmbeddedDefaults(config: Config): Promise<Runtime> {
   const notices: string[] = [];
+  const pinned: Record<string, string> = {};
   const stateDir = resolve(config.stateDir);
   let { tokens, repoRoot } = config;
   if (tokens.length === 0) {
     tokens = [{ name: 'dev', token: randomBytes(24).toString('base64url') }];
     notices.push(`development token (TASK_MCP_TOKENS unset; a new one each start): ${tokens[0]!.token}`);
+    pinned.TASK_MCP_TOKENS = `dev:${tokens[0]!.token}`;
   }
   if (!repoRoot) {
     repoRoot = await demoRepository(join(stateDir, 'demo-repo'));
     notices.push(`serving the demo repository ${repoRoot} (REPO_ROOT unset)`);
+    pinned.REPO_ROOT = repoRoot;
   }
-  const tls = await tlsCredentials(config, stateDir, notices);
-  return { config: { ...config, tokens, repoRoot: resolve(repoRoot) }, tls, notices };
+  const tls = await tlsCredentials(config, stateDir, notices, pinned);
+  return { config: { ...config, tokens, repoRoot: resolve(repoRoot) }, tls, notices, pinned };
 }
 
 async function tlsCredentials(
   config: Config,
   stateDir: string,
   notices: string[],
+  pinned: Record<string, string>,
 ): Promise<TlsCredentials | undefined> {
   switch (config.tls.mode) {
     case 'off':
@@ -57,6 +66,7 @@ async function tlsCredentials(
       const keyPath = join(stateDir, 'dev-key.pem');
       if (!existsSync(certPath) || !existsSync(keyPath)) await writeDevCertificate(certPath, keyPath);
       notices.push(`self-signed development certificate ${certPath} (TLS_CERT unset)`);
+      Object.assign(pinned, { TLS_CERT: certPath, TLS_KEY: keyPath });
       return { cert: await readFile(certPath, 'utf8'), key: await readFile(keyPath, 'utf8') };
     }
   }

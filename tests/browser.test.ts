@@ -5,104 +5,43 @@
  * to. Page and API are both on 127.0.0.1 (other ports): Chromium treats 127.0.0.1 and localhost as different
  * sites and would block the cookie as third-party.
  *
- * Chromium trusts the test certificate by its public key (`--ignore-certificate-errors-spki-list`, which exempts
- * that one key from verification), so the cookie is set over a connection Chromium considers secure and any other
- * certificate error still fails. Playwright's `ignoreHTTPSErrors` would work too but waves through every error.
- *
- * Needs /usr/bin/chromium (`apt-get install -y chromium`; CI installs it). `npx playwright install` cannot
- * download browsers here; with internet, set CHROMIUM_PATH='' to use Playwright's own Chromium.
+ * Chromium trusts the test certificate by its public key (tests/helpers/chromium.ts), so the cookie is set over a
+ * connection Chromium considers secure and any other certificate error still fails. Playwright's
+ * `ignoreHTTPSErrors` would work too but waves through every error.
  */
 import assert from 'node:assert/strict';
-import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright';
+import type { Browser, BrowserContext, Page, Response } from 'playwright';
+import {
+  callPage as call,
+  CLOSED,
+  closePage,
+  feedState,
+  launchChromium,
+  OPEN,
+  servePage,
+  type TestPage,
+} from './helpers/chromium.js';
 import { startServer, TOKENS, type TestServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
 import { until } from './helpers/within.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** From /work/shared/STACK_NOTES.md: quiet, sandbox-free headless Chromium for a container. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const HEARTBEAT_MS = 200;
 /** `MAX_STREAMS_PER_CLIENT`: what a hostile page would try to fill. */
 const STREAM_CAP = 3;
 const SESSION_COOKIE = 'task_mcp_session';
 
-/** What the page's `window.taskMcp` offers (tests/browser/feed-page.html). */
-interface PageApi {
-  login(token: string): Promise<number | string>;
-  logout(): Promise<number | string>;
-  openEventSource(): number;
-  eventSource(i: number): FeedState;
-  closeEventSource(i: number): void;
-  openRawStream(): number;
-  openNoCorsStream(): number;
-  rawStream(i: number): { status?: number; text: string; failure?: string; pings: number };
-  closeRawStream(i: number): void;
-}
-interface FeedState {
-  /** `EventSource.readyState`: 0 connecting, 1 open, 2 closed. */
-  readyState: number;
-  opened: boolean;
-  errors: number;
-  events: Array<{ event: string; id: string; data: Record<string, unknown> }>;
-}
-/** The page's global, as seen from a function run in it (`page.evaluate`). */
-type PageWindow = Window & { taskMcp: PageApi };
-const CLOSED = 2;
-const OPEN = 1;
-
-/** Serves the test page over HTTPS (the test certificate) on a free port of 127.0.0.1; its origin. */
-async function servePage(
-  html: string,
-  cert: { cert: string; key: string },
-): Promise<{ server: Server; origin: string }> {
-  const server = createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
-    if (req.method === 'GET' && req.url?.startsWith('/?')) {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(html);
-    } else res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, origin: `https://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-/** base64(SHA-256(SubjectPublicKeyInfo)): the form `--ignore-certificate-errors-spki-list` takes. */
-const spkiHash = (pem: string): string =>
-  createHash('sha256')
-    .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
-    .digest('base64');
-
 describe('browser: the change feed over EventSource with the session cookie (Chromium)', () => {
   let s: TestServer;
   let browser: Browser;
-  let allowed: { server: Server; origin: string };
-  let foreign: { server: Server; origin: string };
+  let allowed: TestPage;
+  let foreign: TestPage;
   const contexts: BrowserContext[] = [];
 
   before(async () => {
-    if (CHROMIUM && !existsSync(CHROMIUM)) {
-      throw new Error(
-        `No Chromium at ${CHROMIUM}: install Debian's with \`apt-get install -y chromium\` (CI does), ` +
-          `or set CHROMIUM_PATH to a Chromium binary.`,
-      );
-    }
     const cert = await testCertificate();
-    const html = await readFile(new URL('./browser/feed-page.html', import.meta.url), 'utf8');
-    allowed = await servePage(html, cert);
-    foreign = await servePage(html, cert);
+    allowed = await servePage(cert);
+    foreign = await servePage(cert);
     s = await startServer({
       env: {
         CORS_ORIGINS: allowed.origin,
@@ -110,19 +49,14 @@ describe('browser: the change feed over EventSource with the session cookie (Chr
         MAX_STREAMS_PER_CLIENT: String(STREAM_CAP),
       },
     });
-    browser = await chromium.launch({
-      ...(CHROMIUM ? { executablePath: CHROMIUM } : {}),
-      args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${spkiHash(cert.cert)}`],
-    });
+    browser = await launchChromium(cert.cert);
   });
 
   after(async () => {
     for (const context of contexts.splice(0)) await context.close();
     await browser?.close();
-    for (const server of [allowed?.server, foreign?.server]) {
-      server?.closeAllConnections();
-      await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-    }
+    await closePage(allowed);
+    await closePage(foreign);
     await s?.stop();
   });
 
@@ -136,23 +70,6 @@ describe('browser: the change feed over EventSource with the session cookie (Chr
     page.setDefaultTimeout(10_000);
     await page.goto(`${origin}/?api=${encodeURIComponent(s.url)}`);
     return page;
-  }
-
-  /** Calls `window.taskMcp[name](...args)` in the page. */
-  const call = <K extends keyof PageApi>(
-    page: Page,
-    name: K,
-    ...args: Parameters<PageApi[K]>
-  ): Promise<Awaited<ReturnType<PageApi[K]>>> =>
-    page.evaluate(
-      ({ name, args }) => ((window as unknown as PageWindow).taskMcp[name] as (...a: unknown[]) => unknown)(...args),
-      { name: name as keyof PageApi, args: args as unknown[] },
-    ) as Promise<Awaited<ReturnType<PageApi[K]>>>;
-
-  /** Waits until the page's EventSource `i` satisfies `done`, then returns its state. */
-  async function feedState(page: Page, i: number, done: string): Promise<FeedState> {
-    await page.waitForFunction(`(() => { const f = window.taskMcp.eventSource(${i}); return ${done}; })()`);
-    return call(page, 'eventSource', i);
   }
 
   /** Responses of the API's `/v1/events` the page receives from now on. */

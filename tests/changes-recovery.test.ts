@@ -9,7 +9,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Receipt } from '../generated/types.gen.js';
-import { beginJournal, deltaCapabilities } from '../src/changes/journal.js';
+import { beginJournal, deltaCapabilities, type Intent } from '../src/changes/journal.js';
+import { newLock } from '../src/changes/lock.js';
 import { createLayout } from '../src/changes/layout.js';
 import {
   addedDelta,
@@ -53,10 +54,10 @@ describe('archive crash recovery', () => {
   }
 
   /** Commits the journal as the service does just before it runs `openspec archive`. */
-  async function journal(slug: string): Promise<void> {
+  async function journal(slug: string, lock?: Intent['lock']): Promise<void> {
     const folder = layout().change(slug);
     const base = (await repo.git.revparse(['HEAD~1'])).trim();
-    const intent = { slug, actor: 'crashed-alice', base, validation: { checked: true, valid: true, issues: 0 } };
+    const intent = { slug, actor: 'crashed-alice', base, validation: { checked: true, valid: true, issues: 0 }, lock };
     await beginJournal(layout(), intent, await deltaCapabilities(folder));
   }
 
@@ -123,6 +124,20 @@ describe('archive crash recovery', () => {
     assert.ok(!fresh.includes('HALF-MERGED') && fresh.includes('### Requirement: Do crash-mid'));
     assert.equal(result.receipt.actor, 'alice');
     assert.equal(await exists(layout().journal), false);
+  });
+
+  it('gives the change its lock back when it undoes an archive that had taken it; the owner archives at once', async () => {
+    await readyChange('lock-back', ['lockback']);
+    const lockFile = path.join(layout().change('lock-back'), '.lock');
+    const before = await readFile(lockFile, 'utf8');
+    const during = newLock('alice', 600, new Date()).text;
+    await journal('lock-back', { before, during });
+    await writeFile(lockFile, during); // the archive's own lock on the change, as a crash leaves it
+    const recovery = await h.service.recover();
+    assert.deepEqual(recovery, { archive: 'rolled-back', removed: [] });
+    assert.equal(await readFile(lockFile, 'utf8'), before, 'the lock is as it was before the archive');
+    const result = await h.service.archive({ slug: 'lock-back' }, { actor: 'alice' });
+    assert.equal(result.alreadyArchived, false);
   });
 
   it('takes over an archive lock left by a crashed process', async () => {

@@ -2,7 +2,7 @@
  * change.open and change.archive on real temp git repos with the real OpenSpec CLI.
  */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -20,6 +20,15 @@ import {
 
 const changeDir = (repo: TempRepo, slug: string) => path.join(repo.root, 'openspec', 'changes', slug);
 const read = (repo: TempRepo, rel: string) => readFile(path.join(repo.root, rel), 'utf8');
+/** Every path under openspec/ with its content: what an archive would move or write. */
+const snapshot = async (repo: TempRepo): Promise<Record<string, string>> => {
+  const root = path.join(repo.root, 'openspec');
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+  return Object.fromEntries(
+    await Promise.all(files.map(async (f) => [path.relative(root, f), await readFile(f, 'utf8')])),
+  );
+};
 
 describe('change.open and change.archive', () => {
   let repo: TempRepo;
@@ -243,6 +252,26 @@ describe('change.open and change.archive', () => {
     const err = await rejectsWith(h.service.archive({ slug: 'no-deltas' }, { actor: 'alice' }), 'EBADSHAPE', repo.root);
     const issues = err.details?.issues as { message: string }[];
     assert.ok(issues.some((i) => /delta/i.test(i.message)));
+  });
+
+  it('refuses to archive a change whose tasks.md is missing or lists no task (ENOTASKS), moving nothing', async () => {
+    await h.service.open({ slug: 'no-tasks', title: 'No tasks' }, { actor: 'alice' });
+    await writeDelta(repo.root, 'no-tasks', 'tasks-gone', addedDelta('Keep a checklist'));
+    const tasks = path.join(changeDir(repo, 'no-tasks'), 'tasks.md');
+    await rm(tasks);
+    const before = await snapshot(repo);
+    const missing = await rejectsWith(
+      h.service.archive({ slug: 'no-tasks' }, { actor: 'alice' }),
+      'ENOTASKS',
+      repo.root,
+    );
+    assert.deepEqual(missing.details, { slug: 'no-tasks', tasksFile: 'missing' });
+    assert.deepEqual(await snapshot(repo), before, 'nothing moved');
+    await writeFile(tasks, '# Tasks\n\nNothing to do, really.\n');
+    const empty = await rejectsWith(h.service.archive({ slug: 'no-tasks' }, { actor: 'alice' }), 'ENOTASKS', repo.root);
+    assert.deepEqual(empty.details, { slug: 'no-tasks', tasksFile: 'empty' });
+    await rm(tasks);
+    assert.deepEqual(await snapshot(repo), before, 'nothing moved');
   });
 
   it('maps an OpenSpec archive refusal it has no code for to EOPENSPEC', async () => {

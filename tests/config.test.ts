@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { ConfigError, SETTINGS, describeSetting, readConfig } from '../src/config/index.js';
 import { bearerToken } from '../src/auth/bearer-token.js';
@@ -32,6 +33,10 @@ describe('configuration', () => {
       [{ TASK_MCP_TOKENS: 'alice:short' }, /^TASK_MCP_TOKENS entry 1 \(alice\)/],
       [{ TASK_MCP_TOKENS: `${TOKENS},ci:fedcba9876543210fedc` }, /names ci twice/],
       [{ TRUST_PROXY: 'yes' }, /^TRUST_PROXY/],
+      [{ METRICS_PORT: 'nine' }, /^METRICS_PORT must be a whole number from 0 to 65535/],
+      [{ METRICS_HOST: 'a host' }, /^METRICS_HOST must be an address or host name/],
+      [{ METRICS_TOKEN: 'short' }, /^METRICS_TOKEN needs 16–512 visible ASCII characters; it is 5 characters long/],
+      [{ METRICS_CALLER_LABELS: 'yes' }, /^METRICS_CALLER_LABELS must be one of 0, 1/],
     ];
     for (const [env, message] of cases) {
       assert.throws(
@@ -39,6 +44,22 @@ describe('configuration', () => {
         (err: Error) => err instanceof ConfigError && message.test(err.message),
       );
     }
+  });
+
+  it('serves no metrics unless METRICS_PORT is set, and then on loopback by default', () => {
+    assert.equal(readConfig({ METRICS_TOKEN: 'scrape-token-0123456789' }).metrics, undefined);
+    assert.deepEqual(readConfig({ METRICS_PORT: '9464' }).metrics, {
+      host: '127.0.0.1',
+      port: 9464,
+      token: undefined,
+      callerLabels: false,
+    });
+    const metrics = readConfig({
+      METRICS_PORT: '0',
+      METRICS_TOKEN: 'scrape-token-0123456789',
+      METRICS_CALLER_LABELS: '1',
+    }).metrics;
+    assert.deepEqual(metrics, { host: '127.0.0.1', port: 0, token: 'scrape-token-0123456789', callerLabels: true });
   });
 
   it('refuses, at start, every token the bearer parser would refuse, naming the entry and never the token', () => {
@@ -90,6 +111,31 @@ describe('configuration', () => {
   it('reads TRUST_PROXY as a hop count', () => {
     assert.equal(readConfig({ TRUST_PROXY: 'true' }).trustProxy, 1);
     assert.equal(readConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+  });
+
+  it('reads WORKERS as a count or auto (one per CPU), 1 by default', () => {
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    assert.equal(readConfig({}).workers, 1);
+    assert.equal(readConfig({ ...redis, WORKERS: '4' }).workers, 4);
+    assert.equal(readConfig({ ...redis, WORKERS: 'auto' }).workers, availableParallelism());
+    for (const bad of ['0', '257', 'two', '-1']) {
+      assert.throws(() => readConfig({ ...redis, WORKERS: bad }), /^ConfigError: WORKERS must be a whole number/);
+    }
+    assert.throws(
+      () => readConfig({ WORKERS_WITHOUT_REDIS: 'yes' }),
+      /^ConfigError: WORKERS_WITHOUT_REDIS must be one/,
+    );
+  });
+
+  it('refuses WORKERS > 1 without REDIS_URL, naming both, unless WORKERS_WITHOUT_REDIS=1 says otherwise', () => {
+    assert.throws(
+      () => readConfig({ WORKERS: '2' }),
+      (err: Error) =>
+        err instanceof ConfigError && /^WORKERS=2 needs REDIS_URL: .*WORKERS_WITHOUT_REDIS=1/.test(err.message),
+    );
+    const unshared = readConfig({ WORKERS: '2', WORKERS_WITHOUT_REDIS: '1' });
+    assert.deepEqual([unshared.workers, unshared.workersWithoutRedis, unshared.redisUrl], [2, true, undefined]);
+    assert.equal(readConfig({ WORKERS: '1' }).workersWithoutRedis, false);
   });
 
   it('is documented in the README table (npm run generate writes it), variable by variable, with its bounds', () => {

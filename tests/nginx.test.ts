@@ -4,119 +4,21 @@
  * through it over TLS. Needs /usr/sbin/nginx (`apt-get install nginx`).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as connectHttp2 } from 'node:http2';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { startProxy, type Proxy } from './helpers/nginx.js';
 import { checkAllTasks, writeDelta, addedDelta } from './helpers/repo.js';
 import { startServer, TOKENS, type TestServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
 
-const NGINX = '/usr/sbin/nginx';
-const RECIPE = fileURLToPath(new URL('../examples/nginx/', import.meta.url));
 const auth = { Authorization: `Bearer ${TOKENS.alice}` };
 const lowerCase = (headers: Record<string, string>): Record<string, string> =>
   Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
-
-interface Proxy {
-  url: string;
-  /** nginx's error log so far. */
-  errors(): Promise<string>;
-  stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/**
- * Runs the shipped recipe under a temp prefix: the recipe folder is copied to `<prefix>/conf` as is, and only the
- * three site snippets get this test's values in place of the examples' (port, certificate, upstream, timeout).
- */
-async function startProxy(
-  upstream: string,
-  options: {
-    readTimeout?: string;
-    /** A variant: the recipe with `proxy_buffering off` taken out. */ bufferingOn?: boolean;
-  } = {},
-): Promise<Proxy> {
-  const prefix = await mkdtemp(join(tmpdir(), 'task-mcp-nginx-'));
-  const conf = join(prefix, 'conf');
-  await cp(RECIPE, conf, { recursive: true });
-  await mkdir(join(prefix, 'tmp'));
-  const port = await freePort();
-  const cert = await testCertificate();
-  const template = async (file: string, replacements: Array<[RegExp, string]>): Promise<void> => {
-    const path = join(conf, 'task-mcp', file);
-    let text = await readFile(path, 'utf8');
-    for (const [pattern, value] of replacements) {
-      assert.match(text, pattern, `${file} has the line the test templates`);
-      text = text.replace(pattern, value);
-    }
-    await writeFile(path, text);
-  };
-  await template('upstream.conf', [[/server 127\.0\.0\.1:8080;/, `server ${new URL(upstream).host};`]]);
-  await template('listen.conf', [
-    [/listen 443 ssl http2;/, `listen 127.0.0.1:${port} ssl http2;`],
-    [/listen \[::\]:443 ssl http2;\n/, ''],
-    [/ssl_certificate \S+;/, `ssl_certificate ${cert.certPath};`],
-    [/ssl_certificate_key \S+;/, `ssl_certificate_key ${cert.keyPath};`],
-  ]);
-  if (options.readTimeout) {
-    await template('stream-timeouts.conf', [[/proxy_read_timeout \S+;/, `proxy_read_timeout ${options.readTimeout};`]]);
-  }
-  if (options.bufferingOn) {
-    const site = join(conf, 'task-mcp.conf');
-    await writeFile(site, (await readFile(site, 'utf8')).replaceAll(/^\s*proxy_buffering off;\n/gm, ''));
-  }
-  const nginx = spawn(NGINX, ['-p', `${prefix}/`, '-e', 'error.log', '-c', 'conf/nginx.conf', '-g', 'daemon off;'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  nginx.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const url = `https://127.0.0.1:${port}`;
-  await waitUntilServing(nginx, url, () => stderr);
-  return {
-    url,
-    errors: () => readFile(join(prefix, 'error.log'), 'utf8').catch(() => ''),
-    async stop() {
-      if (nginx.exitCode === null) {
-        nginx.kill('SIGQUIT');
-        await once(nginx, 'exit');
-      }
-      await rm(prefix, { recursive: true, force: true });
-    },
-  };
-}
-
-async function waitUntilServing(nginx: ChildProcess, url: string, stderr: () => string): Promise<void> {
-  const { fetch } = await testCertificate();
-  for (let i = 0; i < 100; i++) {
-    if (nginx.exitCode !== null) throw new Error(`nginx exited ${nginx.exitCode}: ${stderr()}`);
-    const ok = await fetch(`${url}/healthz`).then(
-      (res) => res.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  nginx.kill('SIGQUIT');
-  throw new Error(`nginx did not serve ${url}: ${stderr()}`);
-}
 
 /** One piece of a stream and when it arrived (ms since the request was sent). */
 interface Arrival {
@@ -167,7 +69,7 @@ describe('nginx recipe (examples/nginx) in front of task-mcp', () => {
 
   before(async () => {
     server = await startServer({ plain: true, env: { HEARTBEAT_MS: String(HEARTBEAT_MS), TRUST_PROXY: '1' } });
-    proxy = await startProxy(server.url);
+    proxy = await startProxy([server.url]);
     fetch = (await testCertificate()).fetch;
   });
   after(async () => {
@@ -335,7 +237,7 @@ describe('nginx stream timeout and heartbeats', () => {
   const READ_TIMEOUT_MS = 1000;
   const openIdleEvents = async (heartbeatMs: number, lifetimeMs: number) => {
     const server = await startServer({ plain: true, env: { HEARTBEAT_MS: String(heartbeatMs) } });
-    const proxy = await startProxy(server.url, { readTimeout: `${READ_TIMEOUT_MS}ms` });
+    const proxy = await startProxy([server.url], { readTimeout: `${READ_TIMEOUT_MS}ms` });
     try {
       const { fetch } = await testCertificate();
       const sentAt = performance.now();
@@ -366,7 +268,7 @@ describe('nginx with proxy buffering left on (the recipe minus proxy_buffering o
   it('still streams, because task-mcp sends X-Accel-Buffering: no', async () => {
     const heartbeatMs = 250;
     const server = await startServer({ plain: true, env: { HEARTBEAT_MS: String(heartbeatMs) } });
-    const proxy = await startProxy(server.url, { bufferingOn: true });
+    const proxy = await startProxy([server.url], { bufferingOn: true });
     try {
       const { fetch } = await testCertificate();
       const sentAt = performance.now();

@@ -1,28 +1,29 @@
 /**
  * change.archive: validate, merge and move a change with `openspec archive`, then write its receipt. Runs under the
- * repository's archive lock, recovering first from any archive a crash interrupted (see `journal.ts`).
+ * repository's archive lock, recovering first from any archive a crash interrupted (see `journal.ts`, `recovery.ts`).
  */
 import { access, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { RESOURCE_URIS } from '../../generated/resources.gen.js';
 import type { Receipt } from '../../generated/types.gen.js';
 import { TaskError } from '../errors.js';
-import { withArchiveLock } from './archive-lock.js';
+import type { HeldLock } from './archive-lock.js';
+import { sweepFolder } from './debris.js';
 import type { Domain } from './domain.js';
-import { beginJournal, clearJournal, deltaCapabilities, type Intent, readJournal, rollBack } from './journal.js';
+import { beginJournal, clearJournal, deltaCapabilities, type Intent } from './journal.js';
 import { assertSlug } from './layout.js';
-import { acquireChangeLock, assertNotLockedByOther, LOCK_FILE } from './lock.js';
-import { taskProgress } from './markdown.js';
+import { acquireChangeLock, assertNotLockedByOther, LOCK_FILE, newLock } from './lock.js';
+import { readLock } from './lock-file.js';
+import { taskProgress, type TaskProgress } from './markdown.js';
 import { ownerFor } from './owner.js';
 import type { Validation } from './openspec-cli.js';
-import { readReceipt, type ReceiptInput, writeReceipt } from './receipt.js';
+import { writeReceipt } from './receipt.js';
+import { ensureReceipt, recoverArchive } from './recovery.js';
 import { archivedName, baseCommit, isOpen } from './state.js';
 import type { CallContext, ChangeArchiveInput, ChangeArchiveResult } from './types.js';
 
-/** How long the archiving owner's lock lasts should the archive die midway: long enough to cover the CLI. */
+/** The archiving owner's lock through the move: long enough to cover the CLI (a crash gives the old one back). */
 const ARCHIVE_LOCK_TTL = 600;
-/** OpenSpec's own claim on the archive destination, stale once the archive it guarded has crashed. */
-const CLI_CLAIM = '.openspec-archive.lock';
 const MAX_LISTED = 20;
 
 /** change.archive. */
@@ -41,9 +42,9 @@ export async function archiveChange(
     () => false,
   );
   if (!hasChanges) throw noChange(slug);
-  return withArchiveLock(layout.archiveLock, domain.clock, async () => {
-    await recover(domain);
-    if (await isOpen(layout, slug)) return archiveOpen(domain, slug, owner, ctx);
+  return domain.archiveLock.run(async (held) => {
+    await recoverArchive(domain);
+    if (await isOpen(layout, slug)) return archiveOpen(domain, held, slug, owner, ctx);
     const archivedAs = await archivedName(layout, slug);
     if (!archivedAs) throw noChange(slug);
     // Archived outside task-mcp (no journal, no receipt): the receipt is made now, by the caller, unvalidated.
@@ -65,30 +66,31 @@ const noChange = (slug: string): TaskError =>
     details: { slug },
   });
 
-/** Finishes or undoes an archive a crash interrupted; a no-op when there is no committed intent. */
-async function recover(domain: Domain): Promise<void> {
-  const { layout } = domain;
-  const intent = await readJournal(layout);
-  if (intent && (await isOpen(layout, intent.slug))) {
-    await rollBack(layout, intent);
-    await rm(path.join(layout.archive, CLI_CLAIM), { force: true });
-  } else if (intent) {
-    const archivedAs = await archivedName(layout, intent.slug);
-    if (archivedAs) await ensureReceipt(domain, archivedAs, intent);
-  }
-  await clearJournal(layout);
+/**
+ * The change's checklist. A change without one cannot show that its work is done ("every task checked" would hold
+ * vacuously), so a missing tasks.md, or one that lists no task, is ENOTASKS.
+ */
+async function readTasks(domain: Domain, slug: string): Promise<TaskProgress> {
+  const text = await readFile(path.join(domain.layout.change(slug), 'tasks.md'), 'utf8').catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  });
+  const tasks = text === undefined ? undefined : taskProgress(text);
+  if (tasks && tasks.total > 0) return tasks;
+  const missing = text === undefined;
+  throw new TaskError(
+    'ENOTASKS',
+    missing ? `The change "${slug}" has no tasks.md.` : `The tasks.md of "${slug}" lists no tasks.`,
+    {
+      hint: 'List the work in tasks.md as checkboxes ("- [ ] 1.1 …"), check each off when done ("- [x]"), then archive again.',
+      details: { slug, tasksFile: missing ? 'missing' : 'empty' },
+    },
+  );
 }
 
-/** The archived change's receipt, written now if a crash (or an archive outside task-mcp) left it without. */
-async function ensureReceipt(domain: Domain, archivedAs: string, meta: Omit<ReceiptInput, 'archivedAs'>) {
-  const existing = await readReceipt(domain, archivedAs);
-  if (existing) return existing;
-  await rm(path.join(domain.layout.archived(archivedAs), LOCK_FILE), { force: true });
-  return writeReceipt(domain, { ...meta, archivedAs });
-}
-
-/** Refuses a change that `openspec validate --strict` rejects or that has open tasks. */
+/** Refuses a change without tasks, one that `openspec validate --strict` rejects, or one with open tasks. */
 async function assertReady(domain: Domain, slug: string): Promise<Validation> {
+  const tasks = await readTasks(domain, slug);
   const validation = await domain.cli.validate(slug);
   if (!validation.valid) {
     throw new TaskError('EBADSHAPE', `The change "${slug}" does not pass strict OpenSpec validation.`, {
@@ -98,7 +100,6 @@ async function assertReady(domain: Domain, slug: string): Promise<Validation> {
       details: { issueCount: validation.issues.length, issues: validation.issues.slice(0, MAX_LISTED) },
     });
   }
-  const tasks = taskProgress(await readFile(path.join(domain.layout.change(slug), 'tasks.md'), 'utf8').catch(() => ''));
   if (tasks.open.length > 0) {
     throw new TaskError('ETASKS_INCOMPLETE', `${tasks.open.length} of ${tasks.total} tasks are still open.`, {
       hint: 'Finish the open tasks and check them off in tasks.md ("- [x]").',
@@ -108,7 +109,7 @@ async function assertReady(domain: Domain, slug: string): Promise<Validation> {
   return validation;
 }
 
-async function archiveOpen(domain: Domain, slug: string, owner: string, ctx: CallContext) {
+async function archiveOpen(domain: Domain, held: HeldLock, slug: string, owner: string, ctx: CallContext) {
   const { layout } = domain;
   const folder = layout.change(slug);
   const lockFile = path.join(folder, LOCK_FILE);
@@ -116,17 +117,19 @@ async function archiveOpen(domain: Domain, slug: string, owner: string, ctx: Cal
   const validation = await assertReady(domain, slug);
   ctx.progress?.('validate', 1, 3);
 
-  // Hold the lock through the move, so nobody else takes the change between our checks and the archive.
-  await acquireChangeLock(lockFile, owner, ARCHIVE_LOCK_TTL, domain.clock());
+  const now = domain.clock();
   const intent: Omit<Intent, 'targets'> = {
     slug,
     actor: ctx.actor,
     base: await baseCommit(folder),
     validation: { checked: true, valid: true, issues: validation.issues.length },
+    // Recorded first, so that an archive undone after a crash gives the change its lock back as it was.
+    lock: { before: (await readLock(lockFile))?.raw ?? null, during: newLock(owner, ARCHIVE_LOCK_TTL, now).text },
   };
+  await sweepFolder(folder); // what a crash left there would be archived along with the change
   await beginJournal(layout, intent, await deltaCapabilities(folder));
-  const outcome = await domain.cli.archive(slug).catch(async (err: unknown) => {
-    await recover(domain);
+  const outcome = await moveChange(domain, held, slug, owner, now).catch(async (err: unknown) => {
+    await recoverArchive(domain);
     throw err;
   });
   ctx.progress?.('archive', 2, 3);
@@ -143,6 +146,12 @@ async function archiveOpen(domain: Domain, slug: string, owner: string, ctx: Cal
     receiptUri: receiptUri(slug),
     receipt,
   };
+}
+
+/** Runs `openspec archive`, holding the change's lock through the move so nobody takes it between check and move. */
+async function moveChange(domain: Domain, held: HeldLock, slug: string, owner: string, now: Date) {
+  await acquireChangeLock(path.join(domain.layout.change(slug), LOCK_FILE), owner, ARCHIVE_LOCK_TTL, now);
+  return domain.cli.archive(slug, held.adopt);
 }
 
 function emitArchived(domain: Domain, receipt: Receipt): void {

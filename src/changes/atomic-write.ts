@@ -2,21 +2,26 @@
  * File writes that a reader (or a crash) never sees half done: the bytes go to a temp file beside the target,
  * are flushed, and only then does the file appear under its name (rename or link, atomic within one file system).
  */
-import { randomBytes } from 'node:crypto';
 import { link, open, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { tempPath } from './debris.js';
 
-/** Writes `data` to a fresh, flushed temp file beside `target` and returns its path. */
+/**
+ * Writes `data` to a fresh, flushed temp file beside `target` and returns its path. A failed write (a full disk
+ * fails `writeFile` or `sync`) removes the temp file; one left by a crash is swept at start (debris.ts).
+ */
 async function writeTemp(target: string, data: string): Promise<string> {
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
+  const temp = tempPath(target);
   const handle = await open(temp, 'wx', 0o644);
   try {
     await handle.writeFile(data, 'utf8');
     await handle.sync();
-  } finally {
     await handle.close();
+    return temp;
+  } catch (err) {
+    await handle.close().catch(() => undefined); // already closed when close itself failed
+    await rm(temp, { force: true });
+    throw err;
   }
-  return temp;
 }
 
 /** Replaces `target` with `data` atomically. */

@@ -16,5 +16,6 @@ export type {
   ChangeService,
   Lock,
   ProgressFn,
+  Recovery,
   ResourceContent,
 } from './types.js';

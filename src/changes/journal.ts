@@ -10,11 +10,12 @@
  *   1. copy every main spec the change can touch into `backup/` (and note which did not exist yet), then
  *   2. write `intent.json` atomically: the commit point. A journal folder without it is debris, simply removed.
  *
- * The next archive call (any process: it all lives in the repository) recovers first. The folder rename is atomic,
- * so the change is either still open or archived:
- *   - still open → the archive did not happen: restore the backups, delete specs that did not exist, drop the CLI's
- *     stale destination claim; the change is as it was and can be archived again;
+ * The server recovers at start, and every archive call first (any process: it all lives in the repository). The
+ * folder rename is atomic, so the change is either still open or archived:
+ *   - still open → the archive did not happen: restore the backups, delete specs that did not exist, give the
+ *     change its lock back as it was; the change is as it was and can be archived again;
  *   - archived → the archive happened: keep the merged specs and write the receipt it may lack.
+ * Either way the CLI's destination claim, if a killed CLI left it, is dropped (it would refuse every archive).
  * Then the journal is removed (intent.json first, so a crash during removal leaves debris, not a stale intent).
  */
 import { copyFile, mkdir, readdir, readFile, realpath, rm, rmdir } from 'node:fs/promises';
@@ -30,6 +31,8 @@ export interface Intent {
   validation: Receipt['validation'];
   /** Capabilities the change has deltas for, and whether their main spec existed before the archive. */
   targets: { capability: string; existed: boolean }[];
+  /** The change's lock before the archive took it (null: none), and the text the archive puts in its place. */
+  lock?: { before: string | null; during: string };
 }
 
 const INTENT = 'intent.json';

@@ -48,6 +48,10 @@ export interface Layout {
   archive: string;
   archiveLock: string;
   journal: string;
+  /** OpenSpec's own claim on the archive destination, held while `openspec archive` moves a change. */
+  cliClaim: string;
+  /** Where the rules that keep task-mcp's working files out of git live. */
+  gitignore: string;
   change(slug: string): string;
   archived(name: string): string;
   /** Repo-relative, `/`-separated. */
@@ -79,6 +83,8 @@ export function createLayout(root: string): Layout {
     archive: path.join(changes, 'archive'),
     archiveLock: path.join(changes, '.archive.lock'),
     journal: path.join(changes, '.archive-journal'),
+    cliClaim: path.join(changes, 'archive', '.openspec-archive.lock'),
+    gitignore: path.join(openspec, '.gitignore'),
     change: (slug) => path.join(changes, slug),
     archived: (name) => path.join(changes, 'archive', name),
     rel: (absolute) => path.relative(root, absolute).split(path.sep).join('/'),

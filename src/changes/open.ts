@@ -1,13 +1,12 @@
 /**
  * change.open: create (or resume) a change and take its lock.
  */
-import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { RESOURCE_URIS } from '../../generated/resources.gen.js';
 import { ChangeOpenInputSchema, TemplateSchema } from '../../generated/schemas.gen.js';
 import { TaskError } from '../errors.js';
-import { withArchiveLock } from './archive-lock.js';
 import type { Domain } from './domain.js';
+import { ensureInitialized } from './init.js';
 import { assertSlug } from './layout.js';
 import { acquireChangeLock, LOCK_FILE, newLock } from './lock.js';
 import { ownerFor } from './owner.js';
@@ -36,24 +35,6 @@ function parseInput(input: ChangeOpenInput, ctx: CallContext): OpenRequest {
   const { title, rationale, ttl = DEFAULT_TTL, template = DEFAULT_TEMPLATE } = input;
   return { slug: input.slug, title: title.trim(), rationale, owner: ownerFor(input.owner, ctx.actor), ttl, template };
 }
-
-/** Runs `openspec init` on a repository without `openspec/`, once even when several callers race to it. */
-async function ensureInitialized(domain: Domain): Promise<boolean> {
-  const { layout } = domain;
-  if (await exists(layout.openspec)) return false;
-  await mkdir(layout.changes, { recursive: true });
-  return withArchiveLock(layout.archiveLock, domain.clock, async () => {
-    if (await exists(layout.config)) return false;
-    await domain.cli.init();
-    return true;
-  });
-}
-
-const exists = (file: string): Promise<boolean> =>
-  access(file).then(
-    () => true,
-    () => false,
-  );
 
 async function assertNotArchived(domain: Domain, slug: string): Promise<void> {
   const archivedAs = await archivedName(domain.layout, slug);

@@ -22,6 +22,22 @@ const PACKAGE_JSON = path.join(ROOT, 'package.json');
 const BIN = path.join(ROOT, 'bin', 'openspec.js');
 const TIMEOUT_MS = 120_000;
 
+/**
+ * Loaded into every CLI process ahead of OpenSpec (`--import`), so that no CLI writes to the repository unseen:
+ * - its stdin is a pipe from the server, which ends when the server dies (a SIGKILL closes it too): the CLI then
+ *   exits, rather than go on writing to a repository whose archive lock is about to be taken over;
+ * - it waits for one line on stdin before OpenSpec loads: the server first names the CLI's pid in the archive
+ *   lock (`onSpawn`), so the lock is never judged abandoned while a CLI it does not name may still write.
+ * Bun ignores `--import`: under bun the named pid is the only guard (the lock waits for that process to exit).
+ */
+const WATCHDOG = `data:text/javascript,${encodeURIComponent(
+  [
+    "process.stdin.on('end', () => process.exit(1)).on('error', () => process.exit(1));",
+    "await new Promise((go) => process.stdin.once('data', go));",
+    'process.stdin.unref?.();',
+  ].join('\n'),
+)}`;
+
 /** The installed OpenSpec version, read from its package.json rather than by running it. */
 export const OPENSPEC_VERSION: string = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
 
@@ -59,22 +75,35 @@ const ARCHIVE_CODES: Record<string, 'ENOCHANGE' | 'EBADSHAPE' | 'ETASKS_INCOMPLE
   archive_path_outside_root: 'EPATH_ESCAPE',
 };
 
+/** Called with the pid of a CLI that writes to the repository, before it may start; it waits for the promise. */
+export type OnSpawn = (pid: number) => Promise<void>;
+
 export interface OpenSpecCli {
-  init(): Promise<void>;
+  init(onSpawn?: OnSpawn): Promise<void>;
   validate(slug: string): Promise<Validation>;
-  archive(slug: string): Promise<ArchiveOutcome>;
+  archive(slug: string, onSpawn?: OnSpawn): Promise<ArchiveOutcome>;
 }
 
 /** The CLI bound to one repository. */
 export function createOpenSpecCli(layout: Layout): OpenSpecCli {
-  const run = (args: string[]): Promise<RunResult> =>
+  const run = (args: string[], onSpawn: OnSpawn = async () => {}): Promise<RunResult> =>
     new Promise((resolve, reject) => {
       const env = { ...process.env, OPENSPEC_TELEMETRY: '0', OPENSPEC_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
       const options = { cwd: layout.root, env, shell: false, timeout: TIMEOUT_MS, maxBuffer: 8 * 1024 * 1024 };
-      execFile(process.execPath, [BIN, ...args], options, (err, stdout, stderr) => {
+      const child = execFile(process.execPath, ['--import', WATCHDOG, BIN, ...args], options, (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') reject(cliError(args, layout.scrub(err.message), err));
         else resolve({ exitCode: err ? Number(err.code) : 0, stdout, stderr });
       });
+      // Writing "go" to a CLI that already died fails; its exit is what the callback above reports.
+      child.stdin?.on('error', () => undefined);
+      if (child.pid === undefined) return; // not spawned: the callback reports why
+      onSpawn(child.pid).then(
+        () => child.stdin?.write('go\n'),
+        (err: unknown) => {
+          child.kill('SIGKILL');
+          reject(err);
+        },
+      );
     });
 
   const parseJson = (args: string[], result: RunResult): Record<string, unknown> => {
@@ -87,9 +116,9 @@ export function createOpenSpecCli(layout: Layout): OpenSpecCli {
   };
 
   return {
-    async init() {
+    async init(onSpawn) {
       const args = ['init', '--tools', 'none', '--no-animation'];
-      const result = await run(args);
+      const result = await run(args, onSpawn);
       if (result.exitCode !== 0) throw cliError(args, layout.scrub(result.stderr.trim().slice(-300)));
     },
 
@@ -106,9 +135,9 @@ export function createOpenSpecCli(layout: Layout): OpenSpecCli {
       return { valid: item.valid === true, issues };
     },
 
-    async archive(slug) {
+    async archive(slug, onSpawn) {
       const args = ['archive', slug, '--yes', '--json'];
-      const output = parseJson(args, await run(args));
+      const output = parseJson(args, await run(args, onSpawn));
       const archived = output.archive as Partial<ArchiveOutcome> | null | undefined;
       if (archived?.archivedAs) {
         const totals = { added: 0, modified: 0, removed: 0, renamed: 0, ...archived.totals };

@@ -16,7 +16,7 @@ export const RECEIPT_FILE = 'receipt.json';
 const MAX_COMMITS = 50;
 const MAX_FILES = 200;
 
-export interface ReceiptInput extends Omit<Intent, 'targets'> {
+export interface ReceiptInput extends Omit<Intent, 'targets' | 'lock'> {
   archivedAs: string;
   /** The CLI's merge totals; recounted from the archived deltas when lost to a crash. */
   totals?: DeltaTotals;

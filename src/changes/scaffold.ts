@@ -6,12 +6,12 @@
  * place in one step: readers see no change or a whole one, and of two concurrent creators exactly one rename wins
  * (renaming onto a non-empty folder fails), so the creator is also the lock holder. OpenSpec ignores dot-folders.
  */
-import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { ChangeOpenInput } from './types.js';
 import { createFileExclusive } from './atomic-write.js';
+import { stagingPath } from './debris.js';
 import type { Layout } from './layout.js';
 import { LOCK_FILE } from './lock.js';
 
@@ -111,7 +111,7 @@ async function scaffoldFiles(layout: Layout, input: ScaffoldInput): Promise<Reco
  * exists (another caller created it first); nothing is then written.
  */
 export async function createChange(layout: Layout, slug: string, input: ScaffoldInput, lockText: string) {
-  const staging = path.join(layout.changes, `.${slug}.staging-${randomBytes(6).toString('hex')}`);
+  const staging = stagingPath(layout.changes, slug);
   await mkdir(path.join(staging, 'specs'), { recursive: true });
   try {
     for (const [name, text] of Object.entries(await scaffoldFiles(layout, input))) {

@@ -6,10 +6,12 @@
 import path from 'node:path';
 import type { ToolVersions } from '../../generated/types.gen.js';
 import { archiveChange } from './archive.js';
+import { createArchiveLock } from './archive-lock.js';
 import type { Domain } from './domain.js';
 import { createRepoGit } from './git.js';
 import { createLayout } from './layout.js';
 import { openChange } from './open.js';
+import { recoverAtStart } from './recovery.js';
 import { createOpenSpecCli, OPENSPEC_VERSION } from './openspec-cli.js';
 import { listActive, readResource } from './resources.js';
 import { assertWritable, typingStorageErrors } from './storage-errors.js';
@@ -43,6 +45,7 @@ export function createChangeService(deps: ChangeServiceDeps): ChangeService {
     layout,
     git,
     cli: createOpenSpecCli(layout),
+    archiveLock: createArchiveLock(layout.archiveLock),
     events: deps.events,
     clock: deps.clock ?? (() => new Date()),
     toolVersions: async (): Promise<ToolVersions> => ({
@@ -60,5 +63,6 @@ export function createChangeService(deps: ChangeServiceDeps): ChangeService {
     readResource: (uri) => readResource(domain, uri),
     check: () => git.assertWorkTree(),
     checkWritable: () => assertWritable(layout.root),
+    recover: () => recoverAtStart(domain),
   };
 }

@@ -47,6 +47,14 @@ export interface ResourceContent {
   text: string;
 }
 
+/** What start-up recovery did, for the log. */
+export interface Recovery {
+  /** The interrupted archive: none, undone, finished, or left to its live holder (`busy`). */
+  archive: 'none' | 'rolled-back' | 'completed' | 'busy';
+  /** The leftovers removed, repo-relative. */
+  removed: string[];
+}
+
 export interface ChangeService {
   open(input: ChangeOpenInput, ctx: CallContext): Promise<ChangeOpenResult>;
   archive(input: ChangeArchiveInput, ctx: CallContext): Promise<ChangeArchiveResult>;
@@ -57,4 +65,9 @@ export interface ChangeService {
   check(): Promise<void>;
   /** Readiness: throws (EREADONLY on a read-only file system) when the repository cannot be written. */
   checkWritable(): Promise<void>;
+  /**
+   * Puts right what a crash left (an interrupted archive, a dead process's archive lock, temp files) and writes
+   * the ignore rules; the composition root calls it once at start.
+   */
+  recover(): Promise<Recovery>;
 }

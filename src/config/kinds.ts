@@ -3,6 +3,7 @@
  * bounds. A kind's bounds are written once, here, and reach both the check and the README's table.
  */
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH, tokenFault } from '../auth/bearer-token.js';
 import { isActorName } from '../changes/owner.js';
 
@@ -174,6 +175,41 @@ export const redisUrl: Kind<string | undefined> = {
 export const offOrUnset: Kind<'' | 'off'> = {
   parse(raw, name) {
     if (raw !== '' && raw !== 'off') throw new ConfigError(`${name} must be "off" or unset, got "${raw}"`);
+    return raw;
+  },
+};
+
+/** `0` or `1`, read as a yes/no. */
+export const flag: Kind<boolean> = {
+  parse: (raw, name) => oneOf(['0', '1'] as const).parse(raw, name) === '1',
+};
+
+/** A count of server processes, or `auto`: one per CPU. */
+export function processes(max: number): Kind<number> {
+  const count = int(1, max);
+  return {
+    bounds: count.bounds,
+    parse: (raw, name) => (raw === 'auto' ? availableParallelism() : count.parse(raw, name)),
+  };
+}
+
+/** Unset, or a port; undefined when unset. */
+export const optionalPort: Kind<number | undefined> = {
+  bounds: int(0, 65535).bounds,
+  parse: (raw, name) => (raw ? int(0, 65535).parse(raw, name) : undefined),
+};
+
+/** Unset, or a bearer token the parser accepts; never quoted in a message (it is a secret). */
+export const optionalToken: Kind<string | undefined> = {
+  bounds: `${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} visible ASCII characters`,
+  parse(raw, name) {
+    if (!raw) return undefined;
+    const fault = tokenFault(raw);
+    if (fault !== undefined) {
+      throw new ConfigError(
+        `${name} needs ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} visible ASCII characters; it ${fault}`,
+      );
+    }
     return raw;
   },
 };

@@ -59,6 +59,22 @@ export interface Config {
   publicUrl: string | undefined;
   /** Unset: only the static tokens. Set (`OAUTH_ISSUER`): OAuth access tokens from these issuers too. */
   oauth: OAuthConfig | undefined;
+  /** Server processes behind the one port (node:cluster workers); 1 is a single process, no cluster. */
+  workers: number;
+  /** The operator's explicit yes to several workers without the Redis they would share (each then alone). */
+  workersWithoutRedis: boolean;
+  /** Unset (no `METRICS_PORT`): metrics are not served. */
+  metrics: MetricsConfig | undefined;
+}
+
+/** The separate `/metrics` listener. */
+export interface MetricsConfig {
+  host: string;
+  port: number;
+  /** A bearer token every scrape must present; unset: none. */
+  token: string | undefined;
+  /** Label refusals and tool calls with the caller's name (`METRICS_CALLER_LABELS=1`). */
+  callerLabels: boolean;
 }
 
 /** Reads and checks the configuration; a bad value throws a ConfigError naming the variable. */
@@ -94,9 +110,32 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     requestTimeoutMs: value('REQUEST_TIMEOUT_MS'),
     stateDir: value('TASK_MCP_STATE_DIR'),
     ...readOAuthSettings(read),
+    workers: value('WORKERS'),
+    workersWithoutRedis: value('WORKERS_WITHOUT_REDIS'),
+    metrics: readMetrics(read),
   };
   if (config.production) requireProductionSettings(config);
+  requireSharedWorkers(config);
   return config;
+}
+
+/** Every metrics setting is checked, even with no `METRICS_PORT`: a bad value is a mistake either way. */
+function readMetrics({ value }: ReturnType<typeof readSettings>): MetricsConfig | undefined {
+  const host = value('METRICS_HOST');
+  const token = value('METRICS_TOKEN');
+  const callerLabels = value('METRICS_CALLER_LABELS');
+  const port = value('METRICS_PORT');
+  return port === undefined ? undefined : { host, port, token, callerLabels };
+}
+
+/** Workers without Redis would each keep their own events, limits and sign-outs: refused unless said explicitly. */
+function requireSharedWorkers({ workers, redisUrl, workersWithoutRedis }: Config): void {
+  if (workers > 1 && redisUrl === undefined && !workersWithoutRedis) {
+    throw new ConfigError(
+      `WORKERS=${workers} needs REDIS_URL: without it each worker keeps its own change feed, rate limits and ` +
+        'sign-outs. Set REDIS_URL, or WORKERS_WITHOUT_REDIS=1 to run unshared workers anyway',
+    );
+  }
 }
 
 function readTls(mode: '' | 'off', certPath: string, keyPath: string): TlsConfig {

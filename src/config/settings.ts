@@ -6,12 +6,16 @@
 import {
   ConfigError,
   type Kind,
+  flag,
   hops,
   host,
   int,
   offOrUnset,
   oneOf,
+  optionalPort,
+  optionalToken,
   origins,
+  processes,
   redisUrl,
   secret,
   text,
@@ -135,6 +139,19 @@ export const SETTINGS = {
     default: '.task-mcp',
     description: 'Where the embedded default keeps its certificate and demo repo',
   },
+  WORKERS: {
+    kind: processes(256),
+    default: '1',
+    description:
+      'Server processes behind the one port (node:cluster workers, restarted when one dies): a count, or `auto`, ' +
+      'one per CPU. More than 1 needs `REDIS_URL`; see docs/scale_out.md',
+  },
+  WORKERS_WITHOUT_REDIS: {
+    kind: flag,
+    default: '0',
+    description:
+      '`1`: run `WORKERS` > 1 without `REDIS_URL` anyway; each worker then has its own feed, rate limits and sign-outs',
+  },
   PUBLIC_URL: {
     kind: text,
     default: '',
@@ -176,6 +193,26 @@ export const SETTINGS = {
     kind: int(0, 3_600_000),
     default: '30000',
     description: 'Least time between two fetches of an issuer’s keys for an unknown `kid`, in ms',
+  },
+  METRICS_PORT: {
+    kind: optionalPort,
+    default: '',
+    description: 'Port of the separate `GET /metrics` listener (Prometheus text); unset: none; 0 picks a free one',
+  },
+  METRICS_HOST: {
+    kind: host,
+    default: '127.0.0.1',
+    description: 'Address of the metrics listener: keep it off the interface the API faces the world on',
+  },
+  METRICS_TOKEN: {
+    kind: optionalToken,
+    default: '',
+    description: 'Bearer token a scrape must send; unset: none asked',
+  },
+  METRICS_CALLER_LABELS: {
+    kind: flag,
+    default: '0',
+    description: '`1`: refusals and tool calls are labelled with the caller’s name (at most 100 distinct)',
   },
   NODE_ENV: {
     kind: text,

@@ -14,6 +14,8 @@ export interface AppParts {
   logger: Logger;
   /** The request's id, logger and one log line (request-log.ts). */
   requestLog: Middleware<RequestState>;
+  /** HTTP request metrics, beside the request's log line (http-metrics.ts). */
+  httpMetrics: Middleware<RequestState>;
   cors: Middleware<RequestState>;
   /** Every error as problem+json (error-responder.ts). */
   errorResponder: Middleware<RequestState>;
@@ -38,6 +40,7 @@ export function createApp(parts: AppParts): Koa<RequestState> {
   });
 
   app.use(parts.requestLog);
+  app.use(parts.httpMetrics);
   app.use(parts.cors);
   if (parts.oauth) app.use(parts.oauth.challenge);
   app.use(parts.errorResponder);

@@ -28,7 +28,13 @@ export interface RateLimitDeps {
   exempt: readonly string[];
   /** Keys the memory store may hold before it forgets the oldest; default 100 000. */
   maxMemoryKeys?: number;
+  /** Told of each refusal: which window refused, and the caller's token name when it had a valid one. */
+  onRefusal?: (window: WindowName, caller: string | undefined) => void;
 }
+
+/** The two windows, in the order a request is counted in them. */
+const WINDOWS = ['burst', 'sustained'] as const;
+type WindowName = (typeof WINDOWS)[number];
 
 export interface RateLimiter {
   middleware: Middleware<RequestState>;
@@ -47,8 +53,8 @@ export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
   const memory = createMemoryStore(deps.maxMemoryKeys ?? 100_000, [deps.burst, deps.sustained]);
   /** Burst first, then sustained, each its own koa-ratelimit middleware under its own namespace. */
   const windowsIn = (driver: 'memory' | 'redis', db: Map<string, unknown> | Redis, prefix: string): Window[] =>
-    Object.entries({ burst: deps.burst, sustained: deps.sustained }).map(([name, w]) =>
-      windowOf({ driver, db, namespace: `${prefix}${name}`, max: w.max, duration: w.durationMs, id }),
+    WINDOWS.map((name) =>
+      windowOf({ driver, db, namespace: `${prefix}${name}`, max: deps[name].max, duration: deps[name].durationMs, id }),
     );
   const memoryWindows = windowsIn('memory', memory.db, 'rl:');
   const redis = deps.redisUrl
@@ -78,10 +84,12 @@ export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
     if (exempt.has(ctx.path)) return next();
     const { bearer, cookie } = deps.identify(ctx);
     // A bad credential is refused later, by auth; here it only means the request is counted by address alone.
-    ctx.state.rateKey = clientKey(ctx.state.ip, bearer ?? cookie?.name);
+    const caller = bearer ?? cookie?.name;
+    ctx.state.rateKey = clientKey(ctx.state.ip, caller);
     const verdict = await admit(ctx);
-    if (!verdict.fitted) throw limited(ctx, verdict.resetMs);
-    return next();
+    if (verdict.fitted) return next();
+    deps.onRefusal?.(WINDOWS[verdict.window]!, caller);
+    throw limited(ctx, verdict.resetMs);
   };
 
   return {
@@ -97,8 +105,8 @@ export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
 const windowOf = (options: ratelimit.MiddlewareOptions): Window =>
   ratelimit({ ...options, throw: false }) as unknown as Window;
 
-/** Whether the request fitted every window; when not, when the refusing window resets (epoch ms). */
-type Verdict = { fitted: true } | { fitted: false; resetMs: number };
+/** Whether the request fitted every window; when not, which refused (its index) and when it resets (epoch ms). */
+type Verdict = { fitted: true } | { fitted: false; window: number; resetMs: number };
 
 /**
  * Runs each koa-ratelimit window alone (its `next` only notes the request fitted, so an error it throws is the
@@ -106,12 +114,12 @@ type Verdict = { fitted: true } | { fitted: false; resetMs: number };
  * seconds, the memory one with a fraction: the header gets whole seconds.
  */
 async function allFit(windows: readonly Window[], ctx: Context): Promise<Verdict> {
-  for (const window of windows) {
+  for (const [index, window] of windows.entries()) {
     let fitted = false;
     await window(ctx as Parameters<Window>[0], async () => void (fitted = true));
     const resetMs = Number(ctx.response.get(RESET)) * 1000;
     ctx.set(RESET, String(Math.ceil(resetMs / 1000)));
-    if (!fitted) return { fitted, resetMs };
+    if (!fitted) return { fitted, window: index, resetMs };
   }
   return { fitted: true };
 }

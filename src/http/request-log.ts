@@ -4,12 +4,13 @@
  * the tool and the transport. Headers are not logged at all; the root logger also redacts by configuration.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import koaPinoLogger from 'koa-pino-logger';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { clientIp } from './client-ip.js';
 import type { RequestState } from './handler.js';
+import { meterBytes } from './meter-bytes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -17,27 +18,6 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-}
-
-/** Counts the body bytes written to `res`, whoever writes them (Koa, a stream, the MCP SDK). */
-function meterBytes(res: ServerResponse): () => number {
-  let bytes = 0;
-  const count = (chunk: unknown, encoding?: unknown): void => {
-    if (typeof chunk === 'string')
-      bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-    else if (chunk instanceof Uint8Array) bytes += chunk.byteLength;
-  };
-  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.write = ((chunk: unknown, ...rest: unknown[]) => (
-    count(chunk, rest[0]),
-    write(chunk, ...rest)
-  )) as typeof res.write;
-  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
-    if (typeof chunk !== 'function') count(chunk, rest[0]);
-    return end(chunk, ...rest);
-  }) as typeof res.end;
-  return () => bytes;
 }
 
 /** pino-http hands its callbacks Node's request: this is how they find the request's `ctx.state`. */

@@ -64,7 +64,8 @@ export async function assertIntact(s: TestServer, legit: ReadonlySet<string>) {
   assert.equal((await s.fetch(`${s.url}/healthz`)).status, 200);
   for (const file of repoChanges(s)) {
     const slug = /^openspec\/changes\/([^/]+)\//.exec(file)?.[1];
-    const openspecScaffold = /^openspec\/(?:config\.yaml|project\.md|AGENTS\.md|specs\/|changes\/archive\/)/.test(file);
+    const openspecScaffold =
+      /^openspec\/(?:config\.yaml|\.gitignore|project\.md|AGENTS\.md|specs\/|changes\/archive\/)/.test(file);
     assert.ok(openspecScaffold || (slug !== undefined && legit.has(slug)), `unexpected change in the repo: ${file}`);
   }
 }

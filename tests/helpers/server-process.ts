@@ -19,6 +19,7 @@ export interface Exit {
 
 export interface ServerProcess {
   url: string;
+  pid: number;
   /** Garbage collection in the child, then its memory (probe scripts only). */
   sample(): Promise<MemorySample>;
   /** A sample once closed connections are gone: the handle count holds still across samples 100 ms apart. */
@@ -131,6 +132,7 @@ function serverProcess(
   };
   return {
     url,
+    pid: child.pid!,
     sample,
     async settled() {
       let previous = await sample();

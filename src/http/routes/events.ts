@@ -38,6 +38,9 @@ export function eventsHandlers(deps: EventsDeps): { getEvents: Handler<'getEvent
     });
     writer.send(formatSseEvent({ retry: retryMs }));
     const lastEventId = ctx.get('Last-Event-ID') || undefined;
+    // The request's own line comes when the stream ends, maybe hours on: say now which instance holds it, and
+    // from where it resumes (an id from another instance, after a failover).
+    ctx.state.log.info({ lastEventId }, 'event stream opened');
     const onEntry = (entry: FeedEntry): void => {
       writer.send(formatFeedEntry(entry));
       // The bus is gone: end the stream so `EventSource` reconnects with this entry's id once it is back.

@@ -17,12 +17,23 @@ export interface OpsDeps {
   checks: Record<string, ReadinessCheck>;
 }
 
+/** Every check's state now, `draining` first; a check that rejects is `fail`. `/readyz` and the metrics read it. */
+export async function readinessOf(
+  checks: Record<string, ReadinessCheck>,
+  lifecycle: Lifecycle,
+): Promise<Record<string, CheckState>> {
+  const names = Object.keys(checks);
+  const states = await Promise.all(names.map((name) => checks[name]!().catch((): CheckState => 'fail')));
+  const results: Record<string, CheckState> = { draining: lifecycle.draining ? 'fail' : 'ok' };
+  names.forEach((name, i) => (results[name] = states[i]!));
+  return results;
+}
+
 export function opsHandlers({
   contract,
   lifecycle,
   checks,
 }: OpsDeps): Pick<Handlers, 'getHealth' | 'getReadiness' | 'getContract'> {
-  const names = Object.keys(checks);
   return {
     getHealth: async () => ({ status: 200, body: { status: 'ok' } }),
 
@@ -33,9 +44,7 @@ export function opsHandlers({
     }),
 
     getReadiness: async (ctx) => {
-      const states = await Promise.all(names.map((name) => checks[name]!().catch((): CheckState => 'fail')));
-      const results: Record<string, CheckState> = { draining: lifecycle.draining ? 'fail' : 'ok' };
-      names.forEach((name, i) => (results[name] = states[i]!));
+      const results = await readinessOf(checks, lifecycle);
       const failed = Object.keys(results).filter((name) => results[name] === 'fail');
       if (failed.length === 0) return { status: 200, body: { status: 'ready', checks: results } };
       const err = new TaskError('EUNAVAILABLE', `Not ready: ${failed.join(', ')} failed.`, {

@@ -1,0 +1,73 @@
+/**
+ * Long-lived streams: how many are open by kind (against the instance's cap), how many were refused at a cap,
+ * how late heartbeats go out, and how many slow readers were cut off.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** What a stream carries: the change feed, an invoke reply (SSE or NDJSON), an MCP reply or legacy session. */
+export const STREAM_KINDS = ['events', 'invoke_sse', 'invoke_ndjson', 'mcp_sse', 'legacy_sse'] as const;
+export type StreamKind = (typeof STREAM_KINDS)[number];
+
+/** Which cap refused a stream: the client's own (`MAX_STREAMS_PER_CLIENT`) or the instance's (`MAX_STREAMS`). */
+export type StreamCapScope = 'client' | 'instance';
+
+export interface StreamMetrics {
+  /** Counts a stream open; call the returned function when it closes (idempotent: once per stream). */
+  streamOpened(kind: StreamKind): () => void;
+  streamRefused(refusal: { kind: StreamKind; scope: StreamCapScope }): void;
+  /** How much later than scheduled a heartbeat was written (event-loop stalls, a busy process). */
+  heartbeatLag(lag: { kind: StreamKind; seconds: number }): void;
+  /** A reader that let `STREAM_MAX_BUFFERED_BYTES` pile up was cut off. */
+  slowReaderCut(kind: StreamKind): void;
+}
+
+const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export function streamMetrics(registry: Registry, maxStreams: number): StreamMetrics {
+  const open = new Gauge({
+    name: 'task_mcp_open_streams',
+    help: 'Streams open now, by kind.',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  // Every kind has a series from the start: a dashboard shows 0, not "no data", before the first stream.
+  for (const kind of STREAM_KINDS) open.set({ kind }, 0);
+  new Gauge({
+    name: 'task_mcp_stream_limit',
+    help: 'Open streams this instance holds at most (MAX_STREAMS).',
+    registers: [registry],
+  }).set(maxStreams);
+  const refused = new Counter({
+    name: 'task_mcp_stream_refusals_total',
+    help: 'Streams refused at a cap, by kind and by the cap (client or instance).',
+    labelNames: ['kind', 'scope'],
+    registers: [registry],
+  });
+  const lag = new Histogram({
+    name: 'task_mcp_stream_heartbeat_lag_seconds',
+    help: 'How much later than scheduled stream heartbeats were written.',
+    labelNames: ['kind'],
+    buckets: LAG_BUCKETS,
+    registers: [registry],
+  });
+  const cut = new Counter({
+    name: 'task_mcp_stream_slow_readers_cut_total',
+    help: 'Streams cut off because their reader fell STREAM_MAX_BUFFERED_BYTES behind.',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  return {
+    streamOpened(kind) {
+      open.inc({ kind });
+      let closed = false;
+      return () => {
+        if (closed) return;
+        closed = true;
+        open.dec({ kind });
+      };
+    },
+    streamRefused: ({ kind, scope }) => refused.inc({ kind, scope }),
+    heartbeatLag: ({ kind, seconds }) => lag.observe({ kind }, seconds),
+    slowReaderCut: (kind) => cut.inc({ kind }),
+  };
+}
