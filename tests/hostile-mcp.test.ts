@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { ErrorCode } from '../src/errors.js';
-import { assertIntact, assertNo5xx, assertRefusal, startHostileServer } from './helpers/hostile.js';
+import { assertIntact, assertNoLeak, assertRefusal, startHostileServer } from './helpers/hostile.js';
 import { mcpRequest } from './helpers/mcp-request.js';
 import { readRpc, rpcAt, type RpcExchange } from './helpers/mcp-rpc.js';
 import { TOKENS, type TestServer } from './helpers/server.js';
@@ -80,7 +80,7 @@ describe('hostile input through MCP', () => {
         },
         body: JSON.stringify(body),
       });
-      const text = await assertNo5xx(res.clone());
+      const text = await assertNoLeak(res.clone());
       return { ...(await readRpc(res)), text };
     }
     const first = (Array.isArray(body) ? body[0] : body) as { method?: unknown; params?: { name?: unknown } } | null;
@@ -88,7 +88,7 @@ describe('hostile input through MCP', () => {
     const name = typeof first?.params?.name === 'string' ? { name: first.params.name } : {};
     const request = { ...mcpRequest(TOKENS.alice, method, name), body: JSON.stringify(enveloped(body)) };
     const res = await s.fetch(`${s.url}/mcp`, request);
-    const text = await assertNo5xx(res.clone());
+    const text = await assertNoLeak(res.clone());
     return { ...(await readRpc(res)), text };
   };
   const invoke = (tool: string, body: unknown) =>
