@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { ErrorCode } from '../src/errors.js';
-import { assertIntact, assertNoLeak, assertRefusal, startHostileServer } from './helpers/hostile.js';
+import { assertIntact, assertNoLeak, assertRefusal, useHostileServer } from './helpers/hostile.js';
 import { mcpRequest } from './helpers/mcp-request.js';
 import { readRpc, rpcAt, type RpcExchange } from './helpers/mcp-rpc.js';
-import { TOKENS, type TestServer } from './helpers/server.js';
+import { TOKENS } from './helpers/server.js';
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{1,62})[a-z0-9]$/;
 const MODERN = '2026-07-28';
@@ -60,13 +60,9 @@ function assertReply(reply: RpcExchange & { text: string }, expected: Expected, 
 }
 
 describe('hostile input through MCP', () => {
-  let s: TestServer;
+  const s = useHostileServer();
   const legit = new Set<string>();
-  before(async () => {
-    s = await startHostileServer();
-  });
   afterEach(() => assertIntact(s, legit));
-  after(() => s.stop());
 
   /** POSTs `body` to /mcp as a client of `revision` would (its headers, and the envelope from 2026-07-28). */
   const post = async (revision: Revision, body: unknown): Promise<RpcExchange & { text: string }> => {
@@ -266,11 +262,7 @@ describe('hostile input through MCP', () => {
 });
 
 describe('limits around a call', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startHostileServer({ REQUEST_TIMEOUT_MS: '1' });
-  });
-  after(() => s.stop());
+  const s = useHostileServer({ REQUEST_TIMEOUT_MS: '1' });
 
   it('answers 431 to headers over 8 KiB, and stays up', async () => {
     const res = await s.fetch(`${s.url}/healthz`, { headers: { 'X-Padding': 'x'.repeat(12 * 1024) } });

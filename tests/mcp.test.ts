@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport, type ProtocolError } from '@modelcontextprotocol/client';
 import { createChangeService } from '../src/changes/index.js';
 import type { ChangeService } from '../src/changes/types.js';
@@ -17,7 +17,7 @@ import { createLifecycle } from '../src/lifecycle.js';
 import { createMcp, ERROR_META_KEY } from '../src/mcp/index.js';
 import { createToolPipeline } from '../src/tools/pipeline.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
-import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
+import { gitStatus, startServer, TOKENS, type TestServer, useServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
 
 const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
@@ -99,11 +99,7 @@ async function finishedChange(s: TestServer, slug: string): Promise<void> {
 const listRequest = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
 
 describe('MCP over Streamable HTTP', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: { CORS_ORIGINS: ALLOWED_ORIGIN } });
-  });
-  after(() => s.stop());
+  const s = useServer({ env: { CORS_ORIGINS: ALLOWED_ORIGIN } });
 
   for (const era of ['modern', 'legacy'] as const) {
     it(`lists change_open and change_archive with the contract's schemas (${era})`, async () => {

@@ -6,11 +6,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { ErrorCode, Problem } from '../../generated/types.gen.js';
+import { fixture } from './fixture.js';
 import { startServer, type TestServer } from './server.js';
 
 /** Limits out of the way: these suites send thousands of requests from one address on purpose. */
 export const startHostileServer = (env: Record<string, string> = {}): Promise<TestServer> =>
   startServer({ env: { RATE_LIMIT_BURST: '1000000/1s', RATE_LIMIT_SUSTAINED: '1000000/1h', ...env } });
+
+/** A hostile server for the tests of the enclosing suite (see `fixture`). */
+export const useHostileServer = (env: Record<string, string> = {}): TestServer =>
+  fixture(
+    () => startHostileServer(env),
+    (s) => s.stop(),
+  );
 
 /** Nothing a client should ever see from a refusal: stack frames, absolute paths, Node internals. */
 const LEAK = /\n\s+at |\/(?:tmp|home|root|work|usr)\/|node_modules|node:internal/;
