@@ -4,19 +4,10 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { Receipt } from '../generated/types.gen.js';
-import {
-  addedDelta,
-  checkAllTasks,
-  createTempRepo,
-  rejectsWith,
-  serve,
-  writeDelta,
-  type Harness,
-  type TempRepo,
-} from './helpers/repo.js';
+import { addedDelta, checkAllTasks, rejectsWith, writeDelta, type TempRepo, useServedRepo } from './helpers/repo.js';
 
 const changeDir = (repo: TempRepo, slug: string) => path.join(repo.root, 'openspec', 'changes', slug);
 const read = (repo: TempRepo, rel: string) => readFile(path.join(repo.root, rel), 'utf8');
@@ -31,13 +22,7 @@ const snapshot = async (repo: TempRepo): Promise<Record<string, string>> => {
 };
 
 describe('change.open and change.archive', () => {
-  let repo: TempRepo;
-  let h: Harness;
-  before(async () => {
-    repo = await createTempRepo();
-    h = serve(repo);
-  });
-  after(() => repo.remove());
+  const { repo, h } = useServedRepo();
 
   it('initializes a repo without openspec/ and scaffolds the change with its base commit', async () => {
     const head = (await repo.git.revparse(['HEAD'])).trim();
