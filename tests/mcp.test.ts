@@ -8,7 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Client, StreamableHTTPClientTransport, type ProtocolError } from '@modelcontextprotocol/client';
+import type { ProtocolError } from '@modelcontextprotocol/client';
 import { createChangeService } from '../src/changes/index.js';
 import type { ChangeService } from '../src/changes/types.js';
 import { loadContract } from '../src/contract/index.js';
@@ -16,31 +16,13 @@ import { TaskError } from '../src/errors.js';
 import { createLifecycle } from '../src/lifecycle.js';
 import { createMcp, ERROR_META_KEY } from '../src/mcp/index.js';
 import { createToolPipeline } from '../src/tools/pipeline.js';
+import { connect, listRequest, post } from './helpers/mcp-client.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
 import { gitStatus, startServer, TOKENS, type TestServer, useServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
 
-const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
 const ALLOWED_ORIGIN = 'https://app.example.com';
 const contract = loadContract();
-
-async function connect(s: TestServer, era: 'modern' | 'legacy', token: string = TOKENS.alice): Promise<Client> {
-  const client = new Client({ name: 'mcp-test', version: '1.0.0' }, era === 'modern' ? MODERN : {});
-  const headers = { Authorization: `Bearer ${token}` };
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL('/mcp', s.url), { fetch: s.fetch, requestInit: { headers } }),
-  );
-  return client;
-}
-
-/** One raw JSON-RPC POST, as a 2025-era client without a session would send it. */
-function post(s: TestServer, body: string, headers: Record<string, string> = {}): Promise<Response> {
-  return s.authed('/mcp', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers },
-    body,
-  });
-}
 
 /** The JSON-RPC reply of a POST, whether it came as one JSON body or as the last event of an SSE stream. */
 async function reply(
@@ -95,8 +77,6 @@ async function finishedChange(s: TestServer, slug: string): Promise<void> {
   await checkAllTasks(s.repo.root, slug);
   await s.repo.commit(`feat: ${slug}`);
 }
-
-const listRequest = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
 
 describe('MCP over Streamable HTTP', () => {
   const s = useServer({ env: { CORS_ORIGINS: ALLOWED_ORIGIN } });
