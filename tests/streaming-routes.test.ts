@@ -8,52 +8,9 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ChangeService } from '../src/changes/types.js';
+import { invoke, logLine, readUntil, sseEvents } from './helpers/http-routes.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
 import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
-
-/** Reads a streamed body until `done(text)` holds or it ends; returns the text so far. */
-async function readUntil(res: Response, done: (text: string) => boolean = () => false): Promise<string> {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while (!done(text)) {
-    const { value, done: ended } = await reader.read();
-    if (ended) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  reader.releaseLock();
-  return text;
-}
-
-/** The events of an SSE text, as the fields each carries (comments dropped). */
-const sseEvents = (text: string) =>
-  text
-    .split('\n\n')
-    .filter((block) => block !== '' && !block.startsWith(':'))
-    .map((block) =>
-      Object.fromEntries(
-        block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
-      ),
-    );
-
-/** A tool call through `/v1/tools/{tool}/invoke`, as alice unless told otherwise. */
-const invoke = (
-  s: TestServer,
-  tool: string,
-  accept: string,
-  body: unknown,
-  options: { token?: string; signal?: AbortSignal } = {},
-) =>
-  s.fetch(`${s.url}/v1/tools/${tool}/invoke`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${options.token ?? TOKENS.alice}`,
-      'Content-Type': 'application/json',
-      Accept: accept,
-    },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    signal: options.signal ?? null,
-  });
 
 /** Opens `slug` as alice and finishes it as an agent would: a valid delta, every task checked, committed. */
 async function finishedChange(s: TestServer, slug: string): Promise<void> {
@@ -63,10 +20,6 @@ async function finishedChange(s: TestServer, slug: string): Promise<void> {
   await checkAllTasks(s.repo.root, slug);
   await s.repo.commit(`feat: ${slug}`);
 }
-
-/** The request's log line (written when its response ends). */
-const logLine = (s: TestServer, reqId: string): Promise<Record<string, unknown>> =>
-  s.waitForLog((l) => l.reqId === reqId && l.res !== undefined);
 
 /** The slug whose `change_open` fails the way no repository can be made to: an unexpected error with a path. */
 const EXPLODING = 'explode-now';
