@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ChangeService } from '../src/changes/types.js';
 import { invoke, logLine, readUntil, sseEvents } from './helpers/http-routes.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
-import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
+import { gitStatus, TOKENS, type TestServer, useServer } from './helpers/server.js';
 
 /** Opens `slug` as alice and finishes it as an agent would: a valid delta, every task checked, committed. */
 async function finishedChange(s: TestServer, slug: string): Promise<void> {
@@ -24,19 +24,15 @@ async function finishedChange(s: TestServer, slug: string): Promise<void> {
 /** The slug whose `change_open` fails the way no repository can be made to: an unexpected error with a path. */
 const EXPLODING = 'explode-now';
 
-let s: TestServer;
-before(async () => {
-  const decorateService = (service: ChangeService): ChangeService => ({
-    ...service,
-    open: async (input, ctx) => {
-      if (input.slug !== EXPLODING) return service.open(input, ctx);
-      ctx.progress?.('scaffold', 1, 2);
-      throw new Error('/srv/secret/path exploded');
-    },
-  });
-  s = await startServer({ env: { HEARTBEAT_MS: '50', EVENT_RING_SIZE: '2', LOG_LEVEL: 'debug' }, decorateService });
+const decorateService = (service: ChangeService): ChangeService => ({
+  ...service,
+  open: async (input, ctx) => {
+    if (input.slug !== EXPLODING) return service.open(input, ctx);
+    ctx.progress?.('scaffold', 1, 2);
+    throw new Error('/srv/secret/path exploded');
+  },
 });
-after(() => s.stop());
+const s = useServer({ env: { HEARTBEAT_MS: '50', EVENT_RING_SIZE: '2', LOG_LEVEL: 'debug' }, decorateService });
 
 describe('POST /v1/tools/{tool}/invoke', () => {
   test('Accept: text/event-stream streams start, progress per step and result, with ids', async () => {
