@@ -13,16 +13,7 @@ import { createArchiveLock, LEASE_MS, RENEW_MS } from '../src/changes/archive-lo
 import { writeFileAtomic } from '../src/changes/atomic-write.js';
 import { createLayout } from '../src/changes/layout.js';
 import { processRef, SELF } from '../src/changes/process-identity.js';
-import {
-  addedDelta,
-  checkAllTasks,
-  createTempDir,
-  createTempRepo,
-  serve,
-  writeDelta,
-  type Harness,
-  type TempRepo,
-} from './helpers/repo.js';
+import { addedDelta, checkAllTasks, createTempDir, writeDelta, useServedRepo } from './helpers/repo.js';
 import { within } from './helpers/within.js';
 
 const OTHER_SCOPE = '00000000-0000-4000-8000-000000000000/pid:[4026531836]';
@@ -69,8 +60,7 @@ const stillPending = (promise: Promise<unknown>, ms: number): Promise<boolean> =
   ]);
 
 describe('archive lock liveness (change.archive)', () => {
-  let repo: TempRepo;
-  let h: Harness;
+  const { repo, h } = useServedRepo();
   const lockFile = () => createLayout(repo.root).archiveLock;
 
   async function ready(slug: string): Promise<void> {
@@ -78,12 +68,6 @@ describe('archive lock liveness (change.archive)', () => {
     await writeDelta(repo.root, slug, slug, addedDelta(`Do ${slug}`));
     await checkAllTasks(repo.root, slug);
   }
-
-  before(async () => {
-    repo = await createTempRepo();
-    h = serve(repo);
-  });
-  after(() => repo.remove());
 
   it('takes over at once a lock whose holder on this host has exited', async () => {
     await ready('dead-holder');

@@ -7,18 +7,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { lstat, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { createFileExclusive, writeFileAtomic } from '../src/changes/atomic-write.js';
 import { SELF, tagFor } from '../src/changes/process-identity.js';
-import {
-  addedDelta,
-  checkAllTasks,
-  createTempRepo,
-  serve,
-  writeDelta,
-  type Harness,
-  type TempRepo,
-} from './helpers/repo.js';
+import { addedDelta, checkAllTasks, writeDelta, useServedRepo } from './helpers/repo.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 
 /** Whether anything (a file, a folder, a dangling link) is at `file`. */
@@ -51,16 +43,12 @@ describe('temp files of failed writes', () => {
 });
 
 describe('what task-mcp writes for itself', () => {
-  let repo: TempRepo;
-  let h: Harness;
+  const { repo, h } = useServedRepo();
   const at = (...rel: string[]) => path.join(repo.root, 'openspec', ...rel);
 
   before(async () => {
-    repo = await createTempRepo();
-    h = serve(repo);
     await h.service.open({ slug: 'swept', title: 'Swept' }, { actor: 'alice' });
   });
-  after(() => repo.remove());
 
   it('sweeps at start what crashed processes left, and nothing a live process may still be writing', async () => {
     const dead = await deadTag();

@@ -6,21 +6,13 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Receipt } from '../generated/types.gen.js';
 import { beginJournal, deltaCapabilities, type Intent } from '../src/changes/journal.js';
 import { newLock } from '../src/changes/lock.js';
 import { createLayout } from '../src/changes/layout.js';
-import {
-  addedDelta,
-  checkAllTasks,
-  createTempRepo,
-  serve,
-  writeDelta,
-  type Harness,
-  type TempRepo,
-} from './helpers/repo.js';
+import { addedDelta, checkAllTasks, serve, writeDelta, useServedRepo } from './helpers/repo.js';
 
 const OPENSPEC = path.resolve('node_modules/@fission-ai/openspec/bin/openspec.js');
 const exists = (file: string) =>
@@ -40,8 +32,7 @@ async function openspecArchive(root: string, slug: string): Promise<string> {
 }
 
 describe('archive crash recovery', () => {
-  let repo: TempRepo;
-  let h: Harness;
+  const { repo, h } = useServedRepo();
   const layout = () => createLayout(repo.root);
   const mainSpec = (capability: string) => path.join(repo.root, 'openspec', 'specs', capability, 'spec.md');
 
@@ -60,12 +51,6 @@ describe('archive crash recovery', () => {
     const intent = { slug, actor: 'crashed-alice', base, validation: { checked: true, valid: true, issues: 0 }, lock };
     await beginJournal(layout(), intent, await deltaCapabilities(folder));
   }
-
-  before(async () => {
-    repo = await createTempRepo();
-    h = serve(repo);
-  });
-  after(() => repo.remove());
 
   it('gives an archive that crashed after the move, before its receipt, the receipt on the next call', async () => {
     await readyChange('crash-late', ['late']);

@@ -15,22 +15,18 @@ import {
   rejectsWith,
   serve,
   writeDelta,
-  type Harness,
-  type TempRepo,
+  useServedRepo,
 } from './helpers/repo.js';
 import { within } from './helpers/within.js';
 
 describe('change resources', () => {
-  let repo: TempRepo;
+  const { repo, h } = useServedRepo();
   let outside: { dir: string; remove(): Promise<void> };
-  let h: Harness;
   const changes = () => path.join(repo.root, 'openspec', 'changes');
 
   before(async () => {
-    repo = await createTempRepo();
     outside = await createTempDir('task-mcp-outside-');
     await writeFile(path.join(outside.dir, 'secret.md'), 'SECRET\n');
-    h = serve(repo);
     await h.service.open({ slug: 'read-me', title: 'Read me' }, { actor: 'alice' });
     await h.service.open({ slug: 'second', title: 'Second change' }, { actor: 'bob' });
     await writeDelta(repo.root, 'read-me', 'reading', addedDelta('Read things'));
@@ -39,10 +35,7 @@ describe('change resources', () => {
     await symlink(path.join(outside.dir, 'secret.md'), path.join(changes(), 'read-me', 'specs', 'leak.md'));
     await symlink(outside.dir, path.join(changes(), 'linked-out'));
   });
-  after(async () => {
-    await repo.remove();
-    await outside.remove();
-  });
+  after(() => outside.remove());
 
   it('reads the proposal, the tasks and a delta file as markdown', async () => {
     const proposal = await h.service.readResource('change://read-me/proposal');

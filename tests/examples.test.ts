@@ -1,7 +1,8 @@
 /**
  * The SDK examples (examples/invoke-sse.ts, invoke-ndjson.ts, events-feed.ts) run as a user runs them, as child
  * processes against the real server (real TLS, trusted through NODE_EXTRA_CA_CERTS), and the NDJSON helper they
- * use (client/ndjson.ts), on its own and in process. Also records time-to-first-event of a streamed call.
+ * use (client/ndjson.ts) in process. Also records time-to-first-event of a streamed call. The helper's line
+ * reader on its own: tests/client-ndjson.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { createClient, type Client } from '../generated/client/index.js';
 import type { Auth } from '../generated/core/auth.gen.js';
 import type { InvokeToolErrors } from '../generated/types.gen.js';
-import { InvokeRefusedError, invokeToolNdjson, readNdjson } from '../client/ndjson.js';
+import { InvokeRefusedError, invokeToolNdjson } from '../client/ndjson.js';
 import type { InvokeEvent } from '../generated/types.gen.js';
 import { startServer, TOKENS, type TestServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
@@ -110,53 +111,6 @@ const median = (values: number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-/** A byte stream that delivers `chunks` one by one, and records whether its reader cancelled it. */
-function chunked(chunks: Array<string | Uint8Array>): { body: ReadableStream<Uint8Array>; cancelled: () => boolean } {
-  let cancelled = false;
-  const queue = chunks.map((c) => (typeof c === 'string' ? new TextEncoder().encode(c) : c));
-  const body = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const next = queue.shift();
-      if (next) controller.enqueue(next);
-      else controller.close();
-    },
-    cancel() {
-      cancelled = true;
-    },
-  });
-  return { body, cancelled: () => cancelled };
-}
-
-const collect = async <T>(source: AsyncIterable<T>): Promise<T[]> => {
-  const items: T[] = [];
-  for await (const item of source) items.push(item);
-  return items;
-};
-
-describe('readNdjson', () => {
-  test('yields one value per line, whatever the chunking, across split multi-byte characters', async () => {
-    const euro = new TextEncoder().encode('"€"\n'); // the euro sign is three bytes
-    const { body } = chunked(['{"a":1}\n{"b"', ':2}\n', euro.slice(0, 2), euro.slice(2), '[3]\n']);
-    assert.deepEqual(await collect(readNdjson(body)), [{ a: 1 }, { b: 2 }, '€', [3]]);
-  });
-
-  test('skips blank lines and drops a trailing CR', async () => {
-    const { body } = chunked(['1\r\n', '\n', '  \n', '2\n']);
-    assert.deepEqual(await collect(readNdjson(body)), [1, 2]);
-  });
-
-  test('parses a last line without its newline, and throws for one the connection cut short', async () => {
-    assert.deepEqual(await collect(readNdjson(chunked(['1\n2']).body)), [1, 2]);
-    await assert.rejects(collect(readNdjson(chunked(['{"type":"start"}\n{"type":"res']).body)), SyntaxError);
-  });
-
-  test('leaving the loop early cancels the body', async () => {
-    const source = chunked(['1\n', '2\n', '3\n']);
-    for await (const value of readNdjson(source.body)) if (value === 1) break;
-    assert.equal(source.cancelled(), true);
-  });
-});
-
 describe('SDK examples against the real server', () => {
   let s: TestServer;
   let certPath: string;
@@ -244,7 +198,8 @@ describe('SDK examples against the real server', () => {
       path: { tool: 'change.open' },
       body: { slug: 'Not A Slug', title: 'x' },
     });
-    const refused = await collect(lines).then(
+    // Refused before streaming: the first step of the iteration throws.
+    const refused = await lines.next().then(
       () => assert.fail('expected a refusal'),
       (err: unknown) => err,
     );

@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { createSessionCookies } from '../src/http/session-cookie.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { assertIntact, assertJsonRpcError, assertRefusal, repoChanges, startHostileServer } from './helpers/hostile.js';
-import { TOKENS, type TestServer } from './helpers/server.js';
+import { assertIntact, assertJsonRpcError, assertRefusal, repoChanges, useHostileServer } from './helpers/hostile.js';
+import { TOKENS } from './helpers/server.js';
 
 const SECRET = 'hostile-cookie-secret-0123456789abcdef';
 const ALLOWED = 'https://app.example.test';
@@ -23,13 +23,9 @@ const JSON_ROUTES = [MCP, MESSAGES, INVOKE];
 const MCP_ACCEPT = 'application/json, text/event-stream';
 
 describe('hostile input over HTTP', () => {
-  let s: TestServer;
+  const s = useHostileServer({ COOKIE_SECRET: SECRET, CORS_ORIGINS: ALLOWED });
   const legit = new Set<string>();
-  before(async () => {
-    s = await startHostileServer({ COOKIE_SECRET: SECRET, CORS_ORIGINS: ALLOWED });
-  });
   afterEach(() => assertIntact(s, legit));
-  after(() => s.stop());
 
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
     s.authed(path, {

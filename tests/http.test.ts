@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { TOKENS, startServer, type TestServer } from './helpers/server.js';
+import { TOKENS, startServer, useServer } from './helpers/server.js';
 import { readChecked } from './helpers/contract.js';
 import { createTempDir } from './helpers/repo.js';
 
 describe('the HTTP foundation', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: { CORS_ORIGINS: 'https://app.example.test' } });
-  });
-  after(() => s.stop());
+  const s = useServer({ env: { CORS_ORIGINS: 'https://app.example.test' } });
 
   it('answers liveness over real TLS without a token, as the contract says', async () => {
     assert.match(s.url, /^https:\/\/127\.0\.0\.1:\d+$/);

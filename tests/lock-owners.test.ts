@@ -7,15 +7,14 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { ERROR_META_KEY } from '../src/mcp/index.js';
 import { readChecked } from './helpers/contract.js';
-import { addedDelta, checkAllTasks, createTempRepo, rejectsWith, serve, writeDelta } from './helpers/repo.js';
-import type { Harness, TempRepo } from './helpers/repo.js';
-import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
+import { addedDelta, checkAllTasks, rejectsWith, writeDelta, useServedRepo } from './helpers/repo.js';
+import { gitStatus, TOKENS, type TestServer, useServer } from './helpers/server.js';
 
 const DAY = 86_400;
 
@@ -53,12 +52,8 @@ async function assertForeignOwner(res: Response, owner: string, actor: string): 
 }
 
 describe('lock owners over HTTP invoke and MCP', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer();
-    await finishedChange(s, 'bobs-change', TOKENS.bob);
-  });
-  after(() => s.stop());
+  const s = useServer();
+  before(() => finishedChange(s, 'bobs-change', TOKENS.bob));
 
   it("refuses alice renewing bob's lock or archiving bob's locked change as owner bob, over HTTP invoke", async () => {
     const lock = await lockOnDisk(s.repo.root, 'bobs-change');
@@ -150,13 +145,7 @@ describe('lock owners over HTTP invoke and MCP', () => {
 });
 
 describe('lock owners in the domain', () => {
-  let repo: TempRepo;
-  let h: Harness;
-  before(async () => {
-    repo = await createTempRepo();
-    h = serve(repo);
-  });
-  after(() => repo.remove());
+  const { repo, h } = useServedRepo();
 
   it("refuses an owner outside the actor's namespace with EFOREIGN_OWNER, before touching anything", async () => {
     await h.service.open({ slug: 'carols-change', title: 'Carol' }, { actor: 'carol' });

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ERROR_MAP, jsonRpcCode } from '../src/contract/index.js';
 import { openSession } from './helpers/legacy-sse.js';
 import { rpcAt, STREAMABLE_REVISIONS } from './helpers/mcp-rpc.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { useServer } from './helpers/server.js';
 
 /**
  * A missing resource, from each revision's server/resources.mdx "Error Handling": -32002 up to 2025-11-25;
@@ -27,11 +27,7 @@ const RESOURCE_NOT_FOUND: Record<string, number> = {
 const MISSING = ['test://nonexistent-resource-for-conformance-testing', 'change://no-such-change/proposal'];
 
 describe('MCP errors per protocol revision', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer();
-  });
-  after(() => s.stop());
+  const s = useServer();
 
   for (const revision of STREAMABLE_REVISIONS) {
     it(`answers a missing resource with ${RESOURCE_NOT_FOUND[revision]} and its URI at ${revision} (Streamable HTTP)`, async () => {

@@ -3,18 +3,14 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { endpointOf, openSse, postMessage } from './helpers/legacy-sse.js';
-import { startServer, TOKENS, type TestServer } from './helpers/server.js';
+import { startServer, TOKENS, useServer } from './helpers/server.js';
 
 const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
 
 describe('MCP over HTTP+SSE (2024-11-05)', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: { HEARTBEAT_MS: '50' } });
-  });
-  after(() => s.stop());
+  const s = useServer({ env: { HEARTBEAT_MS: '50' } });
 
   it('opens with the endpoint event, proxy-proof headers, and heartbeats', async () => {
     const sse = await openSse(s);

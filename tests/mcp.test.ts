@@ -1,46 +1,21 @@
 /**
  * MCP over Streamable HTTP on the real server (`startServer`: the app `npm start` runs, real TLS, a temp git
- * repository, the real domain), driven by the official v2 client and by raw JSON-RPC POSTs.
+ * repository, the real domain), driven by the official v2 client and by raw JSON-RPC POSTs. Servers configured
+ * for one test (tool names, faults, the call deadline): tests/mcp-names-and-faults.test.ts.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { Client, StreamableHTTPClientTransport, type ProtocolError } from '@modelcontextprotocol/client';
-import { createChangeService } from '../src/changes/index.js';
-import type { ChangeService } from '../src/changes/types.js';
+import { describe, it } from 'node:test';
+import type { ProtocolError } from '@modelcontextprotocol/client';
 import { loadContract } from '../src/contract/index.js';
-import { TaskError } from '../src/errors.js';
-import { createLifecycle } from '../src/lifecycle.js';
-import { createMcp, ERROR_META_KEY } from '../src/mcp/index.js';
-import { createToolPipeline } from '../src/tools/pipeline.js';
+import { ERROR_META_KEY } from '../src/mcp/index.js';
+import { connect, listRequest, post } from './helpers/mcp-client.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
-import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
+import { gitStatus, TOKENS, type TestServer, useServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
 
-const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
 const ALLOWED_ORIGIN = 'https://app.example.com';
 const contract = loadContract();
-
-async function connect(s: TestServer, era: 'modern' | 'legacy', token: string = TOKENS.alice): Promise<Client> {
-  const client = new Client({ name: 'mcp-test', version: '1.0.0' }, era === 'modern' ? MODERN : {});
-  const headers = { Authorization: `Bearer ${token}` };
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL('/mcp', s.url), { fetch: s.fetch, requestInit: { headers } }),
-  );
-  return client;
-}
-
-/** One raw JSON-RPC POST, as a 2025-era client without a session would send it. */
-function post(s: TestServer, body: string, headers: Record<string, string> = {}): Promise<Response> {
-  return s.authed('/mcp', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers },
-    body,
-  });
-}
 
 /** The JSON-RPC reply of a POST, whether it came as one JSON body or as the last event of an SSE stream. */
 async function reply(
@@ -96,14 +71,8 @@ async function finishedChange(s: TestServer, slug: string): Promise<void> {
   await s.repo.commit(`feat: ${slug}`);
 }
 
-const listRequest = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
-
 describe('MCP over Streamable HTTP', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: { CORS_ORIGINS: ALLOWED_ORIGIN } });
-  });
-  after(() => s.stop());
+  const s = useServer({ env: { CORS_ORIGINS: ALLOWED_ORIGIN } });
 
   for (const era of ['modern', 'legacy'] as const) {
     it(`lists change_open and change_archive with the contract's schemas (${era})`, async () => {
@@ -311,100 +280,5 @@ describe('MCP over Streamable HTTP', () => {
       assert.equal(res.headers.get('allow'), 'POST');
       assert.equal((await res.json()).code, 'EMETHOD');
     }
-  });
-});
-
-describe('MCP tool names and faults', () => {
-  it('advertises the dotted names with MCP_TOOL_NAMES=dotted', async () => {
-    const s = await startServer({ env: { MCP_TOOL_NAMES: 'dotted' } });
-    try {
-      const client = await connect(s, 'modern');
-      assert.deepEqual(
-        (await client.listTools()).tools.map((t) => t.name),
-        ['change.open', 'change.archive'],
-      );
-      await client.close();
-    } finally {
-      await s.stop();
-    }
-  });
-
-  it('turns an unknown domain fault into -32603 without its message, stack or paths', async () => {
-    const decorateService = (service: ChangeService): ChangeService => ({
-      ...service,
-      open: async () => {
-        throw new Error('EACCES: /srv/secret/repo/openspec at Object.open (/app/src/x.ts:1:1)');
-      },
-      readResource: async () => {
-        throw new Error('/srv/secret/repo exploded');
-      },
-      archive: async () => {
-        throw new TaskError('ETASKS_INCOMPLETE', '2 tasks are open.', { details: { open: ['1.1', '1.2'] } });
-      },
-    });
-    const s = await startServer({ decorateService });
-    try {
-      const client = await connect(s, 'modern');
-      await assert.rejects(
-        client.callTool({ name: 'change_open', arguments: { title: 'x', slug: 'boom-one' } }),
-        (err: ProtocolError) => err.code === -32603 && !/secret|src|EACCES/.test(JSON.stringify(err)),
-      );
-      await assert.rejects(
-        client.readResource({ uri: 'changes://active' }),
-        (err: ProtocolError) => err.code === -32603 && !/secret/.test(JSON.stringify(err)),
-      );
-      const refused = await client.callTool({ name: 'change_archive', arguments: { slug: 'boom-one' } });
-      assert.equal(refused.isError, true);
-      assert.deepEqual(refused._meta?.[ERROR_META_KEY], {
-        code: 'ETASKS_INCOMPLETE',
-        message: '2 tasks are open.',
-        details: { open: ['1.1', '1.2'] },
-      });
-      await client.close();
-    } finally {
-      await s.stop();
-    }
-  });
-
-  it('answers a tool call past REQUEST_TIMEOUT_MS with an ETIMEOUT result, and the call still completes', async () => {
-    let finished: Promise<unknown> | undefined;
-    const decorateService = (service: ChangeService): ChangeService => ({
-      ...service,
-      open: (input, ctx) => {
-        const slow = new Promise((resolve) => setTimeout(resolve, 300)).then(() => service.open(input, ctx));
-        finished = slow;
-        return slow;
-      },
-    });
-    const s = await startServer({ decorateService, env: { REQUEST_TIMEOUT_MS: '100' } });
-    try {
-      const client = await connect(s, 'modern');
-      const late = await client.callTool({ name: 'change_open', arguments: { title: 'Slow', slug: 'slow-one' } });
-      assert.equal(late.isError, true);
-      assert.equal((late._meta?.[ERROR_META_KEY] as { code: string }).code, 'ETIMEOUT');
-      assert.equal(((await finished) as { created: boolean }).created, true, 'the late call completed');
-      const proposal = join(s.repo.root, 'openspec/changes/slow-one/proposal.md');
-      assert.match(readFileSync(proposal, 'utf8'), /Slow/);
-      await client.close();
-    } finally {
-      await s.stop();
-    }
-  });
-
-  it('rejects options that cannot work when built', async () => {
-    // Nothing is read or served at build time, so the service needs no repository.
-    const service = createChangeService({ repoRoot: tmpdir(), events: { emit() {} }, version: '0.0.0-test' });
-    const pipeline = createToolPipeline({ service, contract, lifecycle: createLifecycle(), callTimeoutMs: 30_000 });
-    const options = {
-      pipeline,
-      resources: service,
-      contract,
-      version: '0.0.0-test',
-      heartbeatMs: 25_000,
-      bindHost: '127.0.0.1',
-      toolNames: 'safe',
-    } as const;
-    await createMcp(options).close();
-    assert.throws(() => createMcp({ ...options, toolNames: 'both' as 'safe' }), /toolNames must be 'safe' or 'dotted'/);
   });
 });

@@ -5,10 +5,10 @@
  * slot or spends a rate-limit budget, so the victim keeps every slot and every request of their own.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { originCheck } from '../src/http/origin-check.js';
 import { readChecked } from './helpers/contract.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { type TestServer, useServer } from './helpers/server.js';
 
 const ALLOWED = 'https://app.example.test';
 const EVIL = 'https://evil.example';
@@ -34,11 +34,7 @@ async function assertForbidden(res: Response, op: 'getEvents' | 'getLegacySse' |
 }
 
 describe('the Origin check: stream slots', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: { CORS_ORIGINS: ALLOWED, MAX_STREAMS_PER_CLIENT: String(STREAMS) } });
-  });
-  after(() => s.stop());
+  const s = useServer({ env: { CORS_ORIGINS: ALLOWED, MAX_STREAMS_PER_CLIENT: String(STREAMS) } });
 
   it("refuses a foreign page's streams with the victim's cookie (403 EFORBIDDEN); the victim's slots stay free", async () => {
     const cookie = await signIn(s);
@@ -120,11 +116,7 @@ describe('the Origin check: stream slots', () => {
 });
 
 describe('the Origin check: rate limits', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: { CORS_ORIGINS: ALLOWED, RATE_LIMIT_BURST: '3/1h', RATE_LIMIT_SUSTAINED: '100/1h' } });
-  });
-  after(() => s.stop());
+  const s = useServer({ env: { CORS_ORIGINS: ALLOWED, RATE_LIMIT_BURST: '3/1h', RATE_LIMIT_SUSTAINED: '100/1h' } });
 
   it("refuses a foreign page's requests before the rate limit counts them", async () => {
     const call = (headers: Record<string, string>) =>

@@ -15,7 +15,7 @@ import type { RequestState } from '../src/http/handler.js';
 import { createRateLimiter } from '../src/http/rate-limit.js';
 import { createTokenStore } from '../src/http/tokens.js';
 import { readChecked } from './helpers/contract.js';
-import { TOKENS, startServer, type TestServer } from './helpers/server.js';
+import { TOKENS, startServer, type TestServer, useServer } from './helpers/server.js';
 import { createIdentify } from '../src/http/auth.js';
 
 const ORIGIN = 'https://app.example.test';
@@ -41,13 +41,9 @@ async function statuses(n: number, send: () => Promise<Response>): Promise<numbe
 }
 
 describe('rate limits, burst window', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({
-      env: { RATE_LIMIT_BURST: '3/1h', RATE_LIMIT_SUSTAINED: '1000/1h', CORS_ORIGINS: ORIGIN },
-    });
+  const s = useServer({
+    env: { RATE_LIMIT_BURST: '3/1h', RATE_LIMIT_SUSTAINED: '1000/1h', CORS_ORIGINS: ORIGIN },
   });
-  after(() => s.stop());
 
   it('answers the request past the window with a 429 problem a browser can read, with Retry-After', async () => {
     assert.deepEqual(await statuses(3, () => call(s, { ...as('alice'), Origin: ORIGIN })), [404, 404, 404]);
@@ -88,11 +84,7 @@ describe('rate limits, burst window', () => {
 });
 
 describe('rate limits, sustained window', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: { RATE_LIMIT_BURST: '100/1h', RATE_LIMIT_SUSTAINED: '2/1h' } });
-  });
-  after(() => s.stop());
+  const s = useServer({ env: { RATE_LIMIT_BURST: '100/1h', RATE_LIMIT_SUSTAINED: '2/1h' } });
 
   it('refuses past the sustained window even while the burst window has room', async () => {
     assert.deepEqual(await statuses(3, () => call(s, as('alice'))), [404, 404, 429]);

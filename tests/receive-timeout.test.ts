@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
-import { after, before, describe, it } from 'node:test';
-import { TOKENS, startServer, type TestServer } from './helpers/server.js';
+import { describe, it } from 'node:test';
+import { TOKENS, type TestServer, useServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
 import { within } from './helpers/within.js';
 
@@ -67,18 +67,14 @@ function assertTimedOut(reply: RawReply, reqId: string): void {
 }
 
 describe('receiving a request is bounded by RECEIVE_TIMEOUT_MS', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({
-      env: {
-        RECEIVE_TIMEOUT_MS: String(RECEIVE_TIMEOUT_MS),
-        HEARTBEAT_MS: '50',
-        MAX_CALLS_PER_CLIENT: '3',
-        RATE_LIMIT_BURST: '10000/1s',
-      },
-    });
+  const s = useServer({
+    env: {
+      RECEIVE_TIMEOUT_MS: String(RECEIVE_TIMEOUT_MS),
+      HEARTBEAT_MS: '50',
+      MAX_CALLS_PER_CLIENT: '3',
+      RATE_LIMIT_BURST: '10000/1s',
+    },
   });
-  after(() => s.stop());
 
   it('answers 408 ERECEIVE_TIMEOUT to bodies that stall on /mcp, SSE and NDJSON invokes and /messages', async () => {
     const cut = new AbortController();

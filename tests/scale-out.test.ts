@@ -17,6 +17,7 @@ import type { Browser, BrowserContext, Page } from 'playwright';
 import { Agent, EventSource } from 'undici';
 import { DEFAULT_STREAM_KEY } from '../src/events/redis-feed.js';
 import { callPage, closePage, feedState, launchChromium, OPEN, servePage, type TestPage } from './helpers/chromium.js';
+import { inStreamOrder } from './helpers/redis.js';
 import { startScaleOut, type ScaleOut } from './helpers/scale-out.js';
 import type { Line } from './helpers/server-process.js';
 import { TOKENS } from './helpers/server.js';
@@ -25,14 +26,6 @@ import { within } from './helpers/within.js';
 
 /** RATE_LIMIT_SUSTAINED's count: a client's whole budget, whichever instances it spends it on. */
 const BUDGET = 100;
-
-/** Stream entry ids (`ms-seq`) in the stream's order. */
-const streamOrder = (a: string, b: string): number => {
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am - bm || as - bs;
-};
-const ascending = (ids: string[]): boolean => ids.every((id, i) => i === 0 || streamOrder(ids[i - 1]!, id) < 0);
 
 describe('scale-out: three instances behind nginx on one Redis', () => {
   let scale: ScaleOut;
@@ -122,7 +115,10 @@ describe('scale-out: three instances behind nginx on one Redis', () => {
       state.events.every((e) => e.event === 'change.opened'),
       'change.opened each',
     );
-    assert.ok(ascending(state.events.map((e) => e.id)), `ids in the stream's order: ${state.events.map((e) => e.id)}`);
+    assert.ok(
+      inStreamOrder(state.events.map((e) => e.id)),
+      `ids in the stream's order: ${state.events.map((e) => e.id)}`,
+    );
     assert.deepEqual({ readyState: state.readyState, errors: state.errors }, { readyState: OPEN, errors: 0 });
     await callPage(tab, 'closeEventSource', feed);
   });
@@ -144,7 +140,7 @@ describe('scale-out: three instances behind nginx on one Redis', () => {
     await opened(second, 'failover-2');
     const state = await feedState(tab, feed, `f.events.some((e) => e.data.slug === 'failover-2')`);
     assert.deepEqual(slugs(state.events), ['failover-before', 'failover-1', 'failover-2']);
-    assert.ok(ascending(state.events.map((e) => e.id)));
+    assert.ok(inStreamOrder(state.events.map((e) => e.id)));
     assert.ok(state.errors >= 1, 'the stream broke and EventSource reconnected');
     const resumed = await streamOpenedOn(from);
     assert.notEqual(resumed.index, holder);
@@ -289,7 +285,7 @@ describe('scale-out: three instances behind nginx on one Redis', () => {
         ],
         ['redis-before', ['redis-down-a', 'redis-down-b', 'redis-down-c'], 'redis-after', 5],
       );
-      assert.ok(ascending(changes.map((e) => e.id)), `one order: ${changes.map((e) => e.id)}`);
+      assert.ok(inStreamOrder(changes.map((e) => e.id)), `one order: ${changes.map((e) => e.id)}`);
       assert.deepEqual(
         events.filter((e) => e.type !== 'change.opened').map((e) => [e.type, e.id]),
         events.filter((e) => e.type === 'unavailable').map(() => ['unavailable', changes[0]!.id]),

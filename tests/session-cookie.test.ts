@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createSessionCookies, SESSION_COOKIE } from '../src/http/session-cookie.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { useServer } from './helpers/server.js';
 
 const SECRET = 's'.repeat(32);
 const NOW = new Date('2026-11-24T12:00:00.000Z');
@@ -99,11 +99,7 @@ describe('session cookie attributes', () => {
 });
 
 describe('session routes', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: { COOKIE_SECRET: SECRET, SESSION_TTL_SECONDS: '3600' } });
-  });
-  after(() => s.stop());
+  const s = useServer({ env: { COOKIE_SECRET: SECRET, SESSION_TTL_SECONDS: '3600' } });
 
   test('POST /v1/session sets a cookie that verifies to the caller, and returns its expiry', async () => {
     const before = Date.now();

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { createSessionRevocations } from '../src/http/session-revocations.js';
 import { readChecked } from './helpers/contract.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
-import { startServer, TOKENS, type TestServer } from './helpers/server.js';
+import { startServer, TOKENS, type TestServer, useServer } from './helpers/server.js';
 import { until, within } from './helpers/within.js';
 
 const SECRET = { COOKIE_SECRET: 'signout-cookie-secret-0123456789abcdef' };
@@ -79,11 +79,7 @@ async function openStream(s: TestServer, path: string, headers: Record<string, s
 const pings = (stream: OpenStream): number => stream.text.split('\n').filter((l) => l === ': ping').length;
 
 describe('sign-out, revocations in memory', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: { ...SECRET, CORS_ORIGINS: ALLOWED, HEARTBEAT_MS: '50' } });
-  });
-  after(() => s.stop());
+  const s = useServer({ env: { ...SECRET, CORS_ORIGINS: ALLOWED, HEARTBEAT_MS: '50' } });
 
   it('works with the cookie alone: 204 and the clearing cookie; a copy of the cookie then opens nothing (401)', async () => {
     const cookie = await signIn(s);

@@ -3,19 +3,19 @@
  * an optional field is absent, the rest is checked against the contract's input schema. Each transport is driven
  * for real: the HTTP invoke route, MCP over Streamable HTTP (the official v2 client, and raw requests at each
  * revision) and live HTTP+SSE sessions. How MCP reports bad arguments depends on the revision: from 2025-11-25
- * (SEP-1303) they are an `isError` tool result naming the field; before, a -32602 protocol error.
+ * (SEP-1303) they are an `isError` tool result naming the field; a -32602 protocol error.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadContract } from '../src/contract/index.js';
 import { ERROR_META_KEY } from '../src/mcp/index.js';
 import { findTool, parseToolInput } from '../src/tools/catalog.js';
 import { openSession } from './helpers/legacy-sse.js';
 import { rpcAt, STREAMABLE_REVISIONS, type RpcMessage } from './helpers/mcp-rpc.js';
-import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
+import { gitStatus, TOKENS, useServer } from './helpers/server.js';
 
 const contract = loadContract();
 const OPEN = findTool('change.open')!;
@@ -95,11 +95,7 @@ describe('parseToolInput', () => {
 });
 
 describe('tool arguments on every transport', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer();
-  });
-  after(() => s.stop());
+  const s = useServer();
 
   const proposal = (slug: string) => readFile(path.join(s.repo.root, 'openspec/changes', slug, 'proposal.md'), 'utf8');
 

@@ -6,11 +6,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { ErrorCode, Problem } from '../../generated/types.gen.js';
+import { fixture } from './fixture.js';
 import { startServer, type TestServer } from './server.js';
 
 /** Limits out of the way: these suites send thousands of requests from one address on purpose. */
 export const startHostileServer = (env: Record<string, string> = {}): Promise<TestServer> =>
   startServer({ env: { RATE_LIMIT_BURST: '1000000/1s', RATE_LIMIT_SUSTAINED: '1000000/1h', ...env } });
+
+/** A hostile server for the tests of the enclosing suite (see `fixture`). */
+export const useHostileServer = (env: Record<string, string> = {}): TestServer =>
+  fixture(
+    () => startHostileServer(env),
+    (s) => s.stop(),
+  );
 
 /** Nothing a client should ever see from a refusal: stack frames, absolute paths, Node internals. */
 const LEAK = /\n\s+at |\/(?:tmp|home|root|work|usr)\/|node_modules|node:internal/;
@@ -44,11 +52,13 @@ export async function assertJsonRpcError(res: Response, status: number, rpcCode:
   assert.deepEqual([reply.jsonrpc, reply.id, reply.error?.code], ['2.0', null, rpcCode], text.slice(0, 300));
 }
 
-/** Asserts no 5xx and no leak, whatever the status; returns the body text. */
-export async function assertNo5xx(res: Response): Promise<string> {
+/**
+ * Asserts the body of `res` leaks nothing (no stack frame, server path or Node internal) and returns its text, for
+ * the exact assertions on status and content that must follow.
+ */
+export async function assertNoLeak(res: Response): Promise<string> {
   const text = await res.text();
-  assert.ok(res.status < 500, `${res.status}: ${text.slice(0, 300)}`);
-  assert.doesNotMatch(text, LEAK);
+  assert.doesNotMatch(text, LEAK, `${res.status}: ${text.slice(0, 300)}`);
   return text;
 }
 

@@ -78,3 +78,14 @@ export async function startRedis(port?: number, { persistIn }: RedisOptions = {}
     thaw: () => void process.kill(child.pid!, 'SIGCONT'),
   };
 }
+
+/** Whether Redis stream entry ids (`<ms>-<seq>`) are in the stream's order, each after the one before. */
+export function inStreamOrder(ids: readonly string[]): boolean {
+  const position = (id: string): [number, number] => id.split('-').map(Number) as [number, number];
+  return ids.every((id, i) => {
+    if (i === 0) return true;
+    const [ms, seq] = position(id);
+    const [prevMs, prevSeq] = position(ids[i - 1]!);
+    return ms > prevMs || (ms === prevMs && seq > prevSeq);
+  });
+}

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { createChangeService, type ChangeEvent, type ChangeService } from '../../src/changes/index.js';
 import { TaskError } from '../../src/errors.js';
+import { fixture } from './fixture.js';
 
 export interface TempRepo {
   /** The work tree's canonical absolute path. */
@@ -68,6 +69,30 @@ export function serve(repo: TempRepo | string, start = new Date()): Harness {
     version: '0.0.0-test',
   });
   return { service, events, setNow: (date) => (now = date) };
+}
+
+/** A temp repository for the tests of the enclosing suite: made before the first, removed after the last. */
+export const useTempRepo = (options: Parameters<typeof createTempRepo>[0] = {}): TempRepo =>
+  fixture(
+    () => createTempRepo(options),
+    (repo) => repo.remove(),
+  );
+
+/**
+ * A temp repository and a change service over it (`serve`) for the tests of the enclosing suite: the setup every
+ * domain suite shares. Add a `before` after it for what the suite needs in the repository.
+ *
+ * @example
+ * const { repo, h } = useServedRepo();
+ * it('opens', async () => assert.equal((await h.service.open(input, { actor: 'alice' })).created, true));
+ */
+export function useServedRepo(): { repo: TempRepo; h: Harness } {
+  const repo = useTempRepo();
+  const h = fixture(
+    async () => serve(repo),
+    async () => undefined,
+  );
+  return { repo, h };
 }
 
 /** A strict, valid ADDED delta for `capability`. */

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import type { ChangeService } from '../../src/changes/types.js';
 import { startTaskMcp, type TaskMcp } from '../../src/compose.js';
+import { fixture } from './fixture.js';
 import { createTempRepo, type TempRepo } from './repo.js';
 import { testCertificate } from './tls.js';
 import { within } from './within.js';
@@ -104,6 +105,21 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     },
   };
 }
+
+/**
+ * A server for the tests of the enclosing suite: started before the first, stopped after the last (see `fixture`).
+ *
+ * @example
+ * describe('the routes', () => {
+ *   const s = useServer({ env: { HEARTBEAT_MS: '50' } });
+ *   it('answers', async () => assert.equal((await s.fetch(`${s.url}/healthz`)).status, 200));
+ * });
+ */
+export const useServer = (options: StartOptions = {}): TestServer =>
+  fixture(
+    () => startServer(options),
+    (s) => s.stop(),
+  );
 
 /** `git status --porcelain` of the served repository, untracked files listed one by one: what calls changed. */
 export const gitStatus = (repo: TempRepo): Promise<string> =>

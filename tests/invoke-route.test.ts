@@ -1,59 +1,16 @@
 /**
- * The invoke and events routes on the real server (`startServer`: real TLS, the real app, domain and event
- * feed, a temp git repository). Heartbeats are short so that a real call (OpenSpec runs for a while) spans several.
- * One server serves the file (the tests run one after another); draining, which ends it, gets its own.
+ * The invoke route on the real server (`startServer`: real TLS, the real app, domain and event feed, a temp git
+ * repository). Heartbeats are short so that a real call (OpenSpec runs for a while) spans several. One server
+ * serves the file (the tests run one after another). The events route: tests/events-route.test.ts.
  */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ChangeService } from '../src/changes/types.js';
+import { invoke, logLine, readUntil, sseEvents } from './helpers/http-routes.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
-import { gitStatus, startServer, TOKENS, type TestServer } from './helpers/server.js';
-
-/** Reads a streamed body until `done(text)` holds or it ends; returns the text so far. */
-async function readUntil(res: Response, done: (text: string) => boolean = () => false): Promise<string> {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while (!done(text)) {
-    const { value, done: ended } = await reader.read();
-    if (ended) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  reader.releaseLock();
-  return text;
-}
-
-/** The events of an SSE text, as the fields each carries (comments dropped). */
-const sseEvents = (text: string) =>
-  text
-    .split('\n\n')
-    .filter((block) => block !== '' && !block.startsWith(':'))
-    .map((block) =>
-      Object.fromEntries(
-        block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
-      ),
-    );
-
-/** A tool call through `/v1/tools/{tool}/invoke`, as alice unless told otherwise. */
-const invoke = (
-  s: TestServer,
-  tool: string,
-  accept: string,
-  body: unknown,
-  options: { token?: string; signal?: AbortSignal } = {},
-) =>
-  s.fetch(`${s.url}/v1/tools/${tool}/invoke`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${options.token ?? TOKENS.alice}`,
-      'Content-Type': 'application/json',
-      Accept: accept,
-    },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    signal: options.signal ?? null,
-  });
+import { gitStatus, TOKENS, type TestServer, useServer } from './helpers/server.js';
 
 /** Opens `slug` as alice and finishes it as an agent would: a valid delta, every task checked, committed. */
 async function finishedChange(s: TestServer, slug: string): Promise<void> {
@@ -64,26 +21,18 @@ async function finishedChange(s: TestServer, slug: string): Promise<void> {
   await s.repo.commit(`feat: ${slug}`);
 }
 
-/** The request's log line (written when its response ends). */
-const logLine = (s: TestServer, reqId: string): Promise<Record<string, unknown>> =>
-  s.waitForLog((l) => l.reqId === reqId && l.res !== undefined);
-
 /** The slug whose `change_open` fails the way no repository can be made to: an unexpected error with a path. */
 const EXPLODING = 'explode-now';
 
-let s: TestServer;
-before(async () => {
-  const decorateService = (service: ChangeService): ChangeService => ({
-    ...service,
-    open: async (input, ctx) => {
-      if (input.slug !== EXPLODING) return service.open(input, ctx);
-      ctx.progress?.('scaffold', 1, 2);
-      throw new Error('/srv/secret/path exploded');
-    },
-  });
-  s = await startServer({ env: { HEARTBEAT_MS: '50', EVENT_RING_SIZE: '2', LOG_LEVEL: 'debug' }, decorateService });
+const decorateService = (service: ChangeService): ChangeService => ({
+  ...service,
+  open: async (input, ctx) => {
+    if (input.slug !== EXPLODING) return service.open(input, ctx);
+    ctx.progress?.('scaffold', 1, 2);
+    throw new Error('/srv/secret/path exploded');
+  },
 });
-after(() => s.stop());
+const s = useServer({ env: { HEARTBEAT_MS: '50', EVENT_RING_SIZE: '2', LOG_LEVEL: 'debug' }, decorateService });
 
 describe('POST /v1/tools/{tool}/invoke', () => {
   test('Accept: text/event-stream streams start, progress per step and result, with ids', async () => {
@@ -256,86 +205,4 @@ test('an unknown failure of a JSON invoke is a bare 500 EINTERNAL, its cause log
     causes.map((line) => [line.msg, line.tool]),
     [['tool call failed', 'change.open']],
   );
-});
-
-describe('GET /v1/events', () => {
-  const open = (slug: string) =>
-    invoke(s, 'change_open', 'application/json', { title: slug, slug }).then((res) => {
-      assert.equal(res.status, 200);
-      return res.text();
-    });
-  const subscribe = (headers: Record<string, string> = {}) =>
-    s.authed('/v1/events', { headers: { Accept: 'text/event-stream', ...headers } });
-  /** The change events of an SSE text: no comments, no `retry`-only block. */
-  const changeEvents = (text: string) => sseEvents(text).filter((e) => e.event !== undefined);
-
-  test('sends retry first, then each change with its type and sequential id', async () => {
-    const res = await subscribe();
-    assert.equal(res.headers.get('content-type'), 'text/event-stream');
-    const requestId = res.headers.get('x-request-id')!;
-    assert.ok((await readUntil(res, (text) => text.length > 0)).startsWith('retry: 3000\n\n'));
-    await open('aaa');
-    await open('bbb');
-    const events = changeEvents(await readUntil(res, (text) => text.includes('"bbb"')));
-    assert.deepEqual(
-      events.map((e) => [e.event, JSON.parse(e.data!).slug, JSON.parse(e.data!).actor]),
-      [
-        ['change.opened', 'aaa', 'alice'],
-        ['change.opened', 'bbb', 'alice'],
-      ],
-    );
-    assert.equal(Number(events[1]!.id), Number(events[0]!.id) + 1);
-    await res.body!.cancel();
-    assert.equal((await logLine(s, requestId)).transport, 'events');
-  });
-
-  test('Last-Event-ID replays what was missed; one older than the ring gets a reset', async () => {
-    const live = await subscribe();
-    await readUntil(live, (text) => text.length > 0);
-    for (const slug of ['r-one', 'r-two', 'r-three']) await open(slug);
-    const ids = changeEvents(await readUntil(live, (text) => text.includes('"r-three"'))).map((e) => Number(e.id));
-    await live.body!.cancel();
-    assert.deepEqual(ids, [ids[0], ids[0]! + 1, ids[0]! + 2]);
-    const resume = async (lastEventId: number) => {
-      const res = await subscribe({ 'Last-Event-ID': String(lastEventId) });
-      const events = changeEvents(await readUntil(res, (text) => changeEvents(text).length > 0));
-      await res.body!.cancel();
-      return events.map((e) => [e.event, e.id]);
-    };
-    // The ring holds the last two: resuming after the second replays the third.
-    assert.deepEqual(await resume(ids[1]!), [['change.opened', String(ids[2])]]);
-    // Resuming before the first would need an event the ring no longer holds.
-    assert.deepEqual(await resume(ids[0]! - 1), [['reset', String(ids[2])]]);
-  });
-
-  test('heartbeats keep an idle stream alive', async () => {
-    const res = await subscribe();
-    const text = await readUntil(res, (t) => t.split(': ping\n\n').length > 3);
-    assert.ok(text.startsWith('retry: 3000\n\n: ping\n\n'));
-    await res.body!.cancel();
-  });
-
-  test('a client that goes away is cleaned up', async () => {
-    const res = await subscribe();
-    const requestId = res.headers.get('x-request-id')!;
-    await readUntil(res, (text) => text.length > 0);
-    await res.body!.cancel();
-    // The writer's one cleanup (which also unsubscribes from the feed) logs why the stream ended.
-    await s.waitForLog((l) => l.reqId === requestId && l.msg === 'stream closed by the client');
-  });
-});
-
-describe('GET /v1/events when the server drains', () => {
-  test('ends each stream with a last comment', async () => {
-    const own = await startServer();
-    try {
-      const res = await own.authed('/v1/events', { headers: { Accept: 'text/event-stream' } });
-      await readUntil(res, (text) => text.length > 0);
-      // What SIGTERM starts.
-      own.server.lifecycle.drain();
-      assert.equal(await readUntil(res), ': server shutting down\n\n');
-    } finally {
-      await own.stop();
-    }
-  });
 });
