@@ -206,12 +206,13 @@ export async function startTaskMcp(
     throw err;
   });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
-  // The feed closes after the server: a call still running during the drain may emit. The metrics listener
-  // closes last, so a scrape during the drain still sees readiness fail.
+  // The feed and the domain's OpenSpec process close after the server: a call still running during the drain may
+  // emit or archive. The metrics listener closes last, so a scrape during the drain still sees readiness fail.
   const stop = (graceMs: number): Promise<void> =>
     listening
       .stop(graceMs)
       .finally(events.close)
+      .finally(domain.close)
       .finally(() => scrape?.stop());
   return { ...listening, stop, runtime, logger, lifecycle, metricsUrl: scrape?.url };
 }
