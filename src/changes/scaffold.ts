@@ -8,12 +8,12 @@
  */
 import { access, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import type { ChangeOpenInput } from './types.js';
 import { createFileExclusive } from './atomic-write.js';
 import { stagingPath } from './debris.js';
 import type { Layout } from './layout.js';
 import { LOCK_FILE } from './lock.js';
+import { parseYaml, stringifyYaml } from './yaml.js';
 
 export type Template = NonNullable<ChangeOpenInput['template']>;
 
@@ -92,7 +92,8 @@ const localDate = (now: Date): string =>
 
 /** The schema named in openspec/config.yaml, else OpenSpec's default. */
 async function configuredSchema(layout: Layout): Promise<string> {
-  const config: unknown = await readFile(layout.config, 'utf8').then(parse, () => undefined);
+  const text = await readFile(layout.config, 'utf8').catch(() => undefined);
+  const config: unknown = text === undefined ? undefined : await parseYaml(text);
   const schema = (config as { schema?: unknown } | undefined)?.schema;
   return typeof schema === 'string' && schema ? schema : DEFAULT_SCHEMA;
 }
@@ -101,7 +102,7 @@ async function configuredSchema(layout: Layout): Promise<string> {
 async function scaffoldFiles(layout: Layout, input: ScaffoldInput): Promise<Record<string, string>> {
   const metadata = { schema: await configuredSchema(layout), created: localDate(input.now), base_commit: input.base };
   return {
-    [METADATA_FILE]: stringify(metadata),
+    [METADATA_FILE]: await stringifyYaml(metadata),
     'proposal.md': `${proposalMarkdown(input)}\n`,
     'tasks.md': tasksMarkdown(input.template),
     // The lock is working state, not history: keep it (and its swap guards) out of commits.
