@@ -82,8 +82,9 @@ const OPEN_MCP: Call = {
 
 const log = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
 
-/** The servers' environment: plain HTTP, rate and stream limits out of the way, request logging on as deployed. */
+/** The servers' environment: the built server (dist/), plain HTTP, rate and stream limits out of the way, request logging on as deployed. */
 const serverEnv = (repo: TempRepo) => ({
+  TASK_MCP_BUILT: '1',
   HOST: '127.0.0.1',
   PORT: '0',
   TLS: 'off',
