@@ -3,13 +3,15 @@
  * resume) and one `change.archive`. Archiving is set beside the OpenSpec CLI's own `archive` of an identical change,
  * run as a user runs it (`openspec archive <slug> --yes --json`, a process of its own): what task-mcp wraps, adding
  * strict validation, the lock check, the receipt and the events. Opening has no outside equivalent, so its rows
- * have no baseline.
+ * have no baseline. With the domain as it was before issue 16 (before.ts), its archive median is a row too.
  */
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { addedDelta, checkAllTasks, createTempRepo, serve, writeDelta } from '../helpers/repo.js';
+import type { Before, OldService } from './before.js';
+import { BEFORE } from './before.js';
 import type { Row } from './report.js';
 
 /** OpenSpec's `bin/openspec.js`, beside the package's main entry (`dist/index.js`). */
@@ -36,7 +38,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** Rows for `runs` changes of each kind; the repository is made here and removed after. */
-export async function domainRows(runs: number): Promise<Row[]> {
+export async function domainRows(runs: number, before?: Before): Promise<Row[]> {
   const repo = await createTempRepo();
   const { service } = serve(repo);
   try {
@@ -49,21 +51,29 @@ export async function domainRows(runs: number): Promise<Row[]> {
       await checkAllTasks(repo.root, slug);
       await repo.commit(`work on ${slug}`);
     };
+    /** Each change opened, finished and archived by `by`: the archive's times. */
+    const archived = async (
+      by: Pick<OldService, 'open' | 'archive'>,
+      kind: string,
+      archive: OldService['archive'] = (input, c) => by.archive(input, c),
+    ) => {
+      const times: number[] = [];
+      for (const slug of slugs(kind)) {
+        await by.open({ slug, title: slug }, ctx);
+        await finished(slug);
+        times.push(await timed(() => archive({ slug }, ctx)));
+      }
+      return times;
+    };
     const create: number[] = [];
     const resume: number[] = [];
-    const archive: number[] = [];
-    const cliArchives: number[] = [];
     for (const slug of slugs('ours')) create.push(await timed(() => service.open({ slug, title: slug }, ctx)));
     for (const slug of slugs('ours')) resume.push(await timed(() => service.open({ slug, title: slug }, ctx)));
-    for (const slug of slugs('ours')) {
-      await finished(slug);
-      archive.push(await timed(() => service.archive({ slug }, ctx)));
-    }
-    for (const slug of slugs('cli')) {
-      await service.open({ slug, title: slug }, ctx);
-      await finished(slug);
-      cliArchives.push(await timed(() => cliArchive(repo.root, slug)));
-    }
+    const archive = await archived(service, 'ours');
+    const cliArchives = await archived(service, 'cli', ({ slug }) => cliArchive(repo.root, slug));
+    const old = before?.createChangeService({ repoRoot: repo.root, events: { emit() {} }, version: '0' });
+    const oldArchives = old ? await archived(old, 'before') : [];
+    old?.close?.();
     const of = `median of ${runs}`;
     return [
       { name: `Domain \`change.open\`, creating a change (${of})`, unit: 'ms', ours: median(create) },
@@ -74,6 +84,16 @@ export async function domainRows(runs: number): Promise<Row[]> {
         ours: median(archive),
         baseline: median(cliArchives),
       },
+      ...(old
+        ? [
+            {
+              name: `Domain \`change.archive\` vs itself before issue 16 (${BEFORE.slice(0, 7)}) (${of})`,
+              unit: 'ms' as const,
+              ours: median(archive),
+              baseline: median(oldArchives),
+            },
+          ]
+        : []),
     ];
   } finally {
     service.close();
