@@ -8,10 +8,13 @@
  * - `scopes.gen.ts`: the OAuth scopes of the `bearerAuth` scheme's `x-scopes`;
  * - `errors.gen.ts`: the error table (`ErrorCode` and its `x-error-map`), checked here (scripts/error-map.ts);
  * - `resources.gen.ts`: the MCP resources and URI templates of `x-resources`, with a builder and a pattern per
- *   template (scripts/resource-templates.ts).
+ *   template (scripts/resource-templates.ts);
+ * - `contract.gen.ts`: the component schemas made self-contained and every validator the server checks requests
+ *   and tool arguments with, compiled to code (scripts/contract-validators.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { compiledContract, type ContractDocument } from './contract-validators.js';
 import { readErrorMap } from './error-map.js';
 import { readResources, templateBuilder, templatePattern } from './resource-templates.js';
 
@@ -145,3 +148,5 @@ ${byTemplate((t) => `new RegExp(${JSON.stringify(templatePattern(t))})`)}
 };
 `,
 );
+
+writeFileSync(`${out}/contract.gen.ts`, compiledContract(doc as unknown as ContractDocument, NOTICE));

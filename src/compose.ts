@@ -8,7 +8,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { operations } from '../generated/operations.gen.js';
 import { createChangeService } from './changes/index.js';
 import type { ChangeService } from './changes/types.js';
-import { readConfig, type Config, type MetricsConfig } from './config/index.js';
+import { readConfig, type Config, type MetricsConfig, type OAuthConfig } from './config/index.js';
 import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { chooseFeed } from './events/choose-feed.js';
@@ -20,7 +20,7 @@ import { drainGate } from './http/drain-gate.js';
 import { errorResponder } from './http/error-responder.js';
 import { httpMetrics } from './http/http-metrics.js';
 import type { Handlers } from './http/handler.js';
-import { createOAuthBearer } from './http/oauth-bearer.js';
+import type { OAuthBearer } from './http/oauth-bearer.js';
 import { originCheck } from './http/origin-check.js';
 import { createRateLimiter } from './http/rate-limit.js';
 import { requestLog } from './http/request-log.js';
@@ -37,7 +37,7 @@ import { createSessionStreams } from './http/session-streams.js';
 import { createStreamCaps } from './http/stream-caps.js';
 import { createTokenStore } from './http/tokens.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
-import { createMcp } from './mcp/index.js';
+import type { Mcp } from './mcp/index.js';
 import { createMetrics, startMetricsListener, type Metrics, type MetricsListener } from './metrics/index.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './http/server.js';
@@ -117,7 +117,7 @@ export async function startTaskMcp(
     defaultCollectors: config.metrics !== undefined,
   });
 
-  const credentials = buildCredentials(config, logger);
+  const credentials = await buildCredentials(config, logger);
   lifecycle.onDrain(() => credentials.revocations.close());
   const limiter = createRateLimiter({
     burst: config.rateLimitBurst,
@@ -135,19 +135,24 @@ export async function startTaskMcp(
   });
   const sessionStreams = createSessionStreams();
 
-  const mcp = createMcp({
-    pipeline,
-    resources: service,
-    contract,
-    version,
-    ...streams,
-    bindHost: config.host,
-    toolNames: config.mcpToolNames,
-    logger,
-  });
+  // The MCP SDK is the largest part of the server to load (a third of a start): MCP is built on its first request.
+  let mcpLoaded: Promise<Mcp> | undefined;
+  const mcp = (): Promise<Mcp> =>
+    (mcpLoaded ??= import('./mcp/index.js').then(({ createMcp }) =>
+      createMcp({
+        pipeline,
+        resources: service,
+        contract,
+        version,
+        ...streams,
+        bindHost: config.host,
+        toolNames: config.mcpToolNames,
+        logger,
+      }),
+    ));
   // HTTP+SSE sessions and /mcp exchanges may carry a call's reply: end them once no call is left.
   lifecycle.onDrain(() => {
-    const closing = lifecycle.idle().then(() => mcp.close());
+    const closing = lifecycle.idle().then(async () => (await mcpLoaded)?.close());
     closing.catch((err: unknown) => logger.warn({ err }, 'closing the MCP transports failed'));
   });
 
@@ -206,12 +211,13 @@ export async function startTaskMcp(
     throw err;
   });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
-  // The feed closes after the server: a call still running during the drain may emit. The metrics listener
-  // closes last, so a scrape during the drain still sees readiness fail.
+  // The feed and the domain's OpenSpec process close after the server: a call still running during the drain may
+  // emit or archive. The metrics listener closes last, so a scrape during the drain still sees readiness fail.
   const stop = (graceMs: number): Promise<void> =>
     listening
       .stop(graceMs)
       .finally(events.close)
+      .finally(domain.close)
       .finally(() => scrape?.stop());
   return { ...listening, stop, runtime, logger, lifecycle, metricsUrl: scrape?.url };
 }
@@ -231,7 +237,7 @@ async function serveMetrics(
 }
 
 /** Who a request is: static tokens, signed session cookies and their sign-outs, and OAuth tokens when configured. */
-function buildCredentials(config: Config, logger: Logger) {
+async function buildCredentials(config: Config, logger: Logger) {
   const tokens = createTokenStore(config.tokens);
   const cookies = createSessionCookies({
     secret: config.cookieSecret,
@@ -248,6 +254,12 @@ function buildCredentials(config: Config, logger: Logger) {
     cookies,
     identify,
     revocations: createSessionRevocations({ redisUrl: config.redisUrl, logger }),
-    oauth: config.oauth && createOAuthBearer(config.oauth, tokens),
+    oauth: config.oauth && (await oauthBearer(config.oauth, tokens)),
   };
+}
+
+/** The OAuth verifier, loaded only when OAuth is configured (it brings a JOSE library a token-only server skips). */
+async function oauthBearer(settings: OAuthConfig, tokens: ReturnType<typeof createTokenStore>): Promise<OAuthBearer> {
+  const { createOAuthBearer } = await import('./http/oauth-bearer.js');
+  return createOAuthBearer(settings, tokens);
 }

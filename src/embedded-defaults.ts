@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { generate } from 'selfsigned';
 import { simpleGit } from 'simple-git';
 import type { Config } from './config/index.js';
 
@@ -73,6 +72,8 @@ async function tlsCredentials(
 }
 
 async function writeDevCertificate(certPath: string, keyPath: string): Promise<void> {
+  // Loaded only here: it brings an X.509 and ASN.1 stack that a configured server never needs.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
     algorithm: 'sha256',

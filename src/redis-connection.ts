@@ -4,8 +4,16 @@
  * no retries) and it reconnects in the background. A store's connection also times out a slow command and logs
  * each change of health once; each store decides for itself what "down" means.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as Ioredis from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+
+/**
+ * ioredis, loaded on the first connection: a server without `REDIS_URL` never makes one, and ioredis is one of
+ * the larger packages a start would load. It is CommonJS, so `require` loads it as it is needed, synchronously.
+ */
+const loadIoredis = (): typeof Ioredis => createRequire(import.meta.url)('ioredis') as typeof Ioredis;
 
 /** A Redis call that takes longer than this counts as Redis being down: the request must not wait on it. */
 export const REDIS_COMMAND_MS = 500;
@@ -31,7 +39,7 @@ export interface RedisConnection {
  * most. `options` adds to that (a connection name, timeouts).
  */
 export const createRedisClient = (url: string, options: RedisOptions = {}): Redis =>
-  new Redis(url, {
+  new (loadIoredis().Redis)(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 2000,

@@ -25,7 +25,7 @@ import { isGone, isOwnScope, type ProcessRef, processRef, SELF } from './process
 /**
  * A renewal is one small atomic write; five of them per lease mean a holder on another host must miss four in a row
  * (an 8 s stall of its event loop or its disk) before a waiter may take the lock, while a dead one is found within
- * 10 s of being seen, not minutes. An archive takes a second or two, so most never renew at all.
+ * 10 s of being seen, not minutes. An archive takes a fraction of a second, so most never renew at all.
  */
 export const LEASE_MS = 10_000;
 export const RENEW_MS = 2_000;

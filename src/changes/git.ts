@@ -2,6 +2,8 @@
  * The git operations the domain needs, through simple-git. Failures become ENOTREPO or EGIT with messages scrubbed
  * of server paths.
  */
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { TaskError } from '../errors.js';
 import type { Layout } from './layout.js';
@@ -22,7 +24,10 @@ export interface RangeSummary {
 }
 
 export interface RepoGit {
-  /** Throws ENOTREPO unless the root is inside a git work tree. */
+  /**
+   * Throws ENOTREPO unless the root is inside a git work tree. Asks git once; after that, while the work tree's
+   * `.git` entry is the very one git was found in (same device and inode), the answer stands without a process.
+   */
   assertWorkTree(): Promise<void>;
   /** The full sha of HEAD; EGIT when the repository has no commit yet. */
   head(): Promise<string>;
@@ -37,6 +42,25 @@ export interface RepoGit {
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
+/** A work tree's `.git` (a folder, or the file of a linked work tree) as the file system names it. */
+interface GitEntry {
+  file: string;
+  dev: number;
+  ino: number;
+}
+
+const gitEntry = (file: string): Promise<GitEntry | undefined> =>
+  lstat(file).then(
+    ({ dev, ino }) => ({ file, dev, ino }),
+    () => undefined,
+  );
+
+/** Whether `entry` is still there, unreplaced: `.git` removed, or made again by `git init`, is checked anew. */
+const isSameEntry = async (entry: GitEntry): Promise<boolean> => {
+  const now = await gitEntry(entry.file);
+  return now?.dev === entry.dev && now.ino === entry.ino;
+};
+
 const notRepo = (cause?: unknown): TaskError =>
   new TaskError('ENOTREPO', 'The served path is not a git work tree.', {
     hint: 'Point the server at the root of a git repository (run "git init" and commit there first).',
@@ -47,6 +71,8 @@ const notRepo = (cause?: unknown): TaskError =>
 export function createRepoGit(layout: Layout): RepoGit {
   let client: SimpleGit | undefined;
   let versionOnce: Promise<string> | undefined;
+  /** The `.git` entry of the work tree git last confirmed; a failed check forgets it. */
+  let confirmed: GitEntry | undefined;
 
   // simple-git throws at construction when the folder does not exist; a server must still start and report it.
   const git = (): SimpleGit => {
@@ -70,12 +96,17 @@ export function createRepoGit(layout: Layout): RepoGit {
 
   return {
     async assertWorkTree() {
-      const inside = await git()
-        .revparse(['--is-inside-work-tree'])
+      if (confirmed && (await isSameEntry(confirmed))) return;
+      confirmed = undefined;
+      // Outside a work tree (a plain folder, a bare repository, inside .git) `--show-toplevel` fails.
+      const [inside, top] = await git()
+        .revparse(['--is-inside-work-tree', '--show-toplevel'])
+        .then((out) => out.split('\n').map((line) => line.trim()))
         .catch((cause: unknown) => {
           throw notRepo(cause);
         });
-      if (inside.trim() !== 'true') throw notRepo();
+      if (inside !== 'true' || !top) throw notRepo();
+      confirmed = await gitEntry(path.join(top, '.git'));
     },
 
     async head() {

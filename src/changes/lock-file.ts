@@ -30,6 +30,12 @@ export interface LockFile {
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
+/** Removes `file` if it is there: one unlink, where `rm` would stat it first. */
+const removeIfThere = (file: string): Promise<void> =>
+  unlink(file).catch((err: unknown) => {
+    if (!isMissing(err)) throw err;
+  });
+
 /** Creates the lock with `text` unless one exists; false when one does. */
 export const createLock = (file: string, text: string): Promise<boolean> => createFileExclusive(file, text);
 
@@ -89,7 +95,7 @@ export async function swapLock(file: string, expected: string, next: string | nu
     else await writeFileAtomic(file, next);
     return true;
   } finally {
-    await rm(guard, { force: true });
+    await removeIfThere(guard);
   }
 }
 

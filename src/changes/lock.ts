@@ -71,9 +71,13 @@ export async function assertNotLockedByOther(file: string, owner: string, now: D
 export async function acquireChangeLock(file: string, owner: string, ttl: number, now: Date): Promise<Lock> {
   const { text, lock } = newLock(owner, ttl, now);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (await createLock(file, text)) return lock;
+    // Read first: most calls renew a lock that is there, and a create costs a flushed temp file. The create stays
+    // exclusive and the swap compares, so reading first decides nothing a concurrent taker could also win.
     const current = await readLock(file);
-    if (!current) continue; // released between our create and read
+    if (!current) {
+      if (await createLock(file, text)) return lock;
+      continue; // created by someone else between our read and create
+    }
     const held = parseRecord(current.record);
     if (held && held.owner !== owner && isLive(toLock(held), now)) throw lockedError(toLock(held));
     if (await swapLock(file, current.raw, text)) return lock;

@@ -1,14 +1,15 @@
 /**
- * The real OpenSpec CLI (1.13.x), run as a child process for what it owns: `init`, `validate`, `archive`.
- * Each call costs ~0.5 s (Node start + module load), so callers use it only where nothing cheaper will do.
- * No shell: arguments go straight to `execFile`.
+ * The real OpenSpec CLI (1.13.x), for what it owns: `init`, `validate`, `archive`. Its commands run in one warm
+ * OpenSpec process per repository (openspec-worker.ts): a fresh CLI process costs ~0.5 s (Node start + module
+ * load), a command in the warm one tens of milliseconds. Arguments go to OpenSpec's own command parser, no shell.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { TaskError } from '../errors.js';
 import type { Layout } from './layout.js';
+import { createOpenSpecWorker, WorkerError, type CommandResult, type OnHelper } from './openspec-worker.js';
 
 /** The package's root: its exports map hides package.json, so walk up from the main entry to find it. */
 function packageRoot(): string {
@@ -19,33 +20,14 @@ function packageRoot(): string {
 
 const ROOT = packageRoot();
 const PACKAGE_JSON = path.join(ROOT, 'package.json');
-const BIN = path.join(ROOT, 'bin', 'openspec.js');
+/** The module `bin/openspec.js` runs: it exports the CLI's commander program. */
+const CLI_MODULE = pathToFileURL(path.join(ROOT, 'dist', 'cli', 'index.js')).href;
 const TIMEOUT_MS = 120_000;
-
-/**
- * Loaded into every CLI process ahead of OpenSpec (`--import`), so that no CLI writes to the repository unseen:
- * - its stdin is a pipe from the server, which ends when the server dies (a SIGKILL closes it too): the CLI then
- *   exits, rather than go on writing to a repository whose archive lock is about to be taken over;
- * - it waits for one line on stdin before OpenSpec loads: the server first names the CLI's pid in the archive
- *   lock (`onSpawn`), so the lock is never judged abandoned while a CLI it does not name may still write.
- * Bun ignores `--import`: under bun the named pid is the only guard (the lock waits for that process to exit).
- */
-const WATCHDOG = `data:text/javascript,${encodeURIComponent(
-  [
-    "process.stdin.on('end', () => process.exit(1)).on('error', () => process.exit(1));",
-    "await new Promise((go) => process.stdin.once('data', go));",
-    'process.stdin.unref?.();',
-  ].join('\n'),
-)}`;
+/** An archive every few minutes keeps the worker warm; an unused one gives its memory back. */
+const IDLE_MS = 5 * 60_000;
 
 /** The installed OpenSpec version, read from its package.json rather than by running it. */
 export const OPENSPEC_VERSION: string = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
-
-interface RunResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** One issue of `openspec validate --json`. */
 export interface ValidationIssue {
@@ -75,38 +57,29 @@ const ARCHIVE_CODES: Record<string, 'ENOCHANGE' | 'EBADSHAPE' | 'ETASKS_INCOMPLE
   archive_path_outside_root: 'EPATH_ESCAPE',
 };
 
-/** Called with the pid of a CLI that writes to the repository, before it may start; it waits for the promise. */
-export type OnSpawn = (pid: number) => Promise<void>;
-
+/** `onHelper` is told the pid of the process about to write to the repository (for the archive lock). */
 export interface OpenSpecCli {
-  init(onSpawn?: OnSpawn): Promise<void>;
+  init(onHelper?: OnHelper): Promise<void>;
   validate(slug: string): Promise<Validation>;
-  archive(slug: string, onSpawn?: OnSpawn): Promise<ArchiveOutcome>;
+  archive(slug: string, onHelper?: OnHelper): Promise<ArchiveOutcome>;
+  /** Ends the warm OpenSpec process, if one runs. */
+  close(): void;
 }
 
 /** The CLI bound to one repository. */
 export function createOpenSpecCli(layout: Layout): OpenSpecCli {
-  const run = (args: string[], onSpawn: OnSpawn = async () => {}): Promise<RunResult> =>
-    new Promise((resolve, reject) => {
-      const env = { ...process.env, OPENSPEC_TELEMETRY: '0', OPENSPEC_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
-      const options = { cwd: layout.root, env, shell: false, timeout: TIMEOUT_MS, maxBuffer: 8 * 1024 * 1024 };
-      const child = execFile(process.execPath, ['--import', WATCHDOG, BIN, ...args], options, (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number') reject(cliError(args, layout.scrub(err.message), err));
-        else resolve({ exitCode: err ? Number(err.code) : 0, stdout, stderr });
-      });
-      // Writing "go" to a CLI that already died fails; its exit is what the callback above reports.
-      child.stdin?.on('error', () => undefined);
-      if (child.pid === undefined) return; // not spawned: the callback reports why
-      onSpawn(child.pid).then(
-        () => child.stdin?.write('go\n'),
-        (err: unknown) => {
-          child.kill('SIGKILL');
-          reject(err);
-        },
-      );
+  const worker = createOpenSpecWorker({
+    cliModule: CLI_MODULE,
+    env: { ...process.env, OPENSPEC_TELEMETRY: '0', OPENSPEC_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    timeoutMs: TIMEOUT_MS,
+    idleMs: IDLE_MS,
+  });
+  const run = (args: string[], onHelper?: OnHelper): Promise<CommandResult> =>
+    worker.run(layout.root, args, onHelper).catch((err: unknown) => {
+      throw err instanceof WorkerError ? cliError(args, layout.scrub(err.message), err) : err;
     });
 
-  const parseJson = (args: string[], result: RunResult): Record<string, unknown> => {
+  const parseJson = (args: string[], result: CommandResult): Record<string, unknown> => {
     try {
       return JSON.parse(result.stdout) as Record<string, unknown>;
     } catch (cause) {
@@ -116,9 +89,9 @@ export function createOpenSpecCli(layout: Layout): OpenSpecCli {
   };
 
   return {
-    async init(onSpawn) {
+    async init(onHelper) {
       const args = ['init', '--tools', 'none', '--no-animation'];
-      const result = await run(args, onSpawn);
+      const result = await run(args, onHelper);
       if (result.exitCode !== 0) throw cliError(args, layout.scrub(result.stderr.trim().slice(-300)));
     },
 
@@ -135,9 +108,9 @@ export function createOpenSpecCli(layout: Layout): OpenSpecCli {
       return { valid: item.valid === true, issues };
     },
 
-    async archive(slug, onSpawn) {
+    async archive(slug, onHelper) {
       const args = ['archive', slug, '--yes', '--json'];
-      const output = parseJson(args, await run(args, onSpawn));
+      const output = parseJson(args, await run(args, onHelper));
       const archived = output.archive as Partial<ArchiveOutcome> | null | undefined;
       if (archived?.archivedAs) {
         const totals = { added: 0, modified: 0, removed: 0, renamed: 0, ...archived.totals };
@@ -150,6 +123,8 @@ export function createOpenSpecCli(layout: Layout): OpenSpecCli {
         details: { openspecCode: status?.code ?? null },
       });
     },
+
+    close: () => worker.close(),
   };
 }
 

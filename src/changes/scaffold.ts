@@ -6,14 +6,14 @@
  * place in one step: readers see no change or a whole one, and of two concurrent creators exactly one rename wins
  * (renaming onto a non-empty folder fails), so the creator is also the lock holder. OpenSpec ignores dot-folders.
  */
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import type { ChangeOpenInput } from './types.js';
 import { createFileExclusive } from './atomic-write.js';
 import { stagingPath } from './debris.js';
 import type { Layout } from './layout.js';
 import { LOCK_FILE } from './lock.js';
+import { parseYaml, stringifyYaml } from './yaml.js';
 
 export type Template = NonNullable<ChangeOpenInput['template']>;
 
@@ -21,6 +21,9 @@ export type Template = NonNullable<ChangeOpenInput['template']>;
 export const METADATA_FILE = '.openspec.yaml';
 
 const DEFAULT_SCHEMA = 'spec-driven';
+
+/** The files every change has once `completeChange` ran. */
+const SCAFFOLD_NAMES = [METADATA_FILE, 'proposal.md', 'tasks.md', '.gitignore'];
 
 const WHAT: Record<Template, string> = {
   feature: '- New behaviour: describe what users will be able to do.',
@@ -89,7 +92,8 @@ const localDate = (now: Date): string =>
 
 /** The schema named in openspec/config.yaml, else OpenSpec's default. */
 async function configuredSchema(layout: Layout): Promise<string> {
-  const config: unknown = await readFile(layout.config, 'utf8').then(parse, () => undefined);
+  const text = await readFile(layout.config, 'utf8').catch(() => undefined);
+  const config: unknown = text === undefined ? undefined : await parseYaml(text);
   const schema = (config as { schema?: unknown } | undefined)?.schema;
   return typeof schema === 'string' && schema ? schema : DEFAULT_SCHEMA;
 }
@@ -98,7 +102,7 @@ async function configuredSchema(layout: Layout): Promise<string> {
 async function scaffoldFiles(layout: Layout, input: ScaffoldInput): Promise<Record<string, string>> {
   const metadata = { schema: await configuredSchema(layout), created: localDate(input.now), base_commit: input.base };
   return {
-    [METADATA_FILE]: stringify(metadata),
+    [METADATA_FILE]: await stringifyYaml(metadata),
     'proposal.md': `${proposalMarkdown(input)}\n`,
     'tasks.md': tasksMarkdown(input.template),
     // The lock is working state, not history: keep it (and its swap guards) out of commits.
@@ -135,19 +139,23 @@ export async function createChange(layout: Layout, slug: string, input: Scaffold
  */
 export async function completeChange(layout: Layout, slug: string, input: () => Promise<ScaffoldInput>) {
   const dir = layout.change(slug);
+  // One listing answers for a whole change (ENOENT if it was archived meanwhile); only what it lacks, or lists as
+  // something that may not resolve (a symlink), is looked at again.
+  const entries = new Map((await readdir(dir, { withFileTypes: true })).map((entry) => [entry.name, entry]));
   // Not recursive: if the change was archived meanwhile, fail with ENOENT rather than resurrect its folder.
-  await mkdir(path.join(dir, 'specs')).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
-  const names = [METADATA_FILE, 'proposal.md', 'tasks.md', '.gitignore'];
-  const present = await Promise.all(
-    names.map((name) =>
-      access(path.join(dir, name)).then(
-        () => true,
-        () => false,
-      ),
-    ),
-  );
+  if (!entries.has('specs')) {
+    await mkdir(path.join(dir, 'specs')).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
+  const isThere = (name: string): Promise<boolean> =>
+    entries.get(name)?.isSymbolicLink() === false
+      ? Promise.resolve(true)
+      : access(path.join(dir, name)).then(
+          () => true,
+          () => false,
+        );
+  const present = await Promise.all(SCAFFOLD_NAMES.map(isThere));
   if (present.every(Boolean)) return;
   for (const [name, text] of Object.entries(await scaffoldFiles(layout, await input()))) {
     await createFileExclusive(path.join(dir, name), text);

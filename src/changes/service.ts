@@ -41,10 +41,11 @@ export function createChangeService(deps: ChangeServiceDeps): ChangeService {
   if (typeof deps.version !== 'string' || deps.version === '') throw new TypeError('version must be a string');
   const layout = createLayout(path.resolve(deps.repoRoot));
   const git = createRepoGit(layout);
+  const cli = createOpenSpecCli(layout);
   const domain: Domain = {
     layout,
     git,
-    cli: createOpenSpecCli(layout),
+    cli,
     archiveLock: createArchiveLock(layout.archiveLock),
     events: deps.events,
     clock: deps.clock ?? (() => new Date()),
@@ -64,5 +65,6 @@ export function createChangeService(deps: ChangeServiceDeps): ChangeService {
     check: () => git.assertWorkTree(),
     checkWritable: () => assertWritable(layout.root),
     recover: () => recoverAtStart(domain),
+    close: () => cli.close(),
   };
 }

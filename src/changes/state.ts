@@ -3,9 +3,9 @@
  */
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { isArchivedNameOf, type Layout } from './layout.js';
 import { METADATA_FILE } from './scaffold.js';
+import { parseYaml } from './yaml.js';
 
 /** True when `openspec/changes/<slug>` is a real folder (a symlink is not a change). */
 export async function isOpen(layout: Layout, slug: string): Promise<boolean> {
@@ -25,7 +25,8 @@ export async function archivedName(layout: Layout, slug: string): Promise<string
 
 /** The commit a change was opened at, from its `.openspec.yaml` (empty when unknown). */
 export async function baseCommit(folder: string): Promise<string> {
-  const metadata: unknown = await readFile(path.join(folder, METADATA_FILE), 'utf8').then(parse, () => undefined);
+  const text = await readFile(path.join(folder, METADATA_FILE), 'utf8').catch(() => undefined);
+  const metadata: unknown = text === undefined ? undefined : await parseYaml(text);
   const base = (metadata as { base_commit?: unknown } | undefined)?.base_commit;
   return typeof base === 'string' ? base : '';
 }

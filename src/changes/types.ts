@@ -70,4 +70,6 @@ export interface ChangeService {
    * the ignore rules; the composition root calls it once at start.
    */
   recover(): Promise<Recovery>;
+  /** Ends the warm OpenSpec process the service runs its CLI commands in, if one runs (a later command starts one). */
+  close(): void;
 }

@@ -1,23 +1,21 @@
 /**
- * The contract, loaded once at start: its text (served at /openapi.yaml), self-contained component schemas,
- * validators compiled once and one request validator per operation. The error table is `ERROR_MAP`.
+ * The contract: its text (served at /openapi.yaml), self-contained component schemas, a compiled validator of each,
+ * and one request validator per operation. All but the text were compiled from openapi.yaml by `npm run generate`
+ * (generated/contract.gen.ts), so start-up loads functions instead of parsing YAML and compiling validators. The
+ * error table is `ERROR_MAP`.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
-import { parse } from 'yaml';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { COMPONENT_SCHEMAS, REQUEST_VALIDATORS, SCHEMA_VALIDATORS } from '../../generated/contract.gen.js';
 import type { OperationId } from '../../generated/operations.gen.js';
 import type { ValidationIssue } from '../../generated/types.gen.js';
 import { packageFile } from '../package-root.js';
-import { requestSchema, type OperationObject } from './requests.js';
-import { dereference, type Components, type JsonSchema } from './schemas.js';
 
 export { ERROR_MAP, jsonRpcCode } from './error-map.js';
 export type { ErrorMap, ErrorSpec, JsonRpcCodes } from './error-map.js';
-export type { JsonSchema } from './schemas.js';
 
-// ajv-formats is CommonJS with a default export; under NodeNext its callable sits on `.default`.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+/** A JSON Schema, as the contract's components are once made self-contained. */
+export type JsonSchema = Record<string, unknown>;
 
 export interface Contract {
   /** The contract file as written. */
@@ -39,47 +37,20 @@ export interface RequestParts {
   header: Record<string, unknown>;
 }
 
-interface Document {
-  paths: Record<string, Record<string, OperationObject>>;
-  components: Components & { schemas: Record<string, JsonSchema> };
-}
+const get = <T>(table: Record<string, T>, name: string, what: string): T => {
+  const found = Object.hasOwn(table, name) ? table[name] : undefined;
+  if (found === undefined) throw new Error(`openapi.yaml has no ${what} ${name}`);
+  return found;
+};
 
-/** Loads and compiles the contract. */
+/** Loads the contract. */
 export function loadContract(): Contract {
-  const text = readFileSync(packageFile('openapi.yaml'), 'utf8');
-  const document = parse(text) as Document;
-  const { components } = document;
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-  addFormats(ajv);
-
-  const schemas = new Map<string, JsonSchema>();
-  const validators = new Map<string, ValidateFunction>();
-  for (const name of Object.keys(components.schemas)) {
-    const schema = dereference(components.schemas[name], components) as JsonSchema;
-    schemas.set(name, schema);
-    validators.set(name, ajv.compile(schema));
-  }
-
-  const requests = new Map<string, ValidateFunction>();
-  for (const item of Object.values(document.paths)) {
-    for (const raw of Object.values(item)) {
-      const op = dereference(raw, components) as OperationObject;
-      requests.set(op.operationId, ajv.compile(requestSchema(op)));
-    }
-  }
-
-  const get = <T>(map: Map<string, T>, name: string, what: string): T => {
-    const found = map.get(name);
-    if (found === undefined) throw new Error(`openapi.yaml has no ${what} ${name}`);
-    return found;
-  };
-
   return {
-    text,
-    schema: (name) => get(schemas, name, 'schema'),
-    validator: (name) => get(validators, name, 'schema'),
+    text: readFileSync(packageFile('openapi.yaml'), 'utf8'),
+    schema: (name) => get(COMPONENT_SCHEMAS, name, 'schema'),
+    validator: (name) => get(SCHEMA_VALIDATORS, name, 'schema'),
     checkRequest(op, parts) {
-      const validate = get(requests, op, 'operation');
+      const validate = get(REQUEST_VALIDATORS, op, 'operation');
       return validate(parts) ? [] : toIssues(validate.errors ?? []);
     },
   };

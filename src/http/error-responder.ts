@@ -9,6 +9,7 @@ import { TaskError, isTaskError } from '../errors.js';
 import { challenge } from './auth.js';
 import type { RequestState } from './handler.js';
 import { PROBLEM_TYPE, toProblem } from './problem.js';
+import { recordFailure } from './request-log.js';
 
 const NO_ROUTE = { code: 'ENOTFOUND', message: 'No such route.' } as const;
 const NO_METHOD = { code: 'EMETHOD', message: 'This route does not take that method.' } as const;
@@ -40,7 +41,7 @@ export function errorResponder(): Middleware<RequestState> {
       // Nothing was sent yet, even by a route that meant to write the response itself (MCP): Koa answers this.
       ctx.respond = true;
       const known = asTaskError(err, ctx.response.get('Allow'));
-      if (!known) (ctx.res as { err?: unknown }).err = err; // pino-http puts it on the request's line
+      if (!known) recordFailure(ctx.res, err);
       const problem = toProblem(known ?? err, ctx.state.requestId);
       ctx.status = problem.status;
       ctx.type = PROBLEM_TYPE;

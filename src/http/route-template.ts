@@ -24,6 +24,14 @@ const ROUTES = [...new Set(Object.values(operations).map((op): string => op.path
   .sort((a, b) => Number(a.includes('{')) - Number(b.includes('{')))
   .map((template) => ({ template, matcher: matcherOf(template) }));
 
+/** Templates without parameters, with and without a trailing slash: most requests are found here, at once. */
+const LITERAL = new Map(
+  ROUTES.filter(({ template }) => !template.includes('{')).flatMap(({ template }) => [
+    [template, template],
+    [`${template}/`, template],
+  ]),
+);
+
 /** The template of `path`, or `unmatched`. */
 export const routeTemplate = (path: string): string =>
-  ROUTES.find(({ matcher }) => matcher.test(path))?.template ?? UNMATCHED_ROUTE;
+  LITERAL.get(path) ?? ROUTES.find(({ matcher }) => matcher.test(path))?.template ?? UNMATCHED_ROUTE;

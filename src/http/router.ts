@@ -3,7 +3,6 @@
  * request validation and its handler.
  */
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
 import { operations, type OperationId } from '../../generated/operations.gen.js';
 import type { Contract } from '../contract/index.js';
@@ -45,24 +44,31 @@ export function createRouter(deps: RouterDeps): Router<RequestState> {
 
 /** Parses a JSON body within the size and depth limits; any other media type is a 415. */
 function jsonBody(limit: number): Middleware<RequestState> {
-  const parse = bodyParser({
-    enableTypes: ['json'],
-    jsonLimit: limit,
-    encoding: 'utf-8',
-    onError(err) {
-      if ((err as { status?: number }).status === 413) {
-        throw new TaskError('ETOOLARGE', `The body is over the ${limit}-byte limit.`, { details: { limit } });
-      }
-      throw new TaskError('EBADJSON', 'The body is not valid JSON.', { cause: err });
-    },
-  }) as unknown as Middleware<RequestState>;
-  return (ctx, next) => {
+  // The body parser (with the form and charset decoders it brings) is loaded for the first body, not at start.
+  let parser: Promise<Middleware<RequestState>> | undefined;
+  const load = (): Promise<Middleware<RequestState>> =>
+    (parser ??= import('@koa/bodyparser').then(
+      ({ bodyParser }) =>
+        bodyParser({
+          enableTypes: ['json'],
+          jsonLimit: limit,
+          encoding: 'utf-8',
+          onError(err) {
+            if ((err as { status?: number }).status === 413) {
+              throw new TaskError('ETOOLARGE', `The body is over the ${limit}-byte limit.`, { details: { limit } });
+            }
+            throw new TaskError('EBADJSON', 'The body is not valid JSON.', { cause: err });
+          },
+        }) as unknown as Middleware<RequestState>,
+    ));
+  return async (ctx, next) => {
     if (!ctx.is('application/json')) {
       throw new TaskError(
         'EUNSUPPORTED_MEDIA',
         `The body must be application/json, not ${ctx.get('Content-Type') || 'absent'}.`,
       );
     }
+    const parse = await load();
     return parse(ctx, () => {
       assertJsonDepth(ctx.request.body);
       return next();

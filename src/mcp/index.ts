@@ -14,7 +14,7 @@ import { createMemorySessionDirectory, type SessionDirectory } from './sessions.
 import { createStreamable, type Streamable } from './streamable.js';
 import type { ToolNames } from './tools.js';
 
-export { toolOf } from './message-check.js';
+import { toolOf } from './message-check.js';
 export type { Principal } from './server.js';
 export type { ToolNames } from './tools.js';
 export { ERROR_META_KEY } from './tools.js';
@@ -39,6 +39,8 @@ export interface McpDeps {
 }
 
 export interface Mcp {
+  /** The tool a JSON-RPC message calls, for the request's log line. */
+  toolOf: typeof toolOf;
   streamable: Streamable;
   legacySse: LegacySse;
   /** The refusal of a request whose `Host` could be DNS rebinding, or undefined. */
@@ -65,6 +67,7 @@ export function createMcp(deps: McpDeps): Mcp {
     maxBufferedBytes: deps.maxBufferedBytes,
   });
   return {
+    toolOf,
     streamable,
     legacySse,
     checkHost: createHostCheck(deps.bindHost),

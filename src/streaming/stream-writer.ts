@@ -2,9 +2,9 @@
  * A writer for long-lived responses (SSE, NDJSON): one frame at a time onto any `Writable`, with backpressure,
  * a bound on unsent bytes, a heartbeat, and one `cleanup()` for every way the stream can end.
  *
- * The target is the response itself (`http.ServerResponse`, see `openResponseStream`) or the body stream Koa
- * pipes into it (see `openKoaStream`). Either way `target.writableLength` counts what the client has not taken
- * yet (for a piped body, within one high-water mark of the true figure), so the bound holds.
+ * The target is the response itself (`http.ServerResponse`; see `openResponseStream`, and `openKoaStream` for a
+ * Koa route), or any other `Writable`. `target.writableLength` counts what the client has not taken yet, so the
+ * bound holds.
  */
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';

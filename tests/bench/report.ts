@@ -10,7 +10,7 @@ import * as prettier from 'prettier';
 export interface Row {
   /** What is measured, and against which baseline. */
   name: string;
-  unit: 'req/s' | 'ms' | 'B';
+  unit: 'req/s' | 'calls/s' | 'ms' | 'B';
   ours: number;
   /** What `ours` is set beside; none for a measure with no outside equivalent. */
   baseline?: number;
@@ -21,8 +21,9 @@ const END = '<!-- bench:end -->';
 
 const formatters: Record<Row['unit'], (value: number) => string> = {
   'req/s': (value) => `${Math.round(value).toLocaleString('en-US')} req/s`,
+  'calls/s': (value) => `${Math.round(value).toLocaleString('en-US')} calls/s`,
   ms: (value) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`,
-  B: (value) => `${(value / 1024).toFixed(1)} KiB`,
+  B: (value) => (value < 10 * 2 ** 20 ? `${(value / 1024).toFixed(1)} KiB` : `${(value / 2 ** 20).toFixed(0)} MiB`),
 };
 
 /** The results as a markdown table: name, task-mcp, baseline, ratio (task-mcp ÷ baseline). */

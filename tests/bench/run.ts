@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: task-mcp side by side with a baseline in the same run, printed as a table and written into
  * docs/benchmarks.md. Every server runs in its own child process; autocannon and the stream clients run here.
- * BENCH_SECONDS sets the seconds per round of a throughput row (default 3; two rounds each). Whatever happens,
- * everything started is stopped and the run ends within DEADLINE_MS.
+ * BENCH_SECONDS sets the seconds per round of a throughput row (default 3; two rounds each). BENCH_QUICK=1 runs
+ * every row briefly (one short round, few streams and runs) and prints without writing the page: CI runs it to
+ * show the bench still works, never to judge speed. BENCH_ONLY=healthz,mcp,... runs some groups of rows (see
+ * GROUPS), to iterate on one. Whatever happens, everything started is stopped and the run ends within DEADLINE_MS.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,19 +15,31 @@ import { TOKENS } from '../helpers/server.js';
 import { testCertificate } from '../helpers/tls.js';
 import { startServerProcess, type ServerProcess, type ServerProcessOptions } from '../helpers/server-process.js';
 import { loadNow, machine, table, writeSection, type Row } from './report.js';
+import { BEFORE, loadBefore, type Before } from './before.js';
 import { domainRows } from './domain.js';
+import { idleStreams } from './idle-streams.js';
 import { createScope, type Scope } from './scope.js';
 import { startupMs } from './startup.js';
 import { memoryPerStream } from './streams.js';
 import { CONNECTIONS, inProcess, overHttp, sideBySide, type Target, type Throughput } from './throughput.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = 2;
-const STREAMS = 200;
-const STARTUP_RUNS = 5;
-const DOMAIN_RUNS = 7;
-const DEADLINE_MS = 240_000;
+const QUICK = process.env.BENCH_QUICK === '1';
+const SECONDS = QUICK ? 1 : Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = QUICK ? 1 : 2;
+const STREAMS = QUICK ? 50 : 200;
+/** The idle-streams row: how many, their heartbeat, and how long their heartbeats are watched. */
+const IDLE = { count: QUICK ? 200 : 10_000, heartbeatMs: 1000, windowMs: QUICK ? 2500 : 5500 };
+const STARTUP_RUNS = QUICK ? 1 : 5;
+const DOMAIN_RUNS = QUICK ? 1 : 7;
+const DEADLINE_MS = QUICK ? 180_000 : 420_000;
 const COMMAND = 'npm run bench';
+/** The groups of rows, in the order they run; BENCH_ONLY names some of them. */
+const GROUPS = ['healthz', 'mcp', 'open', 'resume', 'memory', 'idle', 'startup', 'domain'] as const;
+type Group = (typeof GROUPS)[number];
+const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+const unknownGroup = only?.find((group) => !(GROUPS as readonly string[]).includes(group));
+if (unknownGroup) throw new Error(`BENCH_ONLY: no group ${unknownGroup}; the groups are ${GROUPS.join(', ')}`);
+const want = (group: Group): boolean => !only || only.includes(group);
 
 const root = (relative: string): string => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 const TASK_MCP = root('tests/load/server.ts');
@@ -82,8 +96,9 @@ const OPEN_MCP: Call = {
 
 const log = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
 
-/** The servers' environment: plain HTTP, rate and stream limits out of the way, request logging on as deployed. */
+/** The servers' environment: the built server (dist/), plain HTTP, rate and stream limits out of the way, request logging on as deployed. */
 const serverEnv = (repo: TempRepo) => ({
+  TASK_MCP_BUILT: '1',
   HOST: '127.0.0.1',
   PORT: '0',
   TLS: 'off',
@@ -114,13 +129,22 @@ async function throughput(scope: Scope, repo: TempRepo): Promise<Row[]> {
   const ours = await start(TASK_MCP, { env });
   const listed = (await (await fetch(`${ours.url}/mcp`, LIST_2026)).json()) as { result: unknown };
   const bare = await start(BARE, { env: { BENCH_LISTING: JSON.stringify(listed.result) } });
-  const reference = await start(MCP_SDK, { args: ['reference'], env: {} });
-  const factory = await start(MCP_SDK, { args: ['factory'], env: { REPO_ROOT: repo.root } });
-  const http = (server: ServerProcess, path: string, request: Call = {}) =>
-    overHttp({ ...request, url: `${server.url}${path}` });
-  const compare = (...measures: Parameters<typeof sideBySide>[0]) => sideBySide(measures, SECONDS, ROUNDS);
   const rows: Row[] = [];
+  if (want('healthz')) rows.push(...(await health(start, env, ours, bare)));
+  if (want('mcp')) rows.push(...(await listing(start, repo, ours, bare)));
+  if (want('open')) rows.push(...(await opening(repo, ours)));
+  const { errors } = (await ours.sample()) as unknown as { errors: number };
+  if (errors > 0) throw new Error(`task-mcp logged ${errors} errors during the run`);
+  return rows;
+}
 
+type Start = (script: string, options: ServerProcessOptions) => Promise<ServerProcess>;
+const http = (server: ServerProcess, path: string, request: Call = {}) =>
+  overHttp({ ...request, url: `${server.url}${path}` });
+const compare = (...measures: Parameters<typeof sideBySide>[0]) => sideBySide(measures, SECONDS, ROUNDS);
+
+async function health(start: Start, env: Record<string, string>, ours: ServerProcess, bare: ServerProcess) {
+  const rows: Row[] = [];
   log('GET /healthz');
   const [health, bareHealth] = await compare(http(ours, '/healthz'), http(bare, '/healthz'));
   rows.push(...pair('`GET /healthz` vs bare node:http', health!, bareHealth!));
@@ -133,7 +157,13 @@ async function throughput(scope: Scope, repo: TempRepo): Promise<Row[]> {
   const [healthTls, bareHealthTls] = await compare(http(oursTls, '/healthz'), http(bareTls, '/healthz'));
   rows.push(...pair('`GET /healthz` over TLS vs bare node:https', healthTls!, bareHealthTls!));
   await Promise.all([oursTls.stop(), bareTls.stop()]);
+  return rows;
+}
 
+async function listing(start: Start, repo: TempRepo, ours: ServerProcess, bare: ServerProcess) {
+  const rows: Row[] = [];
+  const reference = await start(MCP_SDK, { args: ['reference'], env: {} });
+  const factory = await start(MCP_SDK, { args: ['factory'], env: { REPO_ROOT: repo.root } });
   log('tools/list');
   const [list, bareList, referenceList, factoryList] = await compare(
     http(ours, '/mcp', LIST_2026),
@@ -150,9 +180,11 @@ async function throughput(scope: Scope, repo: TempRepo): Promise<Row[]> {
     http(reference, '/mcp', LIST_2025),
   );
   rows.push(...pair('MCP `tools/list`, 2025-era request, vs SDK reference server', list2025!, referenceList2025!));
+  return rows;
+}
 
-  log('change.open (resume)');
-  // The first calls create the changes (and run `openspec init`); every measured one resumes one.
+/** Creates connection `n`'s change through `ours` (the first runs `openspec init`), so later calls resume it. */
+async function createOpenChanges(ours: ServerProcess): Promise<void> {
   for (let n = 0; n < CONNECTIONS; n++) {
     const body = JSON.stringify(openInput(n));
     const first = await fetch(`${ours.url}/v1/tools/change.open/invoke`, {
@@ -162,18 +194,44 @@ async function throughput(scope: Scope, repo: TempRepo): Promise<Row[]> {
     });
     if (first.status !== 200) throw new Error(`change.open: status ${first.status}: ${await first.text()}`);
   }
+}
+
+async function opening(repo: TempRepo, ours: ServerProcess): Promise<Row[]> {
+  log('change.open (resume)');
+  await createOpenChanges(ours);
   const service = createChangeService({ repoRoot: repo.root, events: { emit() {} }, version: '0' });
   const [invoke, call, direct] = await compare(
     http(ours, '/v1/tools/change.open/invoke', OPEN),
     http(ours, '/mcp', OPEN_MCP),
     inProcess((n) => service.open(openInput(n), { actor: 'alice' })),
   );
-  rows.push(...pair('`change.open` JSON invoke (resume) vs the domain called in-process', invoke!, direct!));
-  rows.push(...pair('MCP `tools/call` `change_open` (resume) vs the domain called in-process', call!, direct!));
+  service.close();
+  return [
+    ...pair('`change.open` JSON invoke (resume) vs the domain called in-process', invoke!, direct!),
+    ...pair('MCP `tools/call` `change_open` (resume) vs the domain called in-process', call!, direct!),
+  ];
+}
 
-  const { errors } = (await ours.sample()) as unknown as { errors: number };
-  if (errors > 0) throw new Error(`task-mcp logged ${errors} errors during the run`);
-  return rows;
+/** The domain's resume in-process, now and before issue 16 (before.ts), each on its own repo, side by side. */
+async function resume(scope: Scope, before: Before): Promise<Row[]> {
+  log(`change.open resume in-process, vs before issue 16 (${BEFORE.slice(0, 7)})`);
+  const services = [];
+  for (const create of [createChangeService, before.createChangeService]) {
+    const repo = await createTempRepo();
+    scope.defer(repo.remove);
+    const service = create({ repoRoot: repo.root, events: { emit() {} }, version: '0' });
+    scope.defer(() => service.close?.());
+    for (let n = 0; n < CONNECTIONS; n++) await service.open(openInput(n), { actor: 'alice' });
+    services.push(service);
+  }
+  const [now, then] = await compare(
+    ...services.map((service) => inProcess((n) => service.open(openInput(n), { actor: 'alice' }))),
+  );
+  const name = `Domain \`change.open\` resume in-process, ${CONNECTIONS} loops, vs itself before issue 16`;
+  return [
+    { name: `${name}: throughput`, unit: 'calls/s', ours: now!.reqPerSec, baseline: then!.reqPerSec },
+    { name: `${name}: p99 latency`, unit: 'ms', ours: now!.p99Ms, baseline: then!.p99Ms },
+  ];
 }
 
 /** Memory per open stream, each server in a fresh process: one that served load keeps heap it does not return. */
@@ -194,6 +252,36 @@ async function memory(scope: Scope, repo: TempRepo): Promise<Row[]> {
   return [
     { name: name('Heap'), unit: 'B', ours: ours.heapBytes, baseline: bare.heapBytes },
     { name: name('RSS'), unit: 'B', ours: ours.rssBytes, baseline: bare.rssBytes },
+  ];
+}
+
+/** Many idle streams on one process each (fresh), with a 1 s heartbeat and the stream caps raised above them. */
+async function idle(scope: Scope, repo: TempRepo): Promise<Row[]> {
+  log(`${IDLE.count} idle event streams, heartbeat every ${IDLE.heartbeatMs} ms`);
+  const caps = { MAX_STREAMS: String(IDLE.count * 2), MAX_STREAMS_PER_CLIENT: String(IDLE.count * 2) };
+  const heartbeat = { HEARTBEAT_MS: String(IDLE.heartbeatMs) };
+  const measure = async (script: string, env: Record<string, string>) => {
+    const server = await startServerProcess(script, { env });
+    scope.defer(server.stop);
+    try {
+      return await idleStreams(server, '/v1/events', AUTH, IDLE);
+    } finally {
+      await server.stop();
+    }
+  };
+  const ours = await measure(TASK_MCP, { ...serverEnv(repo), ...caps, ...heartbeat });
+  const bare = await measure(BARE, { BENCH_LISTING: '{}', ...heartbeat });
+  const name = (what: string) =>
+    `${IDLE.count.toLocaleString('en-US')} idle \`/v1/events\` streams on one process vs bare node:http SSE: ${what}`;
+  return [
+    { name: name('RSS'), unit: 'B', ours: ours.rssBytes, baseline: bare.rssBytes },
+    {
+      name: name(`heartbeat lag p50 (\`HEARTBEAT_MS=${IDLE.heartbeatMs}\`)`),
+      unit: 'ms',
+      ours: ours.lagP50Ms,
+      baseline: bare.lagP50Ms,
+    },
+    { name: name('heartbeat lag p99'), unit: 'ms', ours: ours.lagP99Ms, baseline: bare.lagP99Ms },
   ];
 }
 
@@ -227,17 +315,30 @@ async function main(): Promise<void> {
     await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: root(''), timeout: 120_000 });
     const repo = await createTempRepo();
     scope.defer(repo.remove);
-    const rows = [...(await throughput(scope, repo)), ...(await memory(scope, repo)), await startup(repo)];
-    log(`the domain in-process (median of ${DOMAIN_RUNS})`);
-    rows.push(...(await domainRows(DOMAIN_RUNS)));
+    const before = want('resume') || want('domain') ? await loadBefore(root('')) : undefined;
+    if (before) scope.defer(before.remove);
+    else log(`no commit ${BEFORE} in this clone: the before/after rows are left out`);
+    const rows: Row[] = [];
+    if (want('healthz') || want('mcp') || want('open')) rows.push(...(await throughput(scope, repo)));
+    if (want('resume') && before) rows.push(...(await resume(scope, before)));
+    if (want('memory')) rows.push(...(await memory(scope, repo)));
+    if (want('idle')) rows.push(...(await idle(scope, repo)));
+    if (want('startup')) rows.push(await startup(repo));
+    if (want('domain')) {
+      log(`the domain in-process (median of ${DOMAIN_RUNS})`);
+      rows.push(...(await domainRows(DOMAIN_RUNS, before)));
+    }
     const settings =
       `autocannon with ${CONNECTIONS} connections on 127.0.0.1 (plain HTTP unless marked TLS); each throughput ` +
       `row is the best of ${ROUNDS} interleaved ${SECONDS} s rounds after a 1 s warm-up; ${STREAMS} streams; ` +
       `start-up median of ${STARTUP_RUNS}; domain rows median of ${DOMAIN_RUNS}; whole run ${Math.round((performance.now() - began) / 1000)} s.`;
     const section = `${machine(COMMAND, loadAtStart, settings)}\n\n${table(rows)}`;
     console.log(`\n${section}\n`);
-    await writeSection(DOC, section);
-    log(`wrote ${DOC}`);
+    if (QUICK || only) log(`${QUICK ? 'BENCH_QUICK' : 'BENCH_ONLY'}: ${DOC} left as it is`);
+    else {
+      await writeSection(DOC, section);
+      log(`wrote ${DOC}`);
+    }
   } finally {
     clearTimeout(deadline);
     await scope.close();

@@ -34,15 +34,29 @@ export async function memoryPerStream(
   }
 }
 
-const closeAll = (streams: ClientRequest[]): void => streams.forEach((stream) => stream.destroy());
+/** Ends every stream from the client's side. */
+export const closeAll = (streams: ClientRequest[]): void => streams.forEach((stream) => stream.destroy());
 
-/** Opens `count` streams, 20 at a time, each on its own connection; resolves once each sent its first bytes. */
-async function openStreams(url: string, headers: Record<string, string>, count: number): Promise<ClientRequest[]> {
+/** Told of every chunk after a stream's first (heartbeats, on an idle stream), with the stream's index. */
+export type OnChunk = (stream: number) => void;
+
+/**
+ * Opens `count` streams, `batch` at a time, each on its own connection; resolves once each sent its first bytes.
+ */
+export async function openStreams(
+  url: string,
+  headers: Record<string, string>,
+  count: number,
+  { batch = 20, onChunk = () => undefined }: { batch?: number; onChunk?: OnChunk } = {},
+): Promise<ClientRequest[]> {
   const streams: ClientRequest[] = [];
   try {
-    for (let i = 0; i < count; i += 20) {
-      const batch = Math.min(20, count - i);
-      await Promise.all(Array.from({ length: batch }, () => within(10_000, url, openStream(url, headers, streams))));
+    for (let i = 0; i < count; i += batch) {
+      const opening = Array.from({ length: Math.min(batch, count - i) }, (_, j) => {
+        const onData = () => onChunk(i + j);
+        return within(30_000, url, openStream(url, headers, streams, onData));
+      });
+      await Promise.all(opening);
     }
     return streams;
   } catch (err) {
@@ -51,16 +65,23 @@ async function openStreams(url: string, headers: Record<string, string>, count: 
   }
 }
 
-function openStream(url: string, headers: Record<string, string>, opened: ClientRequest[]): Promise<void> {
+function openStream(
+  url: string,
+  headers: Record<string, string>,
+  opened: ClientRequest[],
+  onChunk: () => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(url, { headers, agent: false });
     opened.push(req);
     req.on('error', reject);
     req.on('response', (res) => {
       if (res.statusCode !== 200) return reject(new Error(`${url}: status ${res.statusCode}`));
-      res.once('data', () => resolve());
-      // Read and drop heartbeats so the server never sees a slow reader.
-      res.on('data', () => undefined);
+      // Read every chunk (heartbeats) so the server never sees a slow reader.
+      res.once('data', () => {
+        resolve();
+        res.on('data', onChunk);
+      });
     });
     req.end();
   });

@@ -7,7 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 import { operations, type OperationId } from '../../generated/operations.gen.js';
-import { dereference, type Components } from '../../src/contract/schemas.js';
+import { dereference, type Components } from '../../scripts/dereference.js';
 import { toIssues } from '../../src/contract/index.js';
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;

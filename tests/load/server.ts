@@ -6,8 +6,12 @@
  * log lines at level error or above); stops on SIGTERM.
  */
 import { Writable } from 'node:stream';
-import { startTaskMcp } from '../../src/compose.js';
+import type * as Compose from '../../src/compose.js';
 import { printLine, reportMemoryOnSignal } from '../helpers/memory-probe.js';
+
+// TASK_MCP_BUILT=1 runs the built server (dist/, as deployed: `npm run bench` builds it first), else the sources.
+const entry = process.env.TASK_MCP_BUILT === '1' ? '../../dist/src/compose.js' : '../../src/compose.js';
+const { startTaskMcp } = (await import(entry)) as typeof Compose;
 
 let errors = 0;
 reportMemoryOnSignal(() => ({ errors }));

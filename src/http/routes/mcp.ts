@@ -7,7 +7,7 @@
 import type { Middleware } from 'koa';
 import type { OperationId } from '../../../generated/operations.gen.js';
 import { TaskError } from '../../errors.js';
-import { toolOf, type Mcp, type Principal } from '../../mcp/index.js';
+import type { Mcp, Principal } from '../../mcp/index.js';
 import { HANDLED, type AppContext, type Handlers, type RequestState } from '../handler.js';
 
 type McpOperation = 'postMcp' | 'getMcp' | 'deleteMcp' | 'getLegacySse' | 'postLegacyMessage';
@@ -26,8 +26,11 @@ function principalOf(ctx: AppContext): Principal {
   return { actor: ctx.state.caller.name, requestId: ctx.state.requestId, log: ctx.state.log };
 }
 
+/** Loads MCP (once, on the first MCP request: the SDK is a large part of the server to load). */
+export type LoadMcp = () => Promise<Mcp>;
+
 /** The MCP handlers; MCP writes the response itself, so Koa stands aside (an error before that is still answered). */
-export function mcpHandlers({ mcp }: { mcp: Mcp }): Pick<Handlers, McpOperation> {
+export function mcpHandlers({ mcp: load }: { mcp: LoadMcp }): Pick<Handlers, McpOperation> {
   const refuse = async (ctx: AppContext): Promise<never> => {
     ctx.state.transport = 'mcp';
     ctx.set('Allow', 'POST');
@@ -39,7 +42,8 @@ export function mcpHandlers({ mcp }: { mcp: Mcp }): Pick<Handlers, McpOperation>
   return {
     async postMcp(ctx, input) {
       ctx.state.transport = 'mcp';
-      ctx.state.tool = toolOf(input.body);
+      const mcp = await load();
+      ctx.state.tool = mcp.toolOf(input.body);
       const principal = principalOf(ctx);
       ctx.respond = false;
       await mcp.streamable.handle(ctx.req, ctx.res, input.body, principal);
@@ -50,13 +54,15 @@ export function mcpHandlers({ mcp }: { mcp: Mcp }): Pick<Handlers, McpOperation>
     async getLegacySse(ctx) {
       ctx.state.transport = 'sse';
       const principal = principalOf(ctx);
+      const mcp = await load();
       ctx.respond = false;
       await mcp.legacySse.open(ctx.req, ctx.res, principal);
       return HANDLED;
     },
     async postLegacyMessage(ctx, input) {
       ctx.state.transport = 'sse';
-      ctx.state.tool = toolOf(input.body);
+      const mcp = await load();
+      ctx.state.tool = mcp.toolOf(input.body);
       await mcp.legacySse.post(input.query.sessionId, principalOf(ctx).actor, input.body);
       // Accepted with no body: set here, as a reply without a body would read as 204.
       ctx.status = 202;
@@ -66,9 +72,9 @@ export function mcpHandlers({ mcp }: { mcp: Mcp }): Pick<Handlers, McpOperation>
 }
 
 /** The router guard of the MCP routes: the `Host` check, right after authentication. */
-export function mcpHostGate(mcp: Pick<Mcp, 'checkHost'>): (id: OperationId) => Middleware<RequestState> | undefined {
-  const gate: Middleware<RequestState> = (ctx, next) => {
-    const refusal = mcp.checkHost(ctx.get('Host'));
+export function mcpHostGate(load: LoadMcp): (id: OperationId) => Middleware<RequestState> | undefined {
+  const gate: Middleware<RequestState> = async (ctx, next) => {
+    const refusal = (await load()).checkHost(ctx.get('Host'));
     if (refusal) throw refusal;
     return next();
   };

@@ -1,6 +1,7 @@
 /**
- * JSON Schemas out of the contract. Every consumer (ajv, MCP tool definitions) gets a self-contained copy with
- * local `$ref`s inlined and OpenAPI-only keys dropped, because an MCP tool schema travels alone to the client.
+ * JSON Schemas out of the contract, for `npm run generate` (and the tests' response checks). Every consumer (ajv,
+ * MCP tool definitions) gets a self-contained copy with local `$ref`s inlined and OpenAPI-only keys dropped,
+ * because an MCP tool schema travels alone to the client.
  */
 
 export type JsonSchema = Record<string, unknown>;
@@ -8,7 +9,7 @@ export type JsonSchema = Record<string, unknown>;
 /** The contract's `components`, by kind (`schemas`, `parameters`, …) then name. */
 export type Components = Record<string, Record<string, unknown>>;
 
-/** Inlines every `#/components/<kind>/<name>` reference of `schema`, once, at load time. */
+/** Inlines every `#/components/<kind>/<name>` reference of `schema`. */
 export function dereference(schema: unknown, components: Components, seen: string[] = []): unknown {
   if (Array.isArray(schema)) return schema.map((item) => dereference(item, components, seen));
   if (schema === null || typeof schema !== 'object') return schema;

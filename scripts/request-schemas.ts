@@ -2,7 +2,7 @@
  * One JSON Schema per operation for the parameters of a request the contract describes — path, query and
  * headers — so they are checked by one compiled validator.
  */
-import type { JsonSchema } from './schemas.js';
+import type { JsonSchema } from './dereference.js';
 
 interface Parameter {
   name: string;
