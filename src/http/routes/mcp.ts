@@ -23,7 +23,8 @@ const MCP_OPERATIONS: ReadonlySet<OperationId> = new Set<McpOperation>([
 /** The caller as MCP sees it; the auth middleware runs first, so a missing caller is a wiring fault. */
 function principalOf(ctx: AppContext): Principal {
   if (ctx.state.caller === undefined) throw new TaskError('EAUTH', 'Authentication required.');
-  return { actor: ctx.state.caller.name, requestId: ctx.state.requestId, log: ctx.state.log };
+  const { name, scopes } = ctx.state.caller;
+  return { actor: name, scopes, requestId: ctx.state.requestId, log: ctx.state.log };
 }
 
 /** The MCP handlers; MCP writes the response itself, so Koa stands aside (an error before that is still answered). */
@@ -57,7 +58,8 @@ export function mcpHandlers({ mcp }: { mcp: Mcp }): Pick<Handlers, McpOperation>
     async postLegacyMessage(ctx, input) {
       ctx.state.transport = 'sse';
       ctx.state.tool = toolOf(input.body);
-      await mcp.legacySse.post(input.query.sessionId, principalOf(ctx).actor, input.body);
+      const revision = ctx.get('MCP-Protocol-Version');
+      await mcp.legacySse.post(input.query.sessionId, principalOf(ctx), input.body, revision);
       // Accepted with no body: set here, as a reply without a body would read as 204.
       ctx.status = 202;
       return HANDLED;
