@@ -8,10 +8,10 @@ import { operations } from '../../generated/operations.gen.js';
 import type { Problem } from '../../generated/types.gen.js';
 import { TaskError } from '../errors.js';
 import { bearerToken } from '../auth/bearer-token.js';
+import { labelOf } from '../auth/caller-name.js';
 import type { Challenge } from '../auth/challenge.js';
 import { requireScopes, type Scope } from '../auth/scopes.js';
 import type { AppContext, Caller, Credentials, RequestState } from './handler.js';
-import { labelOf } from '../auth/caller-name.js';
 import { SESSION_COOKIE, type SessionClaims, type SessionCookies } from './session-cookie.js';
 import type { TokenStore } from './tokens.js';
 
