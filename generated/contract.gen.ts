@@ -348,6 +348,7 @@ const schema34 = {
     'EAUTH',
     'EFORBIDDEN',
     'EFOREIGN_OWNER',
+    'EINSUFFICIENT_SCOPE',
     'ENOTFOUND',
     'ENOCHANGE',
     'ENOSESSION',
@@ -409,6 +410,7 @@ function validate23(
     data === 'EAUTH' ||
     data === 'EFORBIDDEN' ||
     data === 'EFOREIGN_OWNER' ||
+    data === 'EINSUFFICIENT_SCOPE' ||
     data === 'ENOTFOUND' ||
     data === 'ENOCHANGE' ||
     data === 'ENOSESSION' ||
@@ -834,6 +836,7 @@ const schema36 = {
         'EAUTH',
         'EFORBIDDEN',
         'EFOREIGN_OWNER',
+        'EINSUFFICIENT_SCOPE',
         'ENOTFOUND',
         'ENOCHANGE',
         'ENOSESSION',
@@ -1181,6 +1184,7 @@ function validate25(
         data5 === 'EAUTH' ||
         data5 === 'EFORBIDDEN' ||
         data5 === 'EFOREIGN_OWNER' ||
+        data5 === 'EINSUFFICIENT_SCOPE' ||
         data5 === 'ENOTFOUND' ||
         data5 === 'ENOCHANGE' ||
         data5 === 'ENOSESSION' ||
@@ -1883,13 +1887,13 @@ validate29.evaluated = { dynamicProps: false, dynamicItems: false };
 export const schema_Owner = validate30;
 const schema41 = {
   description:
-    "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+    "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
   type: 'string',
   minLength: 1,
-  maxLength: 129,
-  pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+  maxLength: 162,
+  pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
 };
-const pattern6 = new RegExp('^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$', 'u');
+const pattern6 = new RegExp('^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$', 'u');
 function validate30(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -1904,13 +1908,13 @@ function validate30(
     evaluated0.items = undefined;
   }
   if (typeof data === 'string') {
-    if (func1(data) > 129) {
+    if (func1(data) > 162) {
       const err0 = {
         instancePath,
         schemaPath: '#/maxLength',
         keyword: 'maxLength',
-        params: { limit: 129 },
-        message: 'must NOT have more than 129 characters',
+        params: { limit: 162 },
+        message: 'must NOT have more than 162 characters',
       };
       if (vErrors === null) {
         vErrors = [err0];
@@ -1939,8 +1943,8 @@ function validate30(
         instancePath,
         schemaPath: '#/pattern',
         keyword: 'pattern',
-        params: { pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' },
-        message: 'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' + '"',
+        params: { pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' },
+        message: 'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' + '"',
       };
       if (vErrors === null) {
         vErrors = [err2];
@@ -2089,11 +2093,11 @@ const schema44 = {
     rationale: { type: 'string', maxLength: 4000, description: 'Why the change is needed; fills the proposal.' },
     owner: {
       description:
-        "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+        "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
       type: 'string',
       minLength: 1,
-      maxLength: 129,
-      pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+      maxLength: 162,
+      pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
     },
     ttl: {
       type: 'integer',
@@ -2309,13 +2313,13 @@ function validate33(
     if (data.owner !== undefined) {
       let data3 = data.owner;
       if (typeof data3 === 'string') {
-        if (func1(data3) > 129) {
+        if (func1(data3) > 162) {
           const err11 = {
             instancePath: instancePath + '/owner',
             schemaPath: '#/properties/owner/maxLength',
             keyword: 'maxLength',
-            params: { limit: 129 },
-            message: 'must NOT have more than 129 characters',
+            params: { limit: 162 },
+            message: 'must NOT have more than 162 characters',
           };
           if (vErrors === null) {
             vErrors = [err11];
@@ -2344,8 +2348,9 @@ function validate33(
             instancePath: instancePath + '/owner',
             schemaPath: '#/properties/owner/pattern',
             keyword: 'pattern',
-            params: { pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' },
-            message: 'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' + '"',
+            params: { pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' },
+            message:
+              'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' + '"',
           };
           if (vErrors === null) {
             vErrors = [err13];
@@ -2487,11 +2492,11 @@ const schema45 = {
     },
     owner: {
       description:
-        "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+        "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
       type: 'string',
       minLength: 1,
-      maxLength: 129,
-      pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+      maxLength: 162,
+      pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
     },
   },
 };
@@ -2578,13 +2583,13 @@ function validate34(
     if (data.owner !== undefined) {
       let data1 = data.owner;
       if (typeof data1 === 'string') {
-        if (func1(data1) > 129) {
+        if (func1(data1) > 162) {
           const err4 = {
             instancePath: instancePath + '/owner',
             schemaPath: '#/properties/owner/maxLength',
             keyword: 'maxLength',
-            params: { limit: 129 },
-            message: 'must NOT have more than 129 characters',
+            params: { limit: 162 },
+            message: 'must NOT have more than 162 characters',
           };
           if (vErrors === null) {
             vErrors = [err4];
@@ -2613,8 +2618,9 @@ function validate34(
             instancePath: instancePath + '/owner',
             schemaPath: '#/properties/owner/pattern',
             keyword: 'pattern',
-            params: { pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' },
-            message: 'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' + '"',
+            params: { pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' },
+            message:
+              'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' + '"',
           };
           if (vErrors === null) {
             vErrors = [err6];
@@ -2683,11 +2689,11 @@ const schema46 = {
         rationale: { type: 'string', maxLength: 4000, description: 'Why the change is needed; fills the proposal.' },
         owner: {
           description:
-            "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+            "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
           type: 'string',
           minLength: 1,
-          maxLength: 129,
-          pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+          maxLength: 162,
+          pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
         },
         ttl: {
           type: 'integer',
@@ -2713,11 +2719,11 @@ const schema46 = {
         },
         owner: {
           description:
-            "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+            "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
           type: 'string',
           minLength: 1,
-          maxLength: 129,
-          pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+          maxLength: 162,
+          pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
         },
       },
     },
@@ -2929,13 +2935,13 @@ function validate35(
     if (data.owner !== undefined) {
       let data3 = data.owner;
       if (typeof data3 === 'string') {
-        if (func1(data3) > 129) {
+        if (func1(data3) > 162) {
           const err11 = {
             instancePath: instancePath + '/owner',
             schemaPath: '#/anyOf/0/properties/owner/maxLength',
             keyword: 'maxLength',
-            params: { limit: 129 },
-            message: 'must NOT have more than 129 characters',
+            params: { limit: 162 },
+            message: 'must NOT have more than 162 characters',
           };
           if (vErrors === null) {
             vErrors = [err11];
@@ -2964,8 +2970,9 @@ function validate35(
             instancePath: instancePath + '/owner',
             schemaPath: '#/anyOf/0/properties/owner/pattern',
             keyword: 'pattern',
-            params: { pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' },
-            message: 'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' + '"',
+            params: { pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' },
+            message:
+              'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' + '"',
           };
           if (vErrors === null) {
             vErrors = [err13];
@@ -3164,13 +3171,13 @@ function validate35(
     if (data.owner !== undefined) {
       let data7 = data.owner;
       if (typeof data7 === 'string') {
-        if (func1(data7) > 129) {
+        if (func1(data7) > 162) {
           const err25 = {
             instancePath: instancePath + '/owner',
             schemaPath: '#/anyOf/1/properties/owner/maxLength',
             keyword: 'maxLength',
-            params: { limit: 129 },
-            message: 'must NOT have more than 129 characters',
+            params: { limit: 162 },
+            message: 'must NOT have more than 162 characters',
           };
           if (vErrors === null) {
             vErrors = [err25];
@@ -3199,8 +3206,9 @@ function validate35(
             instancePath: instancePath + '/owner',
             schemaPath: '#/anyOf/1/properties/owner/pattern',
             keyword: 'pattern',
-            params: { pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' },
-            message: 'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' + '"',
+            params: { pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' },
+            message:
+              'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' + '"',
           };
           if (vErrors === null) {
             vErrors = [err27];
@@ -3284,11 +3292,11 @@ const schema47 = {
   properties: {
     owner: {
       description:
-        "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+        "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
       type: 'string',
       minLength: 1,
-      maxLength: 129,
-      pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+      maxLength: 162,
+      pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
     },
     since: { type: 'string', format: 'date-time' },
     ttl: { type: 'integer' },
@@ -3390,13 +3398,13 @@ function validate36(
     if (data.owner !== undefined) {
       let data0 = data.owner;
       if (typeof data0 === 'string') {
-        if (func1(data0) > 129) {
+        if (func1(data0) > 162) {
           const err5 = {
             instancePath: instancePath + '/owner',
             schemaPath: '#/properties/owner/maxLength',
             keyword: 'maxLength',
-            params: { limit: 129 },
-            message: 'must NOT have more than 129 characters',
+            params: { limit: 162 },
+            message: 'must NOT have more than 162 characters',
           };
           if (vErrors === null) {
             vErrors = [err5];
@@ -3425,8 +3433,9 @@ function validate36(
             instancePath: instancePath + '/owner',
             schemaPath: '#/properties/owner/pattern',
             keyword: 'pattern',
-            params: { pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' },
-            message: 'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' + '"',
+            params: { pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' },
+            message:
+              'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' + '"',
           };
           if (vErrors === null) {
             vErrors = [err7];
@@ -3738,11 +3747,11 @@ const schema49 = {
       properties: {
         owner: {
           description:
-            "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+            "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
           type: 'string',
           minLength: 1,
-          maxLength: 129,
-          pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+          maxLength: 162,
+          pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
         },
         since: { type: 'string', format: 'date-time' },
         ttl: { type: 'integer' },
@@ -4164,13 +4173,13 @@ function validate38(
         if (data5.owner !== undefined) {
           let data6 = data5.owner;
           if (typeof data6 === 'string') {
-            if (func1(data6) > 129) {
+            if (func1(data6) > 162) {
               const err23 = {
                 instancePath: instancePath + '/lock/owner',
                 schemaPath: '#/properties/lock/properties/owner/maxLength',
                 keyword: 'maxLength',
-                params: { limit: 129 },
-                message: 'must NOT have more than 129 characters',
+                params: { limit: 162 },
+                message: 'must NOT have more than 162 characters',
               };
               if (vErrors === null) {
                 vErrors = [err23];
@@ -4199,8 +4208,9 @@ function validate38(
                 instancePath: instancePath + '/lock/owner',
                 schemaPath: '#/properties/lock/properties/owner/pattern',
                 keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' },
-                message: 'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' + '"',
+                params: { pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' },
+                message:
+                  'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' + '"',
               };
               if (vErrors === null) {
                 vErrors = [err25];
@@ -7902,11 +7912,11 @@ const schema53 = {
           properties: {
             owner: {
               description:
-                "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+                "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
               type: 'string',
               minLength: 1,
-              maxLength: 129,
-              pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+              maxLength: 162,
+              pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
             },
             since: { type: 'string', format: 'date-time' },
             ttl: { type: 'integer' },
@@ -8429,13 +8439,13 @@ function validate42(
         if (data5.owner !== undefined) {
           let data6 = data5.owner;
           if (typeof data6 === 'string') {
-            if (func1(data6) > 129) {
+            if (func1(data6) > 162) {
               const err23 = {
                 instancePath: instancePath + '/lock/owner',
                 schemaPath: '#/anyOf/0/properties/lock/properties/owner/maxLength',
                 keyword: 'maxLength',
-                params: { limit: 129 },
-                message: 'must NOT have more than 129 characters',
+                params: { limit: 162 },
+                message: 'must NOT have more than 162 characters',
               };
               if (vErrors === null) {
                 vErrors = [err23];
@@ -8464,8 +8474,9 @@ function validate42(
                 instancePath: instancePath + '/lock/owner',
                 schemaPath: '#/anyOf/0/properties/lock/properties/owner/pattern',
                 keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' },
-                message: 'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' + '"',
+                params: { pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' },
+                message:
+                  'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' + '"',
               };
               if (vErrors === null) {
                 vErrors = [err25];
@@ -10651,11 +10662,11 @@ const schema55 = {
                   properties: {
                     owner: {
                       description:
-                        "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+                        "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
                       type: 'string',
                       minLength: 1,
-                      maxLength: 129,
-                      pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+                      maxLength: 162,
+                      pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
                     },
                     since: { type: 'string', format: 'date-time' },
                     ttl: { type: 'integer' },
@@ -10822,6 +10833,7 @@ const schema55 = {
                 'EAUTH',
                 'EFORBIDDEN',
                 'EFOREIGN_OWNER',
+                'EINSUFFICIENT_SCOPE',
                 'ENOTFOUND',
                 'ENOCHANGE',
                 'ENOSESSION',
@@ -11811,13 +11823,13 @@ function validate44(
               if (data15.owner !== undefined) {
                 let data16 = data15.owner;
                 if (typeof data16 === 'string') {
-                  if (func1(data16) > 129) {
+                  if (func1(data16) > 162) {
                     const err54 = {
                       instancePath: instancePath + '/result/lock/owner',
                       schemaPath: '#/oneOf/2/properties/result/anyOf/0/properties/lock/properties/owner/maxLength',
                       keyword: 'maxLength',
-                      params: { limit: 129 },
-                      message: 'must NOT have more than 129 characters',
+                      params: { limit: 162 },
+                      message: 'must NOT have more than 162 characters',
                     };
                     if (vErrors === null) {
                       vErrors = [err54];
@@ -11846,8 +11858,11 @@ function validate44(
                       instancePath: instancePath + '/result/lock/owner',
                       schemaPath: '#/oneOf/2/properties/result/anyOf/0/properties/lock/properties/owner/pattern',
                       keyword: 'pattern',
-                      params: { pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' },
-                      message: 'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' + '"',
+                      params: { pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' },
+                      message:
+                        'must match pattern "' +
+                        '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' +
+                        '"',
                     };
                     if (vErrors === null) {
                       vErrors = [err56];
@@ -14350,6 +14365,7 @@ function validate44(
                 data79 === 'EAUTH' ||
                 data79 === 'EFORBIDDEN' ||
                 data79 === 'EFOREIGN_OWNER' ||
+                data79 === 'EINSUFFICIENT_SCOPE' ||
                 data79 === 'ENOTFOUND' ||
                 data79 === 'ENOCHANGE' ||
                 data79 === 'ENOSESSION' ||
@@ -15426,11 +15442,11 @@ const schema58 = {
               properties: {
                 owner: {
                   description:
-                    "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+                    "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
                   type: 'string',
                   minLength: 1,
-                  maxLength: 129,
-                  pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+                  maxLength: 162,
+                  pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
                 },
                 since: { type: 'string', format: 'date-time' },
                 ttl: { type: 'integer' },
@@ -16038,13 +16054,13 @@ function validate47(
             if (data7.owner !== undefined) {
               let data8 = data7.owner;
               if (typeof data8 === 'string') {
-                if (func1(data8) > 129) {
+                if (func1(data8) > 162) {
                   const err28 = {
                     instancePath: instancePath + '/result/lock/owner',
                     schemaPath: '#/properties/result/anyOf/0/properties/lock/properties/owner/maxLength',
                     keyword: 'maxLength',
-                    params: { limit: 129 },
-                    message: 'must NOT have more than 129 characters',
+                    params: { limit: 162 },
+                    message: 'must NOT have more than 162 characters',
                   };
                   if (vErrors === null) {
                     vErrors = [err28];
@@ -16073,8 +16089,11 @@ function validate47(
                     instancePath: instancePath + '/result/lock/owner',
                     schemaPath: '#/properties/result/anyOf/0/properties/lock/properties/owner/pattern',
                     keyword: 'pattern',
-                    params: { pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' },
-                    message: 'must match pattern "' + '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$' + '"',
+                    params: { pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' },
+                    message:
+                      'must match pattern "' +
+                      '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$' +
+                      '"',
                   };
                   if (vErrors === null) {
                     vErrors = [err30];
@@ -18210,6 +18229,7 @@ const schema59 = {
             'EAUTH',
             'EFORBIDDEN',
             'EFOREIGN_OWNER',
+            'EINSUFFICIENT_SCOPE',
             'ENOTFOUND',
             'ENOCHANGE',
             'ENOSESSION',
@@ -18641,6 +18661,7 @@ function validate48(
             data7 === 'EAUTH' ||
             data7 === 'EFORBIDDEN' ||
             data7 === 'EFOREIGN_OWNER' ||
+            data7 === 'EINSUFFICIENT_SCOPE' ||
             data7 === 'ENOTFOUND' ||
             data7 === 'ENOCHANGE' ||
             data7 === 'ENOSESSION' ||
@@ -22974,6 +22995,7 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
       'EAUTH',
       'EFORBIDDEN',
       'EFOREIGN_OWNER',
+      'EINSUFFICIENT_SCOPE',
       'ENOTFOUND',
       'ENOCHANGE',
       'ENOSESSION',
@@ -23075,6 +23097,7 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
           'EAUTH',
           'EFORBIDDEN',
           'EFOREIGN_OWNER',
+          'EINSUFFICIENT_SCOPE',
           'ENOTFOUND',
           'ENOCHANGE',
           'ENOSESSION',
@@ -23182,11 +23205,11 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
   },
   Owner: {
     description:
-      "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+      "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
     type: 'string',
     minLength: 1,
-    maxLength: 129,
-    pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+    maxLength: 162,
+    pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
   },
   ToolName: {
     type: 'string',
@@ -23223,11 +23246,11 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       owner: {
         description:
-          "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+          "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
         type: 'string',
         minLength: 1,
-        maxLength: 129,
-        pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+        maxLength: 162,
+        pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
       },
       ttl: {
         type: 'integer',
@@ -23257,11 +23280,11 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       owner: {
         description:
-          "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+          "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
         type: 'string',
         minLength: 1,
-        maxLength: 129,
-        pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+        maxLength: 162,
+        pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
       },
     },
   },
@@ -23293,11 +23316,11 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
           },
           owner: {
             description:
-              "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+              "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
             type: 'string',
             minLength: 1,
-            maxLength: 129,
-            pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+            maxLength: 162,
+            pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
           },
           ttl: {
             type: 'integer',
@@ -23327,11 +23350,11 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
           },
           owner: {
             description:
-              "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+              "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
             type: 'string',
             minLength: 1,
-            maxLength: 129,
-            pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+            maxLength: 162,
+            pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
           },
         },
       },
@@ -23344,11 +23367,11 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
     properties: {
       owner: {
         description:
-          "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+          "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
         type: 'string',
         minLength: 1,
-        maxLength: 129,
-        pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+        maxLength: 162,
+        pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
       },
       since: {
         type: 'string',
@@ -23414,11 +23437,11 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
         properties: {
           owner: {
             description:
-              "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+              "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
             type: 'string',
             minLength: 1,
-            maxLength: 129,
-            pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+            maxLength: 162,
+            pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
           },
           since: {
             type: 'string',
@@ -23873,11 +23896,11 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
             properties: {
               owner: {
                 description:
-                  "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+                  "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
                 type: 'string',
                 minLength: 1,
-                maxLength: 129,
-                pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+                maxLength: 162,
+                pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
               },
               since: {
                 type: 'string',
@@ -24226,11 +24249,11 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
                     properties: {
                       owner: {
                         description:
-                          "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+                          "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
                         type: 'string',
                         minLength: 1,
-                        maxLength: 129,
-                        pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+                        maxLength: 162,
+                        pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
                       },
                       since: {
                         type: 'string',
@@ -24523,6 +24546,7 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
                   'EAUTH',
                   'EFORBIDDEN',
                   'EFOREIGN_OWNER',
+                  'EINSUFFICIENT_SCOPE',
                   'ENOTFOUND',
                   'ENOCHANGE',
                   'ENOSESSION',
@@ -24707,11 +24731,11 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
                 properties: {
                   owner: {
                     description:
-                      "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+                      "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
                     type: 'string',
                     minLength: 1,
-                    maxLength: 129,
-                    pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+                    maxLength: 162,
+                    pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
                   },
                   since: {
                     type: 'string',
@@ -25004,6 +25028,7 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
               'EAUTH',
               'EFORBIDDEN',
               'EFOREIGN_OWNER',
+              'EINSUFFICIENT_SCOPE',
               'ENOTFOUND',
               'ENOCHANGE',
               'ENOSESSION',

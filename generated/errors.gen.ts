@@ -39,6 +39,11 @@ export const ERROR_MAP = {
     jsonrpc: -32014,
     title: 'The owner belongs to another caller',
   },
+  EINSUFFICIENT_SCOPE: {
+    status: 403,
+    jsonrpc: -32016,
+    title: 'The token lacks a scope this request needs',
+  },
   ENOTFOUND: {
     status: 404,
     jsonrpc: -32602,

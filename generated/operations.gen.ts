@@ -2,15 +2,33 @@
 
 import type * as T from './types.gen.js';
 
-/** Every operation: method, path, credentials, whether it takes a body, the media types of its success replies. */
+/**
+ * Every operation: method, path, credentials, the scopes a bearer token needs for it (beyond those of its tool or
+ * MCP method), whether it takes a body, the media types of its success replies.
+ */
 export const operations = {
-  getHealth: { method: 'GET', path: '/healthz', auth: 'none', body: false, produces: ['application/json'] },
-  getReadiness: { method: 'GET', path: '/readyz', auth: 'none', body: false, produces: ['application/json'] },
-  getContract: { method: 'GET', path: '/openapi.yaml', auth: 'none', body: false, produces: ['application/yaml'] },
+  getHealth: { method: 'GET', path: '/healthz', auth: 'none', scopes: [], body: false, produces: ['application/json'] },
+  getReadiness: {
+    method: 'GET',
+    path: '/readyz',
+    auth: 'none',
+    scopes: [],
+    body: false,
+    produces: ['application/json'],
+  },
+  getContract: {
+    method: 'GET',
+    path: '/openapi.yaml',
+    auth: 'none',
+    scopes: [],
+    body: false,
+    produces: ['application/yaml'],
+  },
   getProtectedResourceMetadata: {
     method: 'GET',
     path: '/.well-known/oauth-protected-resource',
     auth: 'none',
+    scopes: [],
     body: false,
     produces: ['application/json'],
   },
@@ -18,6 +36,7 @@ export const operations = {
     method: 'GET',
     path: '/.well-known/oauth-protected-resource/mcp',
     auth: 'none',
+    scopes: [],
     body: false,
     produces: ['application/json'],
   },
@@ -25,24 +44,34 @@ export const operations = {
     method: 'GET',
     path: '/.well-known/oauth-protected-resource/sse',
     auth: 'none',
+    scopes: [],
     body: false,
     produces: ['application/json'],
   },
-  getMcp: { method: 'GET', path: '/mcp', auth: 'bearer', body: false, produces: [] },
+  getMcp: { method: 'GET', path: '/mcp', auth: 'bearer', scopes: [], body: false, produces: [] },
   postMcp: {
     method: 'POST',
     path: '/mcp',
     auth: 'bearer',
+    scopes: [],
     body: true,
     produces: ['application/json', 'text/event-stream'],
   },
-  deleteMcp: { method: 'DELETE', path: '/mcp', auth: 'bearer', body: false, produces: [] },
-  getLegacySse: { method: 'GET', path: '/sse', auth: 'bearerOrCookie', body: false, produces: ['text/event-stream'] },
-  postLegacyMessage: { method: 'POST', path: '/messages', auth: 'bearer', body: true, produces: [] },
+  deleteMcp: { method: 'DELETE', path: '/mcp', auth: 'bearer', scopes: [], body: false, produces: [] },
+  getLegacySse: {
+    method: 'GET',
+    path: '/sse',
+    auth: 'bearerOrCookie',
+    scopes: [],
+    body: false,
+    produces: ['text/event-stream'],
+  },
+  postLegacyMessage: { method: 'POST', path: '/messages', auth: 'bearer', scopes: [], body: true, produces: [] },
   invokeTool: {
     method: 'POST',
     path: '/v1/tools/{tool}/invoke',
     auth: 'bearer',
+    scopes: [],
     body: true,
     produces: ['application/json', 'text/event-stream', 'application/x-ndjson'],
   },
@@ -50,11 +79,26 @@ export const operations = {
     method: 'GET',
     path: '/v1/events',
     auth: 'bearerOrCookie',
+    scopes: ['changes:read'],
     body: false,
     produces: ['text/event-stream'],
   },
-  createSession: { method: 'POST', path: '/v1/session', auth: 'bearer', body: false, produces: ['application/json'] },
-  deleteSession: { method: 'DELETE', path: '/v1/session', auth: 'bearerOrCookie', body: false, produces: [] },
+  createSession: {
+    method: 'POST',
+    path: '/v1/session',
+    auth: 'bearer',
+    scopes: ['changes:read'],
+    body: false,
+    produces: ['application/json'],
+  },
+  deleteSession: {
+    method: 'DELETE',
+    path: '/v1/session',
+    auth: 'bearerOrCookie',
+    scopes: [],
+    body: false,
+    produces: [],
+  },
 } as const;
 
 export type OperationId = keyof typeof operations;

@@ -47,6 +47,7 @@ export const ErrorCodeSchema = {
     'EAUTH',
     'EFORBIDDEN',
     'EFOREIGN_OWNER',
+    'EINSUFFICIENT_SCOPE',
     'ENOTFOUND',
     'ENOCHANGE',
     'ENOSESSION',
@@ -106,6 +107,11 @@ export const ErrorCodeSchema = {
       status: 403,
       jsonrpc: -32014,
       title: 'The owner belongs to another caller',
+    },
+    EINSUFFICIENT_SCOPE: {
+      status: 403,
+      jsonrpc: -32016,
+      title: 'The token lacks a scope this request needs',
     },
     ENOTFOUND: {
       status: 404,
@@ -372,11 +378,11 @@ export const SlugSchema = {
 
 export const OwnerSchema = {
   description:
-    "Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a\nsub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one\ncaller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no\ncaller takes, renews, releases or archives under another caller's lock. A token name is an owner without\nthe `/<name>` part.\n",
+    "Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in\nthe caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's\nagents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,\nrenews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or\nan OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside\n`[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).\n",
   type: 'string',
   minLength: 1,
-  maxLength: 129,
-  pattern: '^[A-Za-z0-9._@-]{1,64}(/[A-Za-z0-9._@-]{1,64})?$',
+  maxLength: 162,
+  pattern: '^[A-Za-z0-9._@-]{1,64}(~[a-z0-9-]{1,32})?(/[A-Za-z0-9._@-]{1,64})?$',
 } as const;
 
 export const ToolNameSchema = {

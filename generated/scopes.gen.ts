@@ -2,8 +2,21 @@
 
 /** The OAuth scopes this server understands, each with what it allows (`bearerAuth`'s `x-scopes`). */
 export const SCOPES = {
-  'changes:read': 'Read changes (the resources, `changes://active`, `/v1/events`).',
+  'changes:read': 'Read changes (the MCP resources, `changes://active`, `/v1/events`).',
   'changes:write': 'Open and archive changes (`change_open`, `change_archive`).',
 } as const;
 
 export type Scope = keyof typeof SCOPES;
+
+/** The scopes each tool needs (`x-required-scopes.tools`, every one listed), by canonical name. */
+export const TOOL_SCOPES = {
+  'change.open': ['changes:write'],
+  'change.archive': ['changes:write'],
+} as const satisfies Record<string, readonly Scope[]>;
+
+/** The scopes an MCP method needs (`x-required-scopes.mcpMethods`); a method not named needs none. */
+export const MCP_METHOD_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
+  'resources/list': ['changes:read'],
+  'resources/templates/list': ['changes:read'],
+  'resources/read': ['changes:read'],
+};

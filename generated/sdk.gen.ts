@@ -261,6 +261,10 @@ export const deleteSession = <ThrowOnError extends boolean = false>(
 
 /**
  * Trade the bearer token for the `task_mcp_session` cookie that `EventSource` sends.
+ *
+ * The cookie lives `SESSION_TTL_SECONDS`, or until the token expires if that is sooner (an OAuth token's `exp`).
+ * It can do what signing in needed (`changes:read`: read the feed) and nothing more.
+ *
  */
 export const createSession = <ThrowOnError extends boolean = false>(
   options?: Options<CreateSessionData, ThrowOnError>,

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'EAUTH'
   | 'EFORBIDDEN'
   | 'EFOREIGN_OWNER'
+  | 'EINSUFFICIENT_SCOPE'
   | 'ENOTFOUND'
   | 'ENOCHANGE'
   | 'ENOSESSION'
@@ -129,11 +130,12 @@ export type SessionId = string;
 export type Slug = string;
 
 /**
- * Who holds a change's lock, always on the caller's own behalf: the caller's token name (the default), or a
- * sub-owner in the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one
- * caller's agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no
- * caller takes, renews, releases or archives under another caller's lock. A token name is an owner without
- * the `/<name>` part.
+ * Who holds a change's lock, always on the caller's own behalf: the caller (the default), or a sub-owner in
+ * the caller's namespace, `<caller>/<name>` (`alice/agent-2` for the caller `alice`), so that one caller's
+ * agents hold locks apart from each other. Any other owner is refused with `EFOREIGN_OWNER`: no caller takes,
+ * renews, releases or archives under another caller's lock. A caller is a static token's name (`alice`), or
+ * an OAuth token's subject with its issuer's label, `<subject>~<label>` (`carol~auth0`; a subject outside
+ * `[A-Za-z0-9.@-]` is escaped: see docs/authorization.md).
  *
  */
 export type Owner = string;
@@ -557,7 +559,11 @@ export type DeleteMcpErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
+   * Origin or Host not allowed, a lock owner outside the caller's namespace, or a token without a scope the
+   * request needs (`EINSUFFICIENT_SCOPE`): then `WWW-Authenticate` is an RFC 6750 challenge with
+   * `error="insufficient_scope"` and the `scope` to ask for (with `OAUTH_ISSUER`, and `resource_metadata`), the
+   * step-up of the MCP authorization spec.
+   *
    */
   403: Problem;
   /**
@@ -595,7 +601,11 @@ export type GetMcpErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
+   * Origin or Host not allowed, a lock owner outside the caller's namespace, or a token without a scope the
+   * request needs (`EINSUFFICIENT_SCOPE`): then `WWW-Authenticate` is an RFC 6750 challenge with
+   * `error="insufficient_scope"` and the `scope` to ask for (with `OAUTH_ISSUER`, and `resource_metadata`), the
+   * step-up of the MCP authorization spec.
+   *
    */
   403: Problem;
   /**
@@ -642,7 +652,11 @@ export type PostMcpErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
+   * Origin or Host not allowed, a lock owner outside the caller's namespace, or a token without a scope the
+   * request needs (`EINSUFFICIENT_SCOPE`): then `WWW-Authenticate` is an RFC 6750 challenge with
+   * `error="insufficient_scope"` and the `scope` to ask for (with `OAUTH_ISSUER`, and `resource_metadata`), the
+   * step-up of the MCP authorization spec.
+   *
    */
   403: Problem;
   /**
@@ -706,7 +720,11 @@ export type GetLegacySseErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
+   * Origin or Host not allowed, a lock owner outside the caller's namespace, or a token without a scope the
+   * request needs (`EINSUFFICIENT_SCOPE`): then `WWW-Authenticate` is an RFC 6750 challenge with
+   * `error="insufficient_scope"` and the `scope` to ask for (with `OAUTH_ISSUER`, and `resource_metadata`), the
+   * step-up of the MCP authorization spec.
+   *
    */
   403: Problem;
   /**
@@ -755,7 +773,11 @@ export type PostLegacyMessageErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
+   * Origin or Host not allowed, a lock owner outside the caller's namespace, or a token without a scope the
+   * request needs (`EINSUFFICIENT_SCOPE`): then `WWW-Authenticate` is an RFC 6750 challenge with
+   * `error="insufficient_scope"` and the `scope` to ask for (with `OAUTH_ISSUER`, and `resource_metadata`), the
+   * step-up of the MCP authorization spec.
+   *
    */
   403: Problem;
   /**
@@ -819,7 +841,11 @@ export type InvokeToolErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
+   * Origin or Host not allowed, a lock owner outside the caller's namespace, or a token without a scope the
+   * request needs (`EINSUFFICIENT_SCOPE`): then `WWW-Authenticate` is an RFC 6750 challenge with
+   * `error="insufficient_scope"` and the `scope` to ask for (with `OAUTH_ISSUER`, and `resource_metadata`), the
+   * step-up of the MCP authorization spec.
+   *
    */
   403: Problem;
   /**
@@ -910,7 +936,11 @@ export type GetEventsErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
+   * Origin or Host not allowed, a lock owner outside the caller's namespace, or a token without a scope the
+   * request needs (`EINSUFFICIENT_SCOPE`): then `WWW-Authenticate` is an RFC 6750 challenge with
+   * `error="insufficient_scope"` and the `scope` to ask for (with `OAUTH_ISSUER`, and `resource_metadata`), the
+   * step-up of the MCP authorization spec.
+   *
    */
   403: Problem;
   /**
@@ -953,7 +983,11 @@ export type DeleteSessionErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
+   * Origin or Host not allowed, a lock owner outside the caller's namespace, or a token without a scope the
+   * request needs (`EINSUFFICIENT_SCOPE`): then `WWW-Authenticate` is an RFC 6750 challenge with
+   * `error="insufficient_scope"` and the `scope` to ask for (with `OAUTH_ISSUER`, and `resource_metadata`), the
+   * step-up of the MCP authorization spec.
+   *
    */
   403: Problem;
   /**
@@ -996,7 +1030,11 @@ export type CreateSessionErrors = {
    */
   401: Problem;
   /**
-   * Origin or Host not allowed, or a lock owner outside the caller's namespace.
+   * Origin or Host not allowed, a lock owner outside the caller's namespace, or a token without a scope the
+   * request needs (`EINSUFFICIENT_SCOPE`): then `WWW-Authenticate` is an RFC 6750 challenge with
+   * `error="insufficient_scope"` and the `scope` to ask for (with `OAUTH_ISSUER`, and `resource_metadata`), the
+   * step-up of the MCP authorization spec.
+   *
    */
   403: Problem;
   /**

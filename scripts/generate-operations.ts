@@ -5,7 +5,8 @@
  * - `operations.gen.ts`: one entry per operation, tying its method, path, accepted credentials, body and the media
  *   types its success responses may come in to the types generated for it, so handlers are typed per operation
  *   without writing any type twice;
- * - `scopes.gen.ts`: the OAuth scopes of the `bearerAuth` scheme's `x-scopes`;
+ * - `scopes.gen.ts`: the OAuth scopes of the `bearerAuth` scheme's `x-scopes`, and the scopes each tool and MCP
+ *   method needs (its `x-required-scopes`), checked here: every tool named, every scope one of `x-scopes`;
  * - `errors.gen.ts`: the error table (`ErrorCode` and its `x-error-map`), checked here (scripts/error-map.ts);
  * - `resources.gen.ts`: the MCP resources and URI templates of `x-resources`, with a builder and a pattern per
  *   template (scripts/resource-templates.ts);
@@ -29,8 +30,13 @@ type Document = {
   'x-resources'?: unknown;
   paths: Record<string, Record<string, Operation>>;
   components: {
-    securitySchemes: { bearerAuth: { 'x-scopes'?: Record<string, string> } };
-    schemas: { ErrorCode: { enum?: unknown; 'x-error-map'?: unknown } };
+    securitySchemes: {
+      bearerAuth: {
+        'x-scopes'?: Record<string, string>;
+        'x-required-scopes'?: { tools?: Record<string, unknown>; mcpMethods?: Record<string, unknown> };
+      };
+    };
+    schemas: { ErrorCode: { enum?: unknown; 'x-error-map'?: unknown }; ToolName: { enum: string[] } };
   };
 };
 
@@ -41,11 +47,28 @@ const out = process.argv[2] ?? 'generated';
 
 const pascal = (id: string): string => id[0]!.toUpperCase() + id.slice(1);
 
+const requirementsOf = (op: Operation) => op.security ?? doc.security ?? [];
+
 function authOf(op: Operation): string {
-  const schemes = (op.security ?? doc.security ?? []).flatMap((s) => Object.keys(s));
+  const schemes = requirementsOf(op).flatMap((s) => Object.keys(s));
   if (schemes.length === 0) return 'none';
   return schemes.includes('cookieAuth') ? 'bearerOrCookie' : 'bearer';
 }
+
+const scopes = doc.components.securitySchemes.bearerAuth['x-scopes'];
+if (!scopes || Object.keys(scopes).length === 0) throw new Error('openapi.yaml: bearerAuth has no x-scopes');
+
+/** A list of scopes `where` names, each one of `x-scopes`. */
+function scopeList(value: unknown, where: string): string[] {
+  if (!Array.isArray(value) || !value.every((scope) => typeof scope === 'string' && Object.hasOwn(scopes!, scope))) {
+    throw new Error(`openapi.yaml: ${where} must list scopes of bearerAuth's x-scopes, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** The scopes a bearer token needs for the operation: its `bearerAuth` requirement's list (OpenAPI 3.1). */
+const scopesOf = (op: Operation): string[] =>
+  scopeList(requirementsOf(op).find((s) => 'bearerAuth' in s)?.bearerAuth ?? [], `${op.operationId}'s security`);
 
 /** The media types of the operation's success responses, in the contract's order (its order of preference). */
 function producesOf(op: Operation): string[] {
@@ -68,6 +91,7 @@ for (const [path, item] of Object.entries(doc.paths)) {
       `method: '${method.toUpperCase()}'`,
       `path: '${path}'`,
       `auth: '${authOf(op)}'`,
+      `scopes: ${JSON.stringify(scopesOf(op))}`,
       `body: ${op.requestBody !== undefined}`,
       `produces: ${JSON.stringify(producesOf(op))}`,
     ];
@@ -82,8 +106,21 @@ for (const [path, item] of Object.entries(doc.paths)) {
   }
 }
 
-const scopes = doc.components.securitySchemes.bearerAuth['x-scopes'];
-if (!scopes || Object.keys(scopes).length === 0) throw new Error('openapi.yaml: bearerAuth has no x-scopes');
+/** `x-required-scopes`: every canonical (dotted) tool of `ToolName` named, each list made of `x-scopes`. */
+function requiredScopes(): { tools: Record<string, string[]>; mcpMethods: Record<string, string[]> } {
+  const required = doc.components.securitySchemes.bearerAuth['x-required-scopes'] ?? {};
+  const read = (table: Record<string, unknown> = {}, what: string) =>
+    Object.fromEntries(Object.entries(table).map(([name, list]) => [name, scopeList(list, `${what} ${name}`)]));
+  const tools = read(required.tools, 'x-required-scopes of the tool');
+  const canonical = doc.components.schemas.ToolName.enum.filter((name) => name.includes('.'));
+  const named = Object.keys(tools);
+  if (canonical.length !== named.length || !canonical.every((name) => named.includes(name))) {
+    throw new Error(`openapi.yaml: x-required-scopes.tools must name each of ${canonical.join(', ')}, and no other`);
+  }
+  return { tools, mcpMethods: read(required.mcpMethods, 'x-required-scopes of the MCP method') };
+}
+
+const required = requiredScopes();
 
 writeFileSync(
   `${out}/scopes.gen.ts`,
@@ -91,6 +128,12 @@ writeFileSync(
 export const SCOPES = ${JSON.stringify(scopes, null, 2)} as const;
 
 export type Scope = keyof typeof SCOPES;
+
+/** The scopes each tool needs (\`x-required-scopes.tools\`, every one listed), by canonical name. */
+export const TOOL_SCOPES = ${JSON.stringify(required.tools, null, 2)} as const satisfies Record<string, readonly Scope[]>;
+
+/** The scopes an MCP method needs (\`x-required-scopes.mcpMethods\`); a method not named needs none. */
+export const MCP_METHOD_SCOPES: Readonly<Record<string, readonly Scope[]>> = ${JSON.stringify(required.mcpMethods, null, 2)};
 `,
 );
 
@@ -110,7 +153,10 @@ writeFileSync(
   `${out}/operations.gen.ts`,
   `${NOTICE}import type * as T from './types.gen.js';
 
-/** Every operation: method, path, credentials, whether it takes a body, the media types of its success replies. */
+/**
+ * Every operation: method, path, credentials, the scopes a bearer token needs for it (beyond those of its tool or
+ * MCP method), whether it takes a body, the media types of its success replies.
+ */
 export const operations = {
 ${entries.join('\n')}
 } as const;

@@ -13,7 +13,7 @@ import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { chooseFeed } from './events/choose-feed.js';
 import { createApp } from './http/app.js';
-import { createIdentify } from './http/auth.js';
+import { createIdentify, createSessionVerifier } from './http/auth.js';
 import { createClientErrors } from './http/client-error.js';
 import { corsAllowlist } from './http/cors.js';
 import { drainGate } from './http/drain-gate.js';
@@ -244,17 +244,12 @@ async function buildCredentials(config: Config, logger: Logger) {
     ttlSeconds: config.sessionTtlSeconds,
     crossSite: config.corsOrigins.length > 0,
   });
-  // A signed cookie outlives nothing: not its expiry, not the removal of its token from TASK_MCP_TOKENS, and not
-  // its sign-out (asked of `revocations` when the cookie is the credential used).
-  const identify = createIdentify(tokens, (value) => {
-    const claims = cookies.verify(value, new Date());
-    return claims && tokens.knows(claims.name) ? claims : undefined;
-  });
+  const oauth = config.oauth && (await oauthBearer(config.oauth, tokens));
   return {
     cookies,
-    identify,
+    identify: createIdentify(tokens, createSessionVerifier(cookies, tokens, oauth?.knows)),
     revocations: createSessionRevocations({ redisUrl: config.redisUrl, logger }),
-    oauth: config.oauth && (await oauthBearer(config.oauth, tokens)),
+    oauth,
   };
 }
 

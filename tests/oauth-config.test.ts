@@ -19,6 +19,7 @@ describe('the OAuth settings', () => {
     assert.deepEqual(config.oauth, {
       publicUrl: 'https://tasks.example.com',
       issuers: ['https://auth.example.com', 'https://login.example.org/tenant/'],
+      labels: { 'https://auth.example.com': 'auth', 'https://login.example.org/tenant/': 'login' },
       audiences: ['https://tasks.example.com', 'https://tasks.example.com/mcp', 'https://tasks.example.com/sse'],
       introspection: undefined,
       clockSkewSeconds: 30,

@@ -93,10 +93,10 @@ describe('OAuth on the HTTP surface', () => {
     assert.ok(res.headers.get('access-control-expose-headers')?.split(',').includes('WWW-Authenticate'));
   });
 
-  it("takes a verified token's subject as the caller: the lock owner over HTTP and over MCP", async () => {
+  it("takes a verified token's subject, with its issuer's label, as the caller: the lock owner over HTTP and MCP", async () => {
     const res = await invoke(s, await token(PUBLIC_URL), 'oauth-over-http');
     assert.equal(res.status, 200);
-    assert.equal(((await res.json()) as { lock: { owner: string } }).lock.owner, 'carol');
+    assert.equal(((await res.json()) as { lock: { owner: string } }).lock.owner, 'carol~127-0-0-1');
 
     const client = new Client(
       { name: 'oauth-test', version: '1' },
@@ -111,7 +111,7 @@ describe('OAuth on the HTTP surface', () => {
         name: 'change_open',
         arguments: { title: 'Over MCP', slug: 'oauth-over-mcp' },
       });
-      assert.equal((result.structuredContent as { lock: { owner: string } }).lock.owner, 'dave');
+      assert.equal((result.structuredContent as { lock: { owner: string } }).lock.owner, 'dave~127-0-0-1');
     } finally {
       await client.close();
     }
@@ -138,7 +138,7 @@ describe('OAuth on the HTTP surface', () => {
 
   it('writes no token in any log line', () => {
     assert.ok(issued.length >= 3);
-    assert.match(s.rawLogs(), /"caller":"carol"/);
+    assert.match(s.rawLogs(), /"caller":"carol~127-0-0-1"/);
     assertNoToken(s.rawLogs(), ...issued);
   });
 });

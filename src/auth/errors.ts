@@ -8,7 +8,7 @@
 export class InvalidTokenError extends Error {
   override readonly name = 'InvalidTokenError';
   /** The RFC 6750 error code, for the `WWW-Authenticate` challenge. */
-  readonly error = 'invalid_token';
+  readonly error = 'invalid_token' as const;
 
   /** @param description the RFC 6750 `error_description`: says what is wrong, never quotes the token. */
   constructor(readonly description: string) {

@@ -6,9 +6,9 @@
  */
 import { getOAuthProtectedResourceMetadataUrl } from '@modelcontextprotocol/server';
 import type { ProtectedResourceMetadata } from '../../generated/types.gen.js';
-import { SCOPES } from '../../generated/scopes.gen.js';
-import type { InvalidTokenError } from './errors.js';
+import { type Challenge, formatChallenge } from './challenge.js';
 import { type ResourcePath, resourceOf } from './resources.js';
+import { ALL_SCOPES } from './scopes.js';
 
 export interface ProtectedResourceOptions {
   /** The public origin, `https://tasks.example.com` (no trailing slash). */
@@ -20,10 +20,10 @@ export interface ProtectedResource {
   /** The RFC 9728 document of one resource. */
   metadata(path: ResourcePath): ProtectedResourceMetadata;
   /**
-   * The `WWW-Authenticate` value of a 401 on `requestPath`: the metadata URL of the resource the path belongs to,
-   * every scope, and, for a refused token, RFC 6750's `error` and `error_description`.
+   * The `WWW-Authenticate` value of a refusal on `requestPath`: `challenge` with the metadata URL of the resource the
+   * path belongs to, and, unless it names its own (a 403's), every scope.
    */
-  challenge(requestPath: string, refusal?: InvalidTokenError | 'invalid_token'): string;
+  challenge(requestPath: string, challenge: Challenge): string;
 }
 
 /**
@@ -32,7 +32,7 @@ export interface ProtectedResource {
  * Its metadata URL rule is used here; the document is the contract's `ProtectedResourceMetadata`.
  */
 export function createProtectedResource({ publicUrl, issuers }: ProtectedResourceOptions): ProtectedResource {
-  const scopes = Object.keys(SCOPES);
+  const scopes = [...ALL_SCOPES];
   const metadataUrl = (path: ResourcePath): string => getOAuthProtectedResourceMetadataUrl(new URL(publicUrl + path));
   return {
     metadata: (path) => ({
@@ -42,18 +42,7 @@ export function createProtectedResource({ publicUrl, issuers }: ProtectedResourc
       bearer_methods_supported: ['header'],
       resource_name: 'task-mcp',
     }),
-    challenge(requestPath, refusal) {
-      const params: Array<[string, string]> = [
-        ['realm', 'task-mcp'],
-        ['resource_metadata', metadataUrl(resourceOf(requestPath))],
-        ['scope', scopes.join(' ')],
-      ];
-      if (refusal !== undefined) params.push(['error', 'invalid_token']);
-      if (typeof refusal === 'object') params.push(['error_description', refusal.description]);
-      return `Bearer ${params.map(([name, value]) => `${name}="${quoted(value)}"`).join(', ')}`;
-    },
+    challenge: (requestPath, challenge) =>
+      formatChallenge({ scope: scopes, ...challenge, resourceMetadata: metadataUrl(resourceOf(requestPath)) }),
   };
 }
-
-/** An HTTP quoted-string's content: `\` and `"` escaped, anything outside printable ASCII made a space. */
-const quoted = (value: string): string => value.replace(/[\\"]/g, '\\$&').replace(/[^\x20-\x7e]/g, ' ');

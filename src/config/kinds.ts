@@ -5,7 +5,8 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH, tokenFault } from '../auth/bearer-token.js';
-import { isActorName } from '../changes/owner.js';
+import { isTokenName } from '../auth/caller-name.js';
+import { ALL_SCOPES, isScope, type Scope } from '../auth/scopes.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -24,6 +25,8 @@ export type ValueOf<K> = K extends Kind<infer T> ? T : never;
 export interface Token {
   name: string;
   token: string;
+  /** The scopes the entry lists; every scope when it lists none. */
+  scopes?: Scope[];
 }
 
 /** `max` requests per `durationMs`, from a setting like `20/1s`. */
@@ -111,39 +114,56 @@ export const origins: Kind<string[]> = {
 };
 
 /**
- * Comma-separated `name:token` pairs: a name that can be a caller (the receipts' actor, the root of its lock owners'
- * namespace) and a token the bearer parser accepts, so none can answer 401 forever. Messages name a pair by its
- * position and name, never its token: that is a secret.
+ * Comma-separated `name:token` pairs, each name optionally followed by the token's scopes in brackets,
+ * `ci[changes:read]:token` (space-separated; every scope when none are listed). The brackets cannot be mistaken for
+ * the token, which may hold `:`, since a name has no `[`. A name can be a caller (the receipts' actor, the root of
+ * its lock owners' namespace) and a token is one the bearer parser accepts, so none can answer 401 forever.
+ * Messages name a pair by its position and name, never its token: that is a secret.
  */
 export const tokens: Kind<Token[]> = {
   bounds: `tokens of ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} visible ASCII characters`,
   parse(raw, name) {
     if (!raw) return [];
-    const read = raw.split(',').map((pair, index) => {
-      const at = pair.indexOf(':');
-      const owner = pair.slice(0, at).trim();
-      const token = pair.slice(at + 1).trim();
-      const position = index + 1;
-      if (at < 1 || !isActorName(owner)) {
-        throw new ConfigError(
-          `${name} entry ${position} must be name:token with a name of 1–64 characters [A-Za-z0-9._@-]`,
-        );
-      }
-      const fault = tokenFault(token);
-      if (fault !== undefined) {
-        throw new ConfigError(
-          `${name} entry ${position} (${owner}) needs a token of ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} ` +
-            `visible ASCII characters; its token ${fault}`,
-        );
-      }
-      return { name: owner, token };
-    });
+    const read = raw.split(',').map((pair, index) => tokenEntry(pair, `${name} entry ${index + 1}`));
     const names = read.map((t) => t.name);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
     if (duplicate) throw new ConfigError(`${name} names ${duplicate} twice`);
     return read;
   },
 };
+
+const TOKEN_ENTRY = /^([^:[]*)(?:\[([^\]]*)\])?:(.*)$/s;
+
+function tokenEntry(pair: string, entry: string): Token {
+  const [, rawName = '', list, rawToken = ''] = TOKEN_ENTRY.exec(pair.trim()) ?? [];
+  const owner = rawName.trim();
+  const token = rawToken.trim();
+  if (!isTokenName(owner)) {
+    throw new ConfigError(
+      `${entry} must be name:token or name[scopes]:token with a name of 1–64 characters [A-Za-z0-9._@-]`,
+    );
+  }
+  const fault = tokenFault(token);
+  if (fault !== undefined) {
+    throw new ConfigError(
+      `${entry} (${owner}) needs a token of ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} ` +
+        `visible ASCII characters; its token ${fault}`,
+    );
+  }
+  return list === undefined ? { name: owner, token } : { name: owner, token, scopes: scopeList(list, entry, owner) };
+}
+
+function scopeList(list: string, entry: string, owner: string): Scope[] {
+  const named = list.split(' ').filter(Boolean);
+  const unknown = named.find((scope) => !isScope(scope));
+  if (unknown !== undefined || named.length === 0) {
+    throw new ConfigError(
+      `${entry} (${owner}) must list scopes among ${ALL_SCOPES.join(', ')} in its brackets` +
+        (unknown === undefined ? '' : `, not "${unknown}"`),
+    );
+  }
+  return [...new Set(named)] as Scope[];
+}
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const LONGEST_WINDOW_MS = 86_400_000;

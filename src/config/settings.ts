@@ -42,7 +42,13 @@ export const SETTINGS = {
   TLS_CERT: { kind: text, default: '', description: 'PEM certificate (chain) path; set with `TLS_KEY`' },
   TLS_KEY: { kind: text, default: '', description: 'PEM private key path; set with `TLS_CERT`' },
   TLS: { kind: offOrUnset, default: '', description: '`off`: plain HTTP, for use behind a TLS-terminating proxy' },
-  TASK_MCP_TOKENS: { kind: tokens, default: '', description: 'Comma-separated `name:token` pairs' },
+  TASK_MCP_TOKENS: {
+    kind: tokens,
+    default: '',
+    description:
+      'Comma-separated `name:token` pairs; `name[changes:read]:token` gives that token only the scopes listed ' +
+      '(space-separated), else it has all',
+  },
   REPO_ROOT: { kind: text, default: '', description: 'The git work tree to serve' },
   CORS_ORIGINS: {
     kind: origins,
@@ -160,7 +166,9 @@ export const SETTINGS = {
   OAUTH_ISSUER: {
     kind: text,
     default: '',
-    description: 'Comma-separated issuers whose OAuth access tokens are accepted',
+    description:
+      'Comma-separated issuers whose OAuth access tokens are accepted, each `label=issuer` or the issuer alone ' +
+      '(its label is its host’s first name); the caller is `<subject>~<label>`',
   },
   OAUTH_AUDIENCE: {
     kind: text,

@@ -4,17 +4,49 @@
  * guard is the Origin check in front of every route. A cookie can never drive a change to the repository.
  */
 import type { Middleware } from 'koa';
-import type { operations } from '../../generated/operations.gen.js';
+import { operations } from '../../generated/operations.gen.js';
+import type { Problem } from '../../generated/types.gen.js';
 import { TaskError } from '../errors.js';
 import { bearerToken } from '../auth/bearer-token.js';
+import { labelOf } from '../auth/caller-name.js';
+import type { Challenge } from '../auth/challenge.js';
+import { requireScopes, type Scope } from '../auth/scopes.js';
 import type { AppContext, Caller, Credentials, RequestState } from './handler.js';
-import { SESSION_COOKIE, type SessionClaims } from './session-cookie.js';
+import { SESSION_COOKIE, type SessionClaims, type SessionCookies } from './session-cookie.js';
 import type { TokenStore } from './tokens.js';
 
-type AuthMode = (typeof operations)[keyof typeof operations]['auth'];
+type Operation = (typeof operations)[keyof typeof operations];
+
+/**
+ * What a session cookie may do: what signing in needed (`POST /v1/session`'s scopes), and no more. A cookie can
+ * never drive a change to the repository.
+ */
+export const SESSION_SCOPES: ReadonlySet<Scope> = new Set(operations.createSession.scopes);
 
 /** Verifies a session cookie's value; its claims, or undefined when expired, tampered, unsigned or of no token. */
 export type SessionVerifier = (cookie: string) => SessionClaims | undefined;
+
+/**
+ * A signed cookie outlives nothing: not its expiry (never past its token's, see routes/session.ts), not the removal
+ * of its token from `TASK_MCP_TOKENS` or of the scopes a session needs from it, not the removal of its OAuth
+ * caller's issuer from `OAUTH_ISSUER`, and not its sign-out (asked of the revocations when the cookie is the
+ * credential used). `oauthCallers` says whether a name is a caller of a configured issuer.
+ */
+export function createSessionVerifier(
+  cookies: Pick<SessionCookies, 'verify'>,
+  tokens: Pick<TokenStore, 'scopesOf'>,
+  oauthCallers: (name: string) => boolean = () => false,
+): SessionVerifier {
+  const signsIn = (name: string): boolean => {
+    if (labelOf(name) !== undefined) return oauthCallers(name);
+    const scopes = tokens.scopesOf(name);
+    return scopes !== undefined && [...SESSION_SCOPES].every((scope) => scopes.has(scope));
+  };
+  return (value) => {
+    const claims = cookies.verify(value, new Date());
+    return claims && signsIn(claims.name) ? claims : undefined;
+  };
+}
 
 /** Whether a verified session was signed out; throws EUNAVAILABLE when that cannot be known. */
 export type RevocationCheck = (sessionId: string) => Promise<boolean>;
@@ -22,9 +54,24 @@ export type RevocationCheck = (sessionId: string) => Promise<boolean>;
 /** Query parameters that would carry a credential into URLs, proxies and logs: refused outright. */
 const TOKEN_PARAMS = ['access_token', 'token', 'auth', 'authorization'];
 
-/** The `WWW-Authenticate` challenge of a 401 (RFC 6750), set by the error responder. */
-export const challenge = (presented: boolean): string =>
-  presented ? 'Bearer realm="task-mcp", error="invalid_token"' : 'Bearer realm="task-mcp"';
+/**
+ * The `WWW-Authenticate` challenge (RFC 6750 §3) a problem answer carries, if any: a 401's (`invalid_token` when a
+ * token was `presented`), or an insufficient scope's 403, naming the scopes to ask for. The error responder writes it;
+ * with OAuth, oauth-bearer.ts adds where the resource's metadata is.
+ */
+export function challengeOf(
+  problem: Pick<Problem, 'code' | 'detail' | 'details'>,
+  presented: boolean,
+): Challenge | undefined {
+  if (problem.code === 'EAUTH') return presented ? { error: 'invalid_token' } : {};
+  if (problem.code !== 'EINSUFFICIENT_SCOPE') return undefined;
+  const scope = problem.details?.scopes;
+  return {
+    error: 'insufficient_scope',
+    ...(problem.detail !== undefined && { description: problem.detail }),
+    ...(Array.isArray(scope) && { scope: scope.map(String) }),
+  };
+}
 
 const unauthorized = (message: string): TaskError =>
   new TaskError('EAUTH', message, {
@@ -49,7 +96,7 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
     const authorization = ctx.get('Authorization');
     if (authorization) {
       const token = bearerToken(authorization);
-      const verified = ctx.state.oauth && 'subject' in ctx.state.oauth ? ctx.state.oauth.subject : undefined;
+      const verified = ctx.state.oauth && 'identity' in ctx.state.oauth ? ctx.state.oauth.identity : undefined;
       // A JWT is longer than a static token may be: the OAuth verifier has judged it before the parser's limit.
       credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? verified ?? null;
     }
@@ -60,8 +107,15 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
   };
 }
 
-/** Authenticates per the operation's `auth` mode and records the caller in `ctx.state.caller`. */
-export function authenticate(mode: AuthMode, identify: Identify, isRevoked: RevocationCheck): Middleware<RequestState> {
+/**
+ * Authenticates per the operation's `auth` mode, records the caller in `ctx.state.caller`, and refuses a caller
+ * without the operation's scopes (EINSUFFICIENT_SCOPE).
+ */
+export function authenticate(
+  { auth: mode, scopes }: Pick<Operation, 'auth' | 'scopes'>,
+  identify: Identify,
+  isRevoked: RevocationCheck,
+): Middleware<RequestState> {
   return async (ctx, next) => {
     if (mode === 'none') return next();
     if (Object.keys(ctx.query).some((key) => TOKEN_PARAMS.includes(key.toLowerCase()))) {
@@ -70,6 +124,7 @@ export function authenticate(mode: AuthMode, identify: Identify, isRevoked: Revo
     const caller = callerOf(identify(ctx), mode === 'bearerOrCookie');
     if (caller.session !== undefined && (await isRevoked(caller.session))) throw cookieRefused();
     ctx.state.caller = caller;
+    requireScopes(caller.scopes, scopes);
     return next();
   };
 }
@@ -79,11 +134,12 @@ const cookieRefused = (): TaskError => unauthorized('The session cookie is expir
 function callerOf({ bearer, cookie }: Credentials, cookieAccepted: boolean): Caller {
   if (bearer !== undefined) {
     if (bearer === null) throw unauthorized('The bearer token is not valid.');
-    return { name: bearer, via: 'bearer' };
+    return { ...bearer, via: 'bearer' };
   }
   if (cookieAccepted && cookie !== undefined) {
     if (cookie === null) throw cookieRefused();
-    return { name: cookie.name, via: 'cookie', session: cookie.id };
+    const { name, id, expiresAt } = cookie;
+    return { name, scopes: SESSION_SCOPES, expiresAt, via: 'cookie', session: id };
   }
   throw unauthorized('This route needs a bearer token.');
 }

@@ -6,7 +6,8 @@
 import type { Middleware } from 'koa';
 import type { ErrorCode } from '../../generated/types.gen.js';
 import { TaskError, isTaskError } from '../errors.js';
-import { challenge } from './auth.js';
+import { formatChallenge } from '../auth/challenge.js';
+import { challengeOf } from './auth.js';
 import type { RequestState } from './handler.js';
 import { PROBLEM_TYPE, toProblem } from './problem.js';
 import { recordFailure } from './request-log.js';
@@ -46,7 +47,8 @@ export function errorResponder(): Middleware<RequestState> {
       ctx.status = problem.status;
       ctx.type = PROBLEM_TYPE;
       ctx.body = problem;
-      if (problem.code === 'EAUTH') ctx.set('WWW-Authenticate', challenge(Boolean(ctx.get('Authorization'))));
+      const challenge = challengeOf(problem, Boolean(ctx.get('Authorization')));
+      if (challenge) ctx.set('WWW-Authenticate', formatChallenge(challenge));
     }
   };
 }

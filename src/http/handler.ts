@@ -8,28 +8,39 @@ import type { ParameterizedContext } from 'koa';
 import type { Logger } from 'pino';
 import type { OperationId, Operations } from '../../generated/operations.gen.js';
 import type { InvalidTokenError } from '../auth/errors.js';
+import type { Scope } from '../auth/scopes.js';
 import type { SessionClaims } from './session-cookie.js';
 
-/** What the auth middleware established about the caller. */
-export interface Caller {
-  /** The token's name from `TASK_MCP_TOKENS`, or a verified OAuth token's subject; never the token. */
+/** Who a credential speaks for, and what it may do. */
+export interface Identity {
+  /**
+   * The caller's name: a static token's name from `TASK_MCP_TOKENS`, or a verified OAuth token's subject with its
+   * issuer's label (`<subject>~<label>`, src/auth/caller-name.ts); never the token.
+   */
   name: string;
+  scopes: ReadonlySet<Scope>;
+  /** When the credential stops proving it (an OAuth token's `exp`, a cookie's expiry); never, for a static token. */
+  expiresAt?: Date;
+}
+
+/** What the auth middleware established about the caller. */
+export interface Caller extends Identity {
   via: 'bearer' | 'cookie';
   /** The session's id, when the caller came by its cookie. */
   session?: string;
 }
 
 /**
- * What a request's credentials say, read once per request (auth.ts): for each one presented, the token name (for a
- * cookie, the session) it proves, or null when it proves nothing.
+ * What a request's credentials say, read once per request (auth.ts): for each one presented, who it proves the
+ * caller is (for a cookie, the session), or null when it proves nothing.
  */
 export interface Credentials {
-  bearer?: string | null;
+  bearer?: Identity | null;
   cookie?: SessionClaims | null;
 }
 
 /** What the OAuth verifier made of a bearer token that is no static token (oauth-bearer.ts). */
-export type OAuthOutcome = { subject: string } | { refusal: InvalidTokenError };
+export type OAuthOutcome = { identity: Identity } | { refusal: InvalidTokenError };
 
 /** Per-request state: everything a request carries from one middleware to the next lives here. */
 export interface RequestState {

@@ -84,7 +84,7 @@ export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
     if (exempt.has(ctx.path)) return next();
     const { bearer, cookie } = deps.identify(ctx);
     // A bad credential is refused later, by auth; here it only means the request is counted by address alone.
-    const caller = bearer ?? cookie?.name;
+    const caller = bearer?.name ?? cookie?.name;
     ctx.state.rateKey = clientKey(ctx.state.ip, caller);
     const verdict = await admit(ctx);
     if (verdict.fitted) return next();

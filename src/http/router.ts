@@ -33,7 +33,7 @@ export function createRouter(deps: RouterDeps): Router<RequestState> {
   const parseJson = jsonBody(deps.maxBodyBytes);
   for (const id of Object.keys(operations) as OperationId[]) {
     const op = operations[id];
-    const chain: Middleware<RequestState>[] = [authenticate(op.auth, deps.identify, deps.isRevoked)];
+    const chain: Middleware<RequestState>[] = [authenticate(op, deps.identify, deps.isRevoked)];
     chain.push(...(deps.guards?.(id) ?? []));
     if (op.body) chain.push(parseJson);
     chain.push(runHandler(id, deps.handlers[id] as Handler<OperationId>, deps.contract));

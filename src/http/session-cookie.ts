@@ -1,6 +1,6 @@
 /**
  * The `task_mcp_session` cookie: what `EventSource` sends instead of a bearer token, which it cannot set.
- * The value is `v2.<id>.<name>.<expiry>.<mac>`: a random session id (what sign-out revokes), the token's name
+ * The value is `v2.<id>.<name>.<expiry>.<mac>`: a random session id (what sign-out revokes), the caller's name
  * (base64url), the expiry (Unix seconds) and an HMAC-SHA256 over all three. A live session needs no server-side
  * state; a signed-out one is remembered until its expiry (see session-revocations.ts). A per-process random secret
  * (no `COOKIE_SECRET`) means every session ends on restart.
@@ -27,15 +27,18 @@ export interface SessionCookieOptions {
 export interface SessionClaims {
   /** The session's random id: what sign-out revokes. */
   id: string;
-  /** The token's name (never the token). */
+  /** The caller's name (a static token's name, or an OAuth caller's; never the token). */
   name: string;
   expiresAt: Date;
 }
 
 export interface SessionCookies {
   readonly name: typeof SESSION_COOKIE;
-  /** A signed value for a new session of `name`, valid until `now + ttlSeconds` (whole seconds). */
-  issue(name: string, now: Date): SessionClaims & { value: string };
+  /**
+   * A signed value for a new session of `name`, valid until `now + ttlSeconds`, or until `notAfter` if that is sooner
+   * (the expiry of the credential it was made from), in whole seconds.
+   */
+  issue(name: string, now: Date, notAfter?: Date): SessionClaims & { value: string };
   /** The claims of a value signed here and not expired at `now`; undefined for anything else. */
   verify(value: string | undefined, now: Date): SessionClaims | undefined;
   /** The `Set-Cookie` header that stores `value` until `expiresAt`. */
@@ -60,9 +63,12 @@ export function createSessionCookies(options: SessionCookieOptions): SessionCook
 
   return {
     name: SESSION_COOKIE,
-    issue(name, now) {
+    issue(name, now, notAfter) {
       const id = randomBytes(ID_BYTES).toString('base64url');
-      const expiry = Math.floor(now.getTime() / 1000) + ttlSeconds;
+      const expiry = Math.min(
+        Math.floor(now.getTime() / 1000) + ttlSeconds,
+        notAfter === undefined ? Infinity : Math.floor(notAfter.getTime() / 1000),
+      );
       const payload = `${VERSION}.${id}.${Buffer.from(name, 'utf8').toString('base64url')}.${expiry}`;
       const value = `${payload}.${mac(payload).toString('base64url')}`;
       return { value, id, name, expiresAt: new Date(expiry * 1000) };

@@ -3,28 +3,32 @@
  * or echoed, and how long a comparison takes says nothing about which token nearly matched.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ALL_SCOPES, type Scope } from '../auth/scopes.js';
 import type { Token } from '../config/index.js';
+import type { Identity } from './handler.js';
 
 export interface TokenStore {
-  /** The name of the token presented, or undefined. */
-  identify(presented: string): string | undefined;
-  /** Whether a token of this name is configured (a session of a removed token is over). */
-  knows(name: string): boolean;
+  /** Who the token presented speaks for (its name and scopes), or undefined. */
+  identify(presented: string): Identity | undefined;
+  /** The scopes of the token named `name` now; undefined when none is configured (its sessions are over). */
+  scopesOf(name: string): ReadonlySet<Scope> | undefined;
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
 export function createTokenStore(tokens: readonly Token[]): TokenStore {
-  const entries = tokens.map(({ name, token }) => ({ name, digest: digest(token) }));
-  const names = new Set(tokens.map((t) => t.name));
+  const identities = new Map<string, Identity>(
+    tokens.map(({ name, scopes }) => [name, { name, scopes: new Set(scopes ?? ALL_SCOPES) }]),
+  );
+  const entries = tokens.map(({ name, token }) => ({ identity: identities.get(name)!, digest: digest(token) }));
   return {
-    knows: (name) => names.has(name),
+    scopesOf: (name) => identities.get(name)?.scopes,
     identify(presented) {
       const candidate = digest(presented);
-      let found: string | undefined;
+      let found: Identity | undefined;
       // Visit every entry, whatever matched, so the time taken does not depend on the match.
       for (const entry of entries) {
-        if (timingSafeEqual(entry.digest, candidate)) found ??= entry.name;
+        if (timingSafeEqual(entry.digest, candidate)) found ??= entry.identity;
       }
       return found;
     },

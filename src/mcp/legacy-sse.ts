@@ -15,6 +15,7 @@ import { TaskError } from '../errors.js';
 import { SSE_PING, formatSseEvent } from '../streaming/sse.js';
 import { openResponseStream, type StreamWriter } from '../streaming/stream-writer.js';
 import { messageIssues } from './message-check.js';
+import { assertScoped } from './scopes.js';
 import type { Principal, ServerFactory } from './server.js';
 import type { SessionDirectory } from './sessions.js';
 
@@ -31,8 +32,16 @@ export interface LegacySseDeps {
 export interface LegacySse {
   /** Opens a session for `principal` and streams it on `res` until either side ends it. */
   open(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void>;
-  /** Hands `message` to session `sessionId` of `actor`; throws ENOSESSION or EBADINPUT when it cannot. */
-  post(sessionId: string, actor: string, message: unknown): Promise<void>;
+  /**
+   * Hands `message` to session `sessionId` of `sender.actor`, who posts it with a token of `sender.scopes` at MCP
+   * `revision` (its `MCP-Protocol-Version`); throws ENOSESSION, EBADINPUT or EINSUFFICIENT_SCOPE when it cannot.
+   */
+  post(
+    sessionId: string,
+    sender: Pick<Principal, 'actor' | 'scopes'>,
+    message: unknown,
+    revision: string,
+  ): Promise<void>;
   /** Tells every open stream of this instance the server is going away, then ends it. */
   closeAll(): void;
 }
@@ -102,7 +111,7 @@ export function createLegacySse({
       await server.connect(transport);
     },
 
-    async post(sessionId, actor, message) {
+    async post(sessionId, { actor, scopes }, message, revision) {
       const session = await sessions.find(sessionId, actor);
       if (session === undefined) {
         throw new TaskError('ENOSESSION', 'No open SSE session with this id.', {
@@ -118,6 +127,7 @@ export function createLegacySse({
           details: { issues },
         });
       }
+      assertScoped(scopes, message, revision);
       session.deliver(message as JSONRPCMessage);
     },
 

@@ -9,6 +9,11 @@ export const FROM_REVISION = {
   argumentErrorsAsResults: '2025-11-25',
   /** 2026-07-28 is stateless: no `initialize`; each request carries its revision in `_meta`. */
   stateless: '2026-07-28',
+  /**
+   * 2026-07-28: an `insufficient_scope` challenge names the scopes the operation needs, and "scope accumulation
+   * across operations is a client-side responsibility"; before, clients take its `scope` as the whole set to ask for.
+   */
+  scopeChallengeNamesTheOperations: '2026-07-28',
 } as const;
 
 /** Whether `fact` (a `FROM_REVISION` entry) holds for a request at `revision`. */

@@ -8,6 +8,7 @@
 import type { Server, ServerOptions } from '@modelcontextprotocol/server';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import type { Logger } from 'pino';
+import type { Scope } from '../auth/scopes.js';
 import type { Contract } from '../contract/index.js';
 import type { ProgressFn, ToolPipeline } from '../tools/pipeline.js';
 import { ContractServer } from './contract-server.js';
@@ -26,11 +27,13 @@ export interface McpServerDeps {
 }
 
 /**
- * Who a server instance acts for, as the HTTP edge verified it: the caller's name (a token name or an OAuth
- * subject), and the request's id and logger (for HTTP+SSE, those of the session's `GET /sse`).
+ * Who a server instance acts for, as the HTTP edge verified it: the caller's name (a token's name or an OAuth
+ * caller's), what its token may do, and the request's id and logger (for HTTP+SSE, those of the session's
+ * `GET /sse`; each message posted to it brings its own token's scopes).
  */
 export interface Principal {
   actor: string;
+  scopes: ReadonlySet<Scope>;
   requestId: string;
   log: Logger;
 }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { TaskError } from '../errors.js';
 import { streamHeaders } from '../streaming/stream-writer.js';
 import { holds } from './revisions.js';
+import { assertScoped } from './scopes.js';
 import type { Principal, ServerFactory } from './server.js';
 
 export interface StreamableDeps {
@@ -22,7 +23,8 @@ export interface StreamableDeps {
 export interface Streamable {
   /**
    * Serves one `POST /mcp` for `principal`. Throws a TaskError before it writes anything when the message cannot be
-   * taken at the request's revision (a batch from 2025-06-18 on); after that the SDK answers on `res`.
+   * taken at the request's revision (a batch from 2025-06-18 on) or by this principal (EINSUFFICIENT_SCOPE); after
+   * that the SDK answers on `res`.
    */
   handle(req: IncomingMessage, res: ServerResponse, body: unknown, principal: Principal): Promise<void>;
   /** Aborts the exchanges in flight (for shutdown). */
@@ -57,6 +59,7 @@ export function createStreamable({ factory, heartbeatMs, logger }: StreamableDep
           details: { protocolVersion: revision },
         });
       }
+      assertScoped(principal.scopes, body, revision);
       const auth: AuthInfo = { token: '', clientId: principal.actor, scopes: [], extra: { [PRINCIPAL]: principal } };
       await node(Object.assign(req, { auth }), res, body);
     },

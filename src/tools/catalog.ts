@@ -3,6 +3,7 @@
  * from the contract (`contract.schema(name)`), so MCP `inputSchema`s, request validation and types agree.
  */
 import type { CallContext, ChangeService } from '../changes/types.js';
+import { TOOL_SCOPES, type Scope } from '../../generated/scopes.gen.js';
 import type {
   ChangeArchiveInput,
   ChangeOpenInput,
@@ -22,6 +23,8 @@ export interface ToolSpec<Name extends CanonicalToolName = CanonicalToolName> {
   safeName: Exclude<ToolName, CanonicalToolName>;
   title: string;
   description: string;
+  /** The scopes a call needs (the contract's `x-required-scopes`). */
+  scopes: readonly Scope[];
   /** Component schema names in `openapi.yaml`. */
   inputSchema: 'ChangeOpenInput' | 'ChangeArchiveInput';
   outputSchema: 'ChangeOpenResult' | 'ChangeArchiveResult';
@@ -31,8 +34,9 @@ export interface ToolSpec<Name extends CanonicalToolName = CanonicalToolName> {
 
 /** What both tools say about `owner`; the domain enforces it (src/changes/owner.ts). */
 const OWNER_RULE =
-  'The lock is held for `owner`: you (your token name) by default, or a sub-owner of yours such as ' +
-  "`<your name>/agent-2` to keep your agents apart; another caller's name is refused (EFOREIGN_OWNER).";
+  'The lock is held for `owner`: you (your token name, or `<subject>~<issuer>` for an OAuth token) by default, or ' +
+  "a sub-owner of yours such as `<you>/agent-2` to keep your agents apart; another caller's name is refused " +
+  '(EFOREIGN_OWNER).';
 
 /** Every tool of the contract, by canonical name: one left out does not compile. */
 const SPECS: { [Name in CanonicalToolName]: ToolSpec<Name> } = {
@@ -40,6 +44,7 @@ const SPECS: { [Name in CanonicalToolName]: ToolSpec<Name> } = {
     name: 'change.open',
     safeName: 'change_open',
     title: 'Open a change',
+    scopes: TOOL_SCOPES['change.open'],
     description:
       'Open (or resume) the OpenSpec change `slug` in the repository: scaffolds proposal.md, tasks.md and specs/, ' +
       'and takes (or renews) its lock for `ttl` seconds. Returns the repo-relative paths and the resource URIs to read. ' +
@@ -52,6 +57,7 @@ const SPECS: { [Name in CanonicalToolName]: ToolSpec<Name> } = {
     name: 'change.archive',
     safeName: 'change_archive',
     title: 'Archive a change',
+    scopes: TOOL_SCOPES['change.archive'],
     description:
       'Validate the change `slug` (strict OpenSpec validation, every task checked), merge its spec deltas into ' +
       'openspec/specs/, move it to the archive and write a receipt of the commits made since it was opened. ' +

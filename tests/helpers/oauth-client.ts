@@ -28,7 +28,7 @@ interface Metadata {
 }
 
 /** A native app's loopback redirect (RFC 8252): never connected to, the code is read off the redirect itself. */
-const REDIRECT_URI = 'http://127.0.0.1/callback';
+export const REDIRECT_URI = 'http://127.0.0.1/callback';
 
 export async function discover(issuer: string): Promise<Metadata> {
   return json(await fetch(`${issuer}/.well-known/openid-configuration`), 'discovery');
@@ -143,8 +143,19 @@ async function tokenRequest(
   return access_token;
 }
 
-/** Follows the authorization server's redirects, keeping its cookies, until one lands on the redirect URI. */
+/** Follows the authorization server's redirects to the redirect URI; the code it carries. */
 async function followToCode(start: URL): Promise<string> {
+  const landed = await followToRedirect(start);
+  const code = landed.searchParams.get('code');
+  if (!code) throw new Error(`authorization failed: ${landed.searchParams.get('error_description')}`);
+  return code;
+}
+
+/**
+ * A browser's part of an authorization request: follows the authorization server's redirects, keeping its cookies,
+ * until one lands on the redirect URI, and returns that URL (the code, or the error, is in its query).
+ */
+export async function followToRedirect(start: URL): Promise<URL> {
   const jar = new Map<string, string>();
   let url = start;
   for (let hop = 0; hop < 10; hop++) {
@@ -160,11 +171,7 @@ async function followToCode(start: URL): Promise<string> {
     const location = res.headers.get('Location');
     if (!location) throw new Error(`authorization stopped at ${res.status}: ${await res.text()}`);
     url = new URL(location, url);
-    if (url.href.startsWith(REDIRECT_URI)) {
-      const code = url.searchParams.get('code');
-      if (!code) throw new Error(`authorization failed: ${url.searchParams.get('error_description')}`);
-      return code;
-    }
+    if (url.href.startsWith(REDIRECT_URI)) return url;
   }
   throw new Error('authorization: too many redirects');
 }

@@ -3,11 +3,14 @@
  * in this process, on a free port of 127.0.0.1. It offers dynamic client registration (RFC 7591), authorization
  * code with PKCE whose login and consent finish by themselves (the subject is the request's `login_hint`), client
  * credentials, resource indicators (RFC 8707: the access token's `aud` is the requested resource), RFC 7662
- * introspection, revocation, and key rotation mid-run. Every test stops what it starts: call `stop()`.
+ * introspection, revocation, and key rotation mid-run. A test plays the user and the administrator too: who signs in
+ * next, which of the resource's scopes are granted, and a token the issuer's key signs with claims of its own choosing
+ * (an expired one, say). Every test stops what it starts: call `stop()`.
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SignJWT, type JWTPayload } from 'jose';
 import Provider, { errors, type InteractionDetails, type JwtStructuredToken } from 'oidc-provider';
 import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 
@@ -28,6 +31,15 @@ export interface OidcServer {
   readonly issuer: string;
   /** Replaces the signing key (and so the JWKS) with a fresh one; earlier tokens keep their old `kid`. */
   rotateKeys(): void;
+  /** Who the next login signs in as, when the authorization request names no `login_hint` (alice by default). */
+  signInAs(subject: string): void;
+  /**
+   * The scopes a token for the resources may carry from now on (a user who consents to less, an administrator's
+   * policy); a request for others is granted only these. Unset: every scope of `scopes`.
+   */
+  grantOnly(scopes: readonly string[] | undefined): void;
+  /** A JWT signed with the issuer's current key: `iss` is the issuer, the rest is `claims` as given. */
+  mint(claims: JWTPayload): Promise<string>;
   /** How many requests a path (`/jwks`, `/token/introspection`, …) has had. */
   hits(path: string): number;
   stop(): Promise<void>;
@@ -44,19 +56,31 @@ export async function startOidc(options: OidcOptions): Promise<OidcServer> {
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // One store for every key generation: clients, grants and opaque tokens outlive a rotation.
   const adapter = createMemoryAdapter();
+  const user: User = { subject: DEFAULT_SUBJECT, scopes: options.scopes ?? DEFAULT_SCOPES };
+  let key = signingKey();
   const build = (): void => {
-    const provider = new Provider(issuer, { ...configuration(options, signingKey()), adapter });
+    const provider = new Provider(issuer, { ...configuration(options, key.jwk, user), adapter });
     provider.use(async (ctx, next) => {
       hits.set(ctx.path, (hits.get(ctx.path) ?? 0) + 1);
       await next();
     });
-    provider.use(finishInteractions(provider));
+    provider.use(finishInteractions(provider, user));
     handler = provider.callback();
   };
   build();
   return {
     issuer,
-    rotateKeys: build,
+    rotateKeys() {
+      key = signingKey();
+      build();
+    },
+    signInAs: (subject) => void (user.subject = subject),
+    grantOnly: (scopes) => void (user.scopes = scopes ?? options.scopes ?? DEFAULT_SCOPES),
+    mint: (claims) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid: key.jwk.kid as string, typ: 'at+jwt' })
+        .setIssuer(issuer)
+        .sign(key.privateKey),
     hits: (path) => hits.get(path) ?? 0,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -66,16 +90,24 @@ export async function startOidc(options: OidcOptions): Promise<OidcServer> {
   };
 }
 
-function signingKey(): Record<string, unknown> {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'ES256', use: 'sig' };
+/** What the test decides for the next authorization: who signs in, and which scopes the resources grant. */
+interface User {
+  subject: string;
+  scopes: readonly string[];
 }
 
-function configuration(options: OidcOptions, key: Record<string, unknown>): Record<string, unknown> {
-  const scope = (options.scopes ?? DEFAULT_SCOPES).join(' ');
+function signingKey(): { jwk: Record<string, unknown>; privateKey: KeyObject } {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { jwk: { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'ES256', use: 'sig' }, privateKey };
+}
+
+function configuration(options: OidcOptions, key: Record<string, unknown>, user: User): Record<string, unknown> {
   const ttlSeconds = options.accessTokenTtlSeconds ?? 300;
   return {
     jwks: { keys: [key] },
+    // Listed here too, so a client may name them when it registers (MCP SDK clients send the scopes they will ask
+    // for, and oidc-provider refuses a registration naming scopes its metadata does not list).
+    scopes: ['openid', 'offline_access', ...(options.scopes ?? DEFAULT_SCOPES)],
     // Its one key is an EC key: ID tokens too are signed with ES256 (the default, RS256, would need an RSA key).
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
     cookies: { keys: [randomUUID()] },
@@ -104,7 +136,8 @@ function configuration(options: OidcOptions, key: Record<string, unknown>): Reco
         getResourceServerInfo: async (_ctx: unknown, resource: string) => {
           if (!options.resources.includes(resource)) throw new errors.InvalidTarget();
           return {
-            scope,
+            // Asked per request, so a change of `grantOnly` holds from the next authorization on.
+            scope: user.scopes.join(' '),
             audience: resource,
             accessTokenTTL: ttlSeconds,
             accessTokenFormat: options.accessTokenFormat ?? 'jwt',
@@ -126,9 +159,9 @@ function configuration(options: OidcOptions, key: Record<string, unknown>): Reco
 
 /**
  * Answers `/interaction/:uid` at once, as a user who signs in and consents to everything asked would: login as the
- * request's `login_hint` (or alice), then a grant of every requested resource scope.
+ * request's `login_hint` (or `user.subject`), then a grant of every requested resource scope.
  */
-function finishInteractions(provider: Provider) {
+function finishInteractions(provider: Provider, user: User) {
   return async (
     ctx: { path: string; req: IncomingMessage; res: ServerResponse; respond?: boolean },
     next: () => Promise<void>,
@@ -137,7 +170,7 @@ function finishInteractions(provider: Provider) {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const result =
       details.prompt.name === 'login'
-        ? { login: { accountId: String(details.params.login_hint ?? DEFAULT_SUBJECT) } }
+        ? { login: { accountId: String(details.params.login_hint ?? user.subject) } }
         : { consent: { grantId: await grantAll(provider, details) } };
     await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
     ctx.respond = false;

@@ -6,10 +6,11 @@
  */
 import { operations } from '../../../generated/operations.gen.js';
 import type { InvokeError, InvokeResult } from '../../../generated/types.gen.js';
+import { requireScopes } from '../../auth/scopes.js';
 import { TaskError } from '../../errors.js';
 import type { Outcome, ToolPipeline } from '../../tools/pipeline.js';
 import { HANDLED } from '../handler.js';
-import type { AppContext, Handler } from '../handler.js';
+import type { AppContext, Caller, Handler } from '../handler.js';
 import { ndjsonInvokeFraming, sseInvokeFraming, streamToolCall, type InvokeFraming } from '../invoke-stream.js';
 import { negotiate, type MediaTypeOf } from '../media.js';
 import { invalidRequest, toProblem } from '../problem.js';
@@ -57,6 +58,8 @@ export function invokeHandlers(deps: InvokeDeps): { invokeTool: Handler<'invokeT
     const call = pipeline.prepare(input.path.tool, input.body);
     if (call.status === 'unknown') throw new TaskError('ENOTFOUND', `No tool named ${JSON.stringify(input.path.tool)}`);
     ctx.state.tool = call.tool.name;
+    // Before anything streams, so a refusal is a 403 with its step-up challenge.
+    requireScopes(callerOf(ctx).scopes, call.tool.scopes);
     const media = negotiate(ctx, 'invokeTool');
     if (media === false) {
       throw new TaskError('ENOTACCEPTABLE', `Accept one of ${operations.invokeTool.produces.join(', ')}`);
@@ -66,7 +69,7 @@ export function invokeHandlers(deps: InvokeDeps): { invokeTool: Handler<'invokeT
       throw invalidRequest(call.issues.map((issue) => ({ ...issue, location: located(issue.location) })));
     }
     const { requestId, log } = ctx.state;
-    const meta = { caller: callerOf(ctx), requestId, log };
+    const meta = { caller: callerOf(ctx).name, requestId, log };
 
     if (media === 'application/json') {
       return { status: 200, body: resultOf(await call.run({ ...meta, transport: 'invoke-json' })) };
@@ -92,7 +95,7 @@ export function invokeHandlers(deps: InvokeDeps): { invokeTool: Handler<'invokeT
   return { invokeTool };
 }
 
-function callerOf(ctx: AppContext): string {
+function callerOf(ctx: AppContext): Caller {
   if (!ctx.state.caller) throw new TaskError('EAUTH', 'No caller: the route needs the auth middleware in front');
-  return ctx.state.caller.name;
+  return ctx.state.caller;
 }

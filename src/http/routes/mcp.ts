@@ -23,7 +23,8 @@ const MCP_OPERATIONS: ReadonlySet<OperationId> = new Set<McpOperation>([
 /** The caller as MCP sees it; the auth middleware runs first, so a missing caller is a wiring fault. */
 function principalOf(ctx: AppContext): Principal {
   if (ctx.state.caller === undefined) throw new TaskError('EAUTH', 'Authentication required.');
-  return { actor: ctx.state.caller.name, requestId: ctx.state.requestId, log: ctx.state.log };
+  const { name, scopes } = ctx.state.caller;
+  return { actor: name, scopes, requestId: ctx.state.requestId, log: ctx.state.log };
 }
 
 /** Loads MCP (once, on the first MCP request: the SDK is a large part of the server to load). */
@@ -63,7 +64,8 @@ export function mcpHandlers({ mcp: load }: { mcp: LoadMcp }): Pick<Handlers, Mcp
       ctx.state.transport = 'sse';
       const mcp = await load();
       ctx.state.tool = mcp.toolOf(input.body);
-      await mcp.legacySse.post(input.query.sessionId, principalOf(ctx).actor, input.body);
+      const revision = ctx.get('MCP-Protocol-Version');
+      await mcp.legacySse.post(input.query.sessionId, principalOf(ctx), input.body, revision);
       // Accepted with no body: set here, as a reply without a body would read as 204.
       ctx.status = 202;
       return HANDLED;

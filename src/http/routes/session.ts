@@ -1,5 +1,6 @@
 /**
- * `POST /v1/session` trades the bearer token for the session cookie `EventSource` can send; `DELETE` signs the
+ * `POST /v1/session` trades the bearer token (static or OAuth) for the session cookie `EventSource` can send, which
+ * lives no longer than the token; `DELETE` signs the
  * session out: the cookie it carries is revoked where every instance sees it, the session's open streams on this
  * instance end, and the browser is told to drop the cookie. The cookie goes out as a reply header, so these
  * handlers need nothing from Koa's cookie jar.
@@ -30,7 +31,8 @@ export function sessionHandlers(deps: SessionDeps): {
     async createSession(ctx) {
       const caller = ctx.state.caller;
       if (!caller) throw new TaskError('EAUTH', 'No caller: the route needs the auth middleware in front');
-      const { value, expiresAt } = cookies.issue(caller.name, now());
+      // Never longer than the credential it was traded for: an OAuth token's `exp` ends the session too.
+      const { value, expiresAt } = cookies.issue(caller.name, now(), caller.expiresAt);
       return {
         status: 200,
         body: { expiresAt: expiresAt.toISOString() },

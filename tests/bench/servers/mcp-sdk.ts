@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, fromJsonSchema, McpServer } from '@modelcontextprotocol/server';
 import { pino } from 'pino';
+import { ALL_SCOPES } from '../../../src/auth/scopes.js';
 import { createChangeService } from '../../../src/changes/index.js';
 import { loadContract, type Contract } from '../../../src/contract/index.js';
 import { createServerFactory } from '../../../src/mcp/server.js';
@@ -46,7 +47,10 @@ function oursWithoutKoa(c: Contract): ReturnType<typeof createMcpHandler> {
   const pipeline = createToolPipeline({ service, contract: c, lifecycle: createLifecycle(), callTimeoutMs: 30_000 });
   const factory = createServerFactory({ pipeline, resources: service, contract: c, toolNames: 'safe', version: '0' });
   const log = pino({ level: 'silent' });
-  return createMcpHandler(() => factory({ actor: 'bench', requestId: 'bench', log }, 'mcp'), { legacy: 'stateless' });
+  return createMcpHandler(
+    () => factory({ actor: 'bench', scopes: new Set(ALL_SCOPES), requestId: 'bench', log }, 'mcp'),
+    { legacy: 'stateless' },
+  );
 }
 
 const kind = process.argv[2];
