@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { TOKENS, startServer, useServer } from './helpers/server.js';
+import type { ErrorCode } from '../generated/types.gen.js';
 import { readChecked } from './helpers/contract.js';
+import { assertRefusal } from './helpers/hostile.js';
 import { createTempDir } from './helpers/repo.js';
 
 describe('the HTTP foundation', () => {
@@ -57,28 +59,20 @@ describe('the HTTP foundation', () => {
     assert.match((body as { detail: string }).detail, /query string/);
   });
 
-  it('answers an unknown route with 404 problem+json', async () => {
-    const res = await s.authed('/nope');
-    assert.equal(res.status, 404);
-    assert.equal(((await res.json()) as { code: string }).code, 'ENOTFOUND');
-  });
-
-  it('answers a method the route does not take with 405 and Allow', async () => {
-    const res = await s.authed('/healthz', { method: 'DELETE' });
-    assert.equal(res.status, 405);
-    assert.match(res.headers.get('allow') ?? '', /GET/);
-    assert.equal(((await res.json()) as { code: string }).code, 'EMETHOD');
-  });
-
-  it('answers a method no route takes at all (PROPFIND) with 405 EMETHOD and Allow, or 404 off every route', async () => {
-    const known = await s.authed('/healthz', { method: 'PROPFIND' });
-    assert.equal(known.status, 405);
-    assert.match(known.headers.get('allow') ?? '', /GET/);
-    assert.equal(((await known.json()) as { code: string }).code, 'EMETHOD');
-    const unknown = await s.authed('/nope', { method: 'PROPFIND' });
-    assert.equal(unknown.status, 404);
-    assert.equal(((await unknown.json()) as { code: string }).code, 'ENOTFOUND');
-  });
+  /** Requests no operation takes: the refusal and the `Allow` (the route's methods) each is answered with. */
+  const offRoute: Array<[string, string, string, number, ErrorCode, RegExp | null]> = [
+    ['an unknown route', '/nope', 'GET', 404, 'ENOTFOUND', null],
+    ['a method the route does not take', '/healthz', 'DELETE', 405, 'EMETHOD', /GET/],
+    ['a method no route takes at all (PROPFIND) on a route', '/healthz', 'PROPFIND', 405, 'EMETHOD', /GET/],
+    ['a method no route takes at all (PROPFIND) off every route', '/nope', 'PROPFIND', 404, 'ENOTFOUND', null],
+  ];
+  for (const [what, path, method, status, code, allow] of offRoute) {
+    it(`answers ${what} with ${status} ${code}${allow ? ' and Allow' : ''}`, async () => {
+      const res = await s.authed(path, { method });
+      if (allow) assert.match(res.headers.get('allow') ?? '', allow);
+      await assertRefusal(res, status, code);
+    });
+  }
 
   it('validates parameters against the contract and lists every problem', async () => {
     const res = await s.authed('/messages', {
@@ -105,19 +99,28 @@ describe('the HTTP foundation', () => {
     assert.equal((body as { code: string }).code, 'ENOTFOUND');
   });
 
-  it('refuses a body that is not JSON with 415, malformed JSON with 400 EBADJSON, a huge one with 413', async () => {
-    const post = (body: string, type = 'application/json') =>
-      s.authed('/v1/tools/change.open/invoke', { method: 'POST', headers: { 'Content-Type': type }, body });
-    const notJson = await post('title=x', 'application/x-www-form-urlencoded');
-    assert.equal(notJson.status, 415);
-    assert.equal(((await notJson.json()) as { code: string }).code, 'EUNSUPPORTED_MEDIA');
-    const malformed = await post('{"title": ');
-    assert.equal(malformed.status, 400);
-    assert.equal(((await malformed.json()) as { code: string }).code, 'EBADJSON');
-    const huge = await post(JSON.stringify({ title: 'x'.repeat(2 * 1024 * 1024) }));
-    assert.equal(huge.status, 413);
-    assert.equal(((await huge.json()) as { code: string }).code, 'ETOOLARGE');
-  });
+  /** Bodies the router's JSON parser refuses before any handler runs. */
+  const badBodies: Array<[string, string, string, number, ErrorCode]> = [
+    ['a body that is not JSON', 'title=x', 'application/x-www-form-urlencoded', 415, 'EUNSUPPORTED_MEDIA'],
+    ['malformed JSON', '{"title": ', 'application/json', 400, 'EBADJSON'],
+    [
+      'a body over MAX_BODY_BYTES',
+      JSON.stringify({ title: 'x'.repeat(2 * 1024 * 1024) }),
+      'application/json',
+      413,
+      'ETOOLARGE',
+    ],
+  ];
+  for (const [what, body, type, status, code] of badBodies) {
+    it(`refuses ${what} with ${status} ${code}`, async () => {
+      const res = await s.authed('/v1/tools/change.open/invoke', {
+        method: 'POST',
+        headers: { 'Content-Type': type },
+        body,
+      });
+      await assertRefusal(res, status, code);
+    });
+  }
 
   it('echoes a well-formed X-Request-Id and replaces a malformed one', async () => {
     const kept = await s.fetch(`${s.url}/healthz`, { headers: { 'X-Request-Id': 'client-id-42' } });

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import type { ErrorCode, Problem } from '../generated/types.gen.js';
 import type { ChangeService } from '../src/changes/types.js';
+import { assertRefusal } from './helpers/hostile.js';
 import { invoke, logLine, readUntil, sseEvents } from './helpers/http-routes.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
 import { gitStatus, TOKENS, type TestServer, useServer } from './helpers/server.js';
@@ -136,18 +138,19 @@ describe('POST /v1/tools/{tool}/invoke', () => {
   test('refuses before streaming: unknown tool 404, unacceptable media 406, bad body 400 with each issue', async () => {
     const before = await gitStatus(s.repo);
     const body = { title: 'Add z', slug: 'add-z' };
-    const unknown = await invoke(s, 'change_delete', 'text/event-stream', body);
-    assert.equal(unknown.status, 404);
-    assert.equal(((await unknown.json()) as { code: string }).code, 'ENOTFOUND');
-    const html = await invoke(s, 'change_open', 'text/html', body);
-    assert.equal(html.status, 406);
-    assert.equal(((await html.json()) as { code: string }).code, 'ENOTACCEPTABLE');
-    const bad = await invoke(s, 'change_open', 'text/event-stream', { slug: 'Not A Slug', extra: 1 });
-    assert.equal(bad.status, 400);
-    assert.equal(bad.headers.get('content-type'), 'application/problem+json');
-    const problem = (await bad.json()) as { code: string; errors: Array<{ location: string }> };
-    assert.equal(problem.code, 'EBADINPUT');
-    assert.deepEqual(problem.errors.map((e) => e.location).sort(), ['body/extra', 'body/slug', 'body/title']);
+    const refusals: Array<[string, string, unknown, number, ErrorCode]> = [
+      ['change_delete', 'text/event-stream', body, 404, 'ENOTFOUND'],
+      ['change_open', 'text/html', body, 406, 'ENOTACCEPTABLE'],
+      ['change_open', 'text/event-stream', { slug: 'Not A Slug', extra: 1 }, 400, 'EBADINPUT'],
+    ];
+    const problems: Problem[] = [];
+    for (const [tool, accept, args, status, code] of refusals) {
+      const res = await invoke(s, tool, accept, args);
+      assert.equal(res.headers.get('content-type'), 'application/problem+json', `${tool} as ${accept}`);
+      problems.push(await assertRefusal(res, status, code));
+    }
+    const locations = (problems[2]?.errors ?? []).map((e) => e.location).sort();
+    assert.deepEqual(locations, ['body/extra', 'body/slug', 'body/title']);
     assert.equal(await gitStatus(s.repo), before, 'no call ran');
   });
 
