@@ -22,8 +22,16 @@ const MCP_OPERATIONS: ReadonlySet<OperationId> = new Set<McpOperation>([
 
 /** The caller as MCP sees it; the auth middleware runs first, so a missing caller is a wiring fault. */
 function principalOf(ctx: AppContext): Principal {
-  if (ctx.state.caller === undefined) throw new TaskError('EAUTH', 'Authentication required.');
-  return { actor: ctx.state.caller.name, requestId: ctx.state.requestId, log: ctx.state.log };
+  const { state } = ctx;
+  if (state.caller === undefined) throw new TaskError('EAUTH', 'Authentication required.');
+  // The request's logger is made when first used (request-log.ts); a listing never uses it.
+  return {
+    actor: state.caller.name,
+    requestId: state.requestId,
+    get log() {
+      return state.log;
+    },
+  };
 }
 
 /** Loads MCP (once, on the first MCP request: the SDK is a large part of the server to load). */
