@@ -13,6 +13,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { startProxy, type Proxy } from './helpers/nginx.js';
 import { checkAllTasks, writeDelta, addedDelta } from './helpers/repo.js';
+import type { ChangeService } from '../src/changes/types.js';
 import { startServer, TOKENS, type TestServer } from './helpers/server.js';
 import { testCertificate } from './helpers/tls.js';
 
@@ -61,6 +62,20 @@ const gaps = (frames: Arrival[]): number[] => frames.slice(1).map((f, i) => f.at
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round = (values: number[]): number[] => values.map((v) => Math.round(v));
 
+/**
+ * The streamed archive below must last several heartbeats, as it did while OpenSpec ran as two CLI processes; its
+ * warm worker (issue 16) finishes within one, so the call waits `ms` before the real archive runs.
+ */
+const lastingArchive =
+  (ms: number) =>
+  (service: ChangeService): ChangeService => ({
+    ...service,
+    archive: async (input, ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return service.archive(input, ctx);
+    },
+  });
+
 describe('nginx recipe (examples/nginx) in front of task-mcp', () => {
   const HEARTBEAT_MS = 250;
   let server: TestServer;
@@ -68,7 +83,11 @@ describe('nginx recipe (examples/nginx) in front of task-mcp', () => {
   let fetch: typeof globalThis.fetch;
 
   before(async () => {
-    server = await startServer({ plain: true, env: { HEARTBEAT_MS: String(HEARTBEAT_MS), TRUST_PROXY: '1' } });
+    server = await startServer({
+      plain: true,
+      env: { HEARTBEAT_MS: String(HEARTBEAT_MS), TRUST_PROXY: '1' },
+      decorateService: lastingArchive(3 * HEARTBEAT_MS),
+    });
     proxy = await startProxy([server.url]);
     fetch = (await testCertificate()).fetch;
   });

@@ -22,8 +22,8 @@ export function httpMetrics(metrics: Pick<Metrics, 'httpRequest' | 'authRefused'
     const elapsed = stopwatch();
     const route = routeTemplate(ctx.path);
     const { method } = ctx;
-    // `close` comes once the response is done or the client is gone, however the response was written.
-    ctx.res.once('close', () =>
+    // `close` comes once, when the response is done or the client is gone, however the response was written.
+    ctx.res.on('close', () =>
       metrics.httpRequest({
         route,
         method,

@@ -9,15 +9,16 @@ export function meterBytes(res: ServerResponse): () => number {
       bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
     else if (chunk instanceof Uint8Array) bytes += chunk.byteLength;
   };
-  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  // Called on `res`, not bound to it: a bound function is two more objects a stream holds for hours.
+  const write = res.write as (this: ServerResponse, ...args: unknown[]) => boolean;
+  const end = res.end as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
   res.write = ((chunk: unknown, ...rest: unknown[]) => (
     count(chunk, rest[0]),
-    write(chunk, ...rest)
+    write.call(res, chunk, ...rest)
   )) as typeof res.write;
   res.end = ((chunk?: unknown, ...rest: unknown[]) => {
     if (typeof chunk !== 'function') count(chunk, rest[0]);
-    return end(chunk, ...rest);
+    return end.call(res, chunk, ...rest);
   }) as typeof res.end;
   return () => bytes;
 }

@@ -57,7 +57,8 @@ const unredacted = (logger: Logger): Logger => logger.child({}, { redact: { path
 function logOnClose(loggers: Loggers, ctx: AppContext, requestId: string, path: string): void {
   const started = Date.now();
   const { req, res } = ctx;
-  res.once('close', () => {
+  // `on`, not `once`: `close` comes once, and a `once` wrapper is two more objects a stream holds for hours.
+  res.on('close', () => {
     const { err } = res as FailedResponse;
     const status = res.statusCode;
     const level = levelOf(status, err !== undefined);
@@ -80,20 +81,32 @@ function logOnClose(loggers: Loggers, ctx: AppContext, requestId: string, path: 
   });
 }
 
+/**
+ * The prototype of every request's state: its `log` getter makes the request's logger on first use and keeps it.
+ * On the prototype, not each state, so a state stays a plain fast object (a stream holds its state for hours).
+ */
+function statePrototype(logger: Logger): object {
+  const made = new WeakMap<object, Logger>();
+  return {
+    get log(): Logger {
+      const state = this as RequestState;
+      let log = made.get(state);
+      if (!log) made.set(state, (log = logger.child({ reqId: state.requestId })));
+      return log;
+    },
+  };
+}
+
 /** Fills `ctx.state` (request id, request logger, address, byte meter) and writes the request's log line. */
 export function requestLog(logger: Logger): Middleware<RequestState> {
   const loggers = { root: logger, known: unredacted(logger) };
+  const prototype = statePrototype(logger);
   return (ctx, next) => {
     const requestId = requestIdOf(ctx.req);
     ctx.res.setHeader('X-Request-Id', requestId);
-    const { state } = ctx;
+    const state = Object.create(prototype) as RequestState;
+    ctx.state = state;
     state.requestId = requestId;
-    let log: Logger | undefined;
-    Object.defineProperty(state, 'log', {
-      get: () => (log ??= logger.child({ reqId: requestId })),
-      enumerable: true,
-      configurable: true,
-    });
     state.ip = clientIp(ctx);
     state.bytesSent = meterBytes(ctx.res);
     logOnClose(loggers, ctx, requestId, ctx.path);

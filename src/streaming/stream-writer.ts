@@ -62,16 +62,17 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
   let closed = false;
   let resolveDone!: (reason: CloseReason) => void;
   const done = new Promise<CloseReason>((resolve) => (resolveDone = resolve));
-  // Aborts pending `drain` waits so no listener outlives the stream.
-  const aborter = new AbortController();
+  // Aborts pending `drain` waits so no listener outlives the stream; made for the first wait (most streams never
+  // wait, and an idle stream would hold it for hours).
+  let aborter: AbortController | undefined;
 
   const cleanup = (reason: CloseReason, err?: Error): void => {
     if (closed) return;
-    closed = true;
+    closed = writer.closed = true;
     clearInterval(timer);
     target.off('close', onTargetClose);
     target.off('error', onTargetError);
-    aborter.abort();
+    aborter?.abort();
     if (reason === 'ended') target.end();
     else target.destroy();
     logClose(log, reason, target.writableLength, err);
@@ -94,23 +95,26 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
   timer.unref();
   target.on('close', onTargetClose);
   target.on('error', onTargetError);
-  if (target.destroyed) cleanup('client-closed');
-
-  return {
+  // `closed` is a plain property, set on cleanup, not a getter: an object literal with an accessor is a
+  // dictionary-mode object, several times the size, which a stream holds for hours.
+  const writer: StreamWriter & { closed: boolean } = {
+    closed: false,
     send(frame) {
       push(frame);
       return !closed;
     },
     async write(frame) {
-      if (!push(frame) && !closed) await once(target, 'drain', { signal: aborter.signal }).catch(() => undefined);
+      if (!push(frame) && !closed) {
+        const { signal } = (aborter ??= new AbortController());
+        await once(target, 'drain', { signal }).catch(() => undefined);
+      }
       return !closed;
     },
     close: () => cleanup('ended'),
-    get closed() {
-      return closed;
-    },
     done,
   };
+  if (target.destroyed) cleanup('client-closed');
+  return writer;
 }
 
 function logClose(log: StreamLog | undefined, reason: CloseReason, unsent: number, err?: Error): void {
