@@ -41,6 +41,7 @@ import { createMcp } from './mcp/index.js';
 import { createMetrics, startMetricsListener, type Metrics, type MetricsListener } from './metrics/index.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './http/server.js';
+import { domainProbe } from './telemetry.js';
 import { createToolPipeline } from './tools/pipeline.js';
 
 export interface TaskMcpOptions {
@@ -93,6 +94,7 @@ export async function startTaskMcp(
 ): Promise<TaskMcp> {
   const runtime = await withEmbeddedDefaults(readConfig(env));
   const { config } = runtime;
+  const version = readVersion();
   const logger = pino(
     {
       level: config.logLevel,
@@ -103,19 +105,28 @@ export async function startTaskMcp(
   );
   const lifecycle = createLifecycle();
   const contract = loadContract();
-  const version = readVersion();
-  const events = chooseFeed({ redisUrl: config.redisUrl, ringSize: config.eventRingSize, logger });
-  const domain = createChangeService({ repoRoot: config.repoRoot, events: events.feed, version });
-  await recover(domain, logger);
-  const service = decorateService ? decorateService(domain) : domain;
-  const pipeline = createToolPipeline({ service, contract, lifecycle, callTimeoutMs: config.requestTimeoutMs });
-  const streams = { heartbeatMs: config.heartbeatMs, maxBufferedBytes: config.streamMaxBufferedBytes };
-
   const metrics = createMetrics({
     callerLabels: config.metrics?.callerLabels ?? false,
     maxStreams: config.maxStreams,
     defaultCollectors: config.metrics !== undefined,
   });
+  const events = chooseFeed({
+    redisUrl: config.redisUrl,
+    ringSize: config.eventRingSize,
+    logger,
+    onDelivered: (delivery) => metrics.eventDelivered(delivery),
+  });
+  const probe = domainProbe(metrics, undefined);
+  const domain = createChangeService({ repoRoot: config.repoRoot, events: events.feed, version, probe });
+  await recover(domain, logger);
+  const service = decorateService ? decorateService(domain) : domain;
+  const callTimeoutMs = config.requestTimeoutMs;
+  const pipeline = createToolPipeline({ service, contract, lifecycle, callTimeoutMs, metrics });
+  const streams = {
+    heartbeatMs: config.heartbeatMs,
+    maxBufferedBytes: config.streamMaxBufferedBytes,
+    probes: metrics.streamProbe,
+  };
 
   const credentials = buildCredentials(config, logger);
   lifecycle.onDrain(() => credentials.revocations.close());
@@ -132,6 +143,7 @@ export async function startTaskMcp(
   const caps = createStreamCaps({
     streams: { perClient: config.maxStreamsPerClient, total: config.maxStreams },
     calls: { perClient: config.maxCallsPerClient, total: config.maxCalls },
+    onRefused: (refusal) => metrics.capRefused(refusal),
   });
   const sessionStreams = createSessionStreams();
 
@@ -144,6 +156,7 @@ export async function startTaskMcp(
     bindHost: config.host,
     toolNames: config.mcpToolNames,
     logger,
+    observe: { metrics },
   });
   // HTTP+SSE sessions and /mcp exchanges may carry a call's reply: end them once no call is left.
   lifecycle.onDrain(() => {

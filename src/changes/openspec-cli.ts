@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { TaskError } from '../errors.js';
 import type { Layout } from './layout.js';
+import { SILENT_PROBE, type DomainProbe } from './probe.js';
 
 /** The package's root: its exports map hides package.json, so walk up from the main entry to find it. */
 function packageRoot(): string {
@@ -84,9 +85,9 @@ export interface OpenSpecCli {
   archive(slug: string, onSpawn?: OnSpawn): Promise<ArchiveOutcome>;
 }
 
-/** The CLI bound to one repository. */
-export function createOpenSpecCli(layout: Layout): OpenSpecCli {
-  const run = (args: string[], onSpawn: OnSpawn = async () => {}): Promise<RunResult> =>
+/** The CLI bound to one repository; each run is reported to `probe`. */
+export function createOpenSpecCli(layout: Layout, probe: DomainProbe = SILENT_PROBE): OpenSpecCli {
+  const spawnCli = (args: string[], onSpawn: OnSpawn = async () => {}): Promise<RunResult> =>
     new Promise((resolve, reject) => {
       const env = { ...process.env, OPENSPEC_TELEMETRY: '0', OPENSPEC_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
       const options = { cwd: layout.root, env, shell: false, timeout: TIMEOUT_MS, maxBuffer: 8 * 1024 * 1024 };
@@ -105,6 +106,9 @@ export function createOpenSpecCli(layout: Layout): OpenSpecCli {
         },
       );
     });
+
+  const run = (args: string[], onSpawn?: OnSpawn): Promise<RunResult> =>
+    probe.subprocess('openspec', args[0]!, () => spawnCli(args, onSpawn));
 
   const parseJson = (args: string[], result: RunResult): Record<string, unknown> => {
     try {

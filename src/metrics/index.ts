@@ -3,7 +3,6 @@ export { createMetrics, type Exposition, type Metrics, type MetricsOptions } fro
 export { METRICS_PATH, startMetricsListener, type MetricsListener } from './listener.js';
 export { stopwatch } from './stopwatch.js';
 export type { Transport } from './mcp.js';
-export type { StreamKind, StreamCapScope } from './streams.js';
+export type { CapRefusal, StreamKind } from './streams.js';
 export type { RateWindowName, Credential } from './refusals.js';
-export type { LockKind, RecoveryAction } from './domain.js';
 export type { ReadinessSource } from './readiness.js';
