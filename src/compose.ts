@@ -19,6 +19,7 @@ import { corsAllowlist } from './http/cors.js';
 import { drainGate } from './http/drain-gate.js';
 import { errorResponder } from './http/error-responder.js';
 import { httpMetrics } from './http/http-metrics.js';
+import { httpTracing } from './http/http-tracing.js';
 import type { Handlers } from './http/handler.js';
 import { createOAuthBearer } from './http/oauth-bearer.js';
 import { originCheck } from './http/origin-check.js';
@@ -43,6 +44,7 @@ import { readVersion } from './package-root.js';
 import { listen, type Listening } from './http/server.js';
 import { domainProbe } from './telemetry.js';
 import { createToolPipeline } from './tools/pipeline.js';
+import { loadTracing } from './tracing/load.js';
 
 export interface TaskMcpOptions {
   /** Where log lines go; stdout when unset. */
@@ -95,11 +97,20 @@ export async function startTaskMcp(
   const runtime = await withEmbeddedDefaults(readConfig(env));
   const { config } = runtime;
   const version = readVersion();
+  // Loaded before the logger, whose lines then carry the current span's ids (exports fail only later, logged).
+  const tracing = await loadTracing(config.tracing, {
+    version,
+    onExportChange: (failed, err) =>
+      failed
+        ? logger.warn({ err }, 'exporting traces failed; spans are dropped until the collector answers')
+        : logger.info('exporting traces works again'),
+  });
   const logger = pino(
     {
       level: config.logLevel,
       base: { service: 'task-mcp', pid: process.pid },
       redact: { paths: REDACT, censor: '[redacted]' },
+      ...(tracing && { mixin: () => tracing.logFields() }),
     },
     logDestination,
   );
@@ -116,12 +127,12 @@ export async function startTaskMcp(
     logger,
     onDelivered: (delivery) => metrics.eventDelivered(delivery),
   });
-  const probe = domainProbe(metrics, undefined);
+  const probe = domainProbe(metrics, tracing);
   const domain = createChangeService({ repoRoot: config.repoRoot, events: events.feed, version, probe });
   await recover(domain, logger);
   const service = decorateService ? decorateService(domain) : domain;
   const callTimeoutMs = config.requestTimeoutMs;
-  const pipeline = createToolPipeline({ service, contract, lifecycle, callTimeoutMs, metrics });
+  const pipeline = createToolPipeline({ service, contract, lifecycle, callTimeoutMs, metrics, tracing });
   const streams = {
     heartbeatMs: config.heartbeatMs,
     maxBufferedBytes: config.streamMaxBufferedBytes,
@@ -156,7 +167,7 @@ export async function startTaskMcp(
     bindHost: config.host,
     toolNames: config.mcpToolNames,
     logger,
-    observe: { metrics },
+    observe: { metrics, tracing },
   });
   // HTTP+SSE sessions and /mcp exchanges may carry a call's reply: end them once no call is left.
   lifecycle.onDrain(() => {
@@ -197,6 +208,7 @@ export async function startTaskMcp(
     logger,
     requestLog: requestLog(logger),
     httpMetrics: httpMetrics(metrics),
+    httpTracing: tracing && httpTracing(tracing),
     cors: corsAllowlist(config.corsOrigins),
     errorResponder: errorResponder(),
     drainGate: drainGate(lifecycle, [...PROBES, operations.getEvents.path]),
@@ -225,6 +237,7 @@ export async function startTaskMcp(
     listening
       .stop(graceMs)
       .finally(events.close)
+      .finally(() => tracing?.shutdown())
       .finally(() => scrape?.stop());
   return { ...listening, stop, runtime, logger, lifecycle, metricsUrl: scrape?.url };
 }
