@@ -39,7 +39,13 @@ import { createStreamCaps } from './http/stream-caps.js';
 import { createTokenStore } from './http/tokens.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { createMcp } from './mcp/index.js';
-import { createMetrics, startMetricsListener, type Metrics, type MetricsListener } from './metrics/index.js';
+import {
+  createMetrics,
+  reportToPrimary,
+  startMetricsListener,
+  type Metrics,
+  type MetricsListener,
+} from './metrics/index.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './http/server.js';
 import { domainProbe } from './telemetry.js';
@@ -54,6 +60,11 @@ export interface TaskMcpOptions {
    * ways a real repository cannot be made to (an unexpected error, to prove it reaches no client).
    */
   decorateService?: (service: ChangeService) => ChangeService;
+  /**
+   * A worker of a cluster (`WORKERS` > 1): its metrics go to the primary, which serves the one `/metrics` for all
+   * workers (src/cluster.ts), so the worker opens no metrics listener of its own.
+   */
+  metricsToPrimary?: boolean;
 }
 
 export interface TaskMcp extends Listening {
@@ -92,7 +103,7 @@ async function recover(service: ChangeService, logger: Logger): Promise<void> {
  */
 export async function startTaskMcp(
   env: Record<string, string | undefined>,
-  { logDestination, decorateService }: TaskMcpOptions = {},
+  { logDestination, decorateService, metricsToPrimary = false }: TaskMcpOptions = {},
 ): Promise<TaskMcp> {
   const runtime = await withEmbeddedDefaults(readConfig(env));
   const { config } = runtime;
@@ -217,7 +228,8 @@ export async function startTaskMcp(
     rateLimit: limiter.middleware,
     router,
   });
-  const scrape = await serveMetrics(config.metrics, metrics, logger);
+  if (metricsToPrimary) reportToPrimary(metrics.registry);
+  const scrape = metricsToPrimary ? undefined : await serveMetrics(config.metrics, metrics, logger);
   const listening = await listen(app, {
     host: config.host,
     port: config.port,

@@ -1,6 +1,7 @@
 /** Metrics: the registry and its recording functions, and the listener that serves them. */
 export { createMetrics, type Exposition, type Metrics, type MetricsOptions } from './metrics.js';
 export { METRICS_PATH, startMetricsListener, type MetricsListener } from './listener.js';
+export { reportToPrimary, workersExposition } from './cluster.js';
 export { stopwatch } from './stopwatch.js';
 export type { Transport } from './mcp.js';
 export type { CapRefusal, StreamKind } from './streams.js';
