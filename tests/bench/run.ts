@@ -5,6 +5,7 @@
  * everything started is stopped and the run ends within DEADLINE_MS.
  */
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createChangeService } from '../../src/changes/index.js';
@@ -12,6 +13,7 @@ import { createTempRepo, type TempRepo } from '../helpers/repo.js';
 import { TOKENS } from '../helpers/server.js';
 import { testCertificate } from '../helpers/tls.js';
 import { startServerProcess, type ServerProcess, type ServerProcessOptions } from '../helpers/server-process.js';
+import { BEFORE, checkoutAt } from './before.js';
 import { loadNow, machine, table, writeSection, type Row } from './report.js';
 import { domainRows } from './domain.js';
 import { createScope, type Scope } from './scope.js';
@@ -150,6 +152,21 @@ async function throughput(scope: Scope, repo: TempRepo): Promise<Row[]> {
     http(reference, '/mcp', LIST_2025),
   );
   rows.push(...pair('MCP `tools/list`, 2025-era request, vs SDK reference server', list2025!, referenceList2025!));
+
+  log('tools/list, tracing off, against earlier builds');
+  const earlier = async ({ commit }: { commit: string }) =>
+    start(path.join(await checkoutAt(scope, root(''), commit), 'tests/load/server.ts'), { env });
+  const [beforeIssue, beforeWiring] = [await earlier(BEFORE.issue), await earlier(BEFORE.wiring)];
+  const [listNow, listBeforeIssue, listBeforeWiring] = await compare(
+    http(ours, '/mcp', LIST_2026),
+    http(beforeIssue, '/mcp', LIST_2026),
+    http(beforeWiring, '/mcp', LIST_2026),
+  );
+  const versus = ({ commit, what }: { commit: string; what: string }) =>
+    `MCP \`tools/list\`, tracing off, vs the build at ${commit} (${what})`;
+  rows.push(...pair(versus(BEFORE.issue), listNow!, listBeforeIssue!));
+  rows.push(...pair(versus(BEFORE.wiring), listNow!, listBeforeWiring!));
+  await Promise.all([beforeIssue.stop(), beforeWiring.stop()]);
 
   log('change.open (resume)');
   // The first calls create the changes (and run `openspec init`); every measured one resumes one.
