@@ -5,13 +5,15 @@
  * its environment; it restarts a worker that dies, later each time it dies young, so a crash loop does not spin;
  * on SIGTERM/SIGINT it sends SIGTERM to every worker, each drains as a single process does (src/main.ts), and the
  * primary exits once all have: 0 when each exited 0, else 1. A worker still running at SHUTDOWN_GRACE_MS plus
- * DRAIN_MARGIN_MS is killed.
+ * DRAIN_MARGIN_MS is killed. With `METRICS_PORT`, the primary serves the one `/metrics` of the instance: the
+ * workers' metrics added up (src/metrics/cluster.ts); it starts before the workers and stops after them.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { withEmbeddedDefaults } from './embedded-defaults.js';
+import { startMetricsListener, workersExposition, type MetricsListener } from './metrics/index.js';
 
 /** The first restart after a death. */
 const RESTART_BASE_MS = 100;
@@ -81,6 +83,7 @@ export async function runPrimary(config: Config, { logDestination, print }: Prim
   // One secret for all: a cookie signed by one worker must be accepted by the others.
   const secret = config.cookieSecret ? {} : { COOKIE_SECRET: randomBytes(32).toString('base64url') };
   const env = { ...runtime.pinned, ...secret };
+  const scrape = await serveWorkersMetrics(config, logger);
   const supervisor = supervise({
     count: config.workers,
     fork: () => cluster.fork(env),
@@ -94,8 +97,19 @@ export async function runPrimary(config: Config, { logDestination, print }: Prim
   process.on('SIGTERM', supervisor.drain);
   process.on('SIGINT', supervisor.drain);
   const code = await supervisor.exited;
+  await scrape?.stop();
   logger.info({ code }, 'stopped');
   return code;
+}
+
+/** The instance's `/metrics`, for every worker, when `METRICS_PORT` asks for it. */
+async function serveWorkersMetrics(config: Config, logger: Logger): Promise<MetricsListener | undefined> {
+  if (!config.metrics) return undefined;
+  const { host, port, token } = config.metrics;
+  const onError = (err: unknown): void => logger.error({ err }, "collecting the workers' metrics failed");
+  const listener = await startMetricsListener({ host, port, token, expose: workersExposition(), onError });
+  logger.info({ url: listener.url, tokenRequired: token !== undefined }, 'metrics listening, for all workers');
+  return listener;
 }
 
 interface SuperviseDeps {

@@ -19,6 +19,7 @@ import { corsAllowlist } from './http/cors.js';
 import { drainGate } from './http/drain-gate.js';
 import { errorResponder } from './http/error-responder.js';
 import { httpMetrics } from './http/http-metrics.js';
+import { httpTracing } from './http/http-tracing.js';
 import type { Handlers } from './http/handler.js';
 import type { OAuthBearer } from './http/oauth-bearer.js';
 import { originCheck } from './http/origin-check.js';
@@ -38,10 +39,18 @@ import { createStreamCaps } from './http/stream-caps.js';
 import { createTokenStore } from './http/tokens.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import type { Mcp } from './mcp/index.js';
-import { createMetrics, startMetricsListener, type Metrics, type MetricsListener } from './metrics/index.js';
+import {
+  createMetrics,
+  reportToPrimary,
+  startMetricsListener,
+  type Metrics,
+  type MetricsListener,
+} from './metrics/index.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './http/server.js';
+import { domainProbe } from './telemetry.js';
 import { createToolPipeline } from './tools/pipeline.js';
+import { loadTracing } from './tracing/load.js';
 
 export interface TaskMcpOptions {
   /** Where log lines go; stdout when unset. */
@@ -51,6 +60,11 @@ export interface TaskMcpOptions {
    * ways a real repository cannot be made to (an unexpected error, to prove it reaches no client).
    */
   decorateService?: (service: ChangeService) => ChangeService;
+  /**
+   * A worker of a cluster (`WORKERS` > 1): its metrics go to the primary, which serves the one `/metrics` for all
+   * workers (src/cluster.ts), so the worker opens no metrics listener of its own.
+   */
+  metricsToPrimary?: boolean;
 }
 
 export interface TaskMcp extends Listening {
@@ -89,33 +103,52 @@ async function recover(service: ChangeService, logger: Logger): Promise<void> {
  */
 export async function startTaskMcp(
   env: Record<string, string | undefined>,
-  { logDestination, decorateService }: TaskMcpOptions = {},
+  { logDestination, decorateService, metricsToPrimary = false }: TaskMcpOptions = {},
 ): Promise<TaskMcp> {
   const runtime = await withEmbeddedDefaults(readConfig(env));
   const { config } = runtime;
+  const version = readVersion();
+  // Loaded before the logger, whose lines then carry the current span's ids (exports fail only later, logged).
+  const tracing = await loadTracing(config.tracing, {
+    version,
+    onExportChange: (failed, err) =>
+      failed
+        ? logger.warn({ err }, 'exporting traces failed; spans are dropped until the collector answers')
+        : logger.info('exporting traces works again'),
+  });
   const logger = pino(
     {
       level: config.logLevel,
       base: { service: 'task-mcp', pid: process.pid },
       redact: { paths: REDACT, censor: '[redacted]' },
+      ...(tracing && { mixin: () => tracing.logFields() }),
     },
     logDestination,
   );
   const lifecycle = createLifecycle();
   const contract = loadContract();
-  const version = readVersion();
-  const events = chooseFeed({ redisUrl: config.redisUrl, ringSize: config.eventRingSize, logger });
-  const domain = createChangeService({ repoRoot: config.repoRoot, events: events.feed, version });
-  await recover(domain, logger);
-  const service = decorateService ? decorateService(domain) : domain;
-  const pipeline = createToolPipeline({ service, contract, lifecycle, callTimeoutMs: config.requestTimeoutMs });
-  const streams = { heartbeatMs: config.heartbeatMs, maxBufferedBytes: config.streamMaxBufferedBytes };
-
   const metrics = createMetrics({
     callerLabels: config.metrics?.callerLabels ?? false,
     maxStreams: config.maxStreams,
     defaultCollectors: config.metrics !== undefined,
   });
+  const events = chooseFeed({
+    redisUrl: config.redisUrl,
+    ringSize: config.eventRingSize,
+    logger,
+    onDelivered: (delivery) => metrics.eventDelivered(delivery),
+  });
+  const probe = domainProbe(metrics, tracing);
+  const domain = createChangeService({ repoRoot: config.repoRoot, events: events.feed, version, probe });
+  await recover(domain, logger);
+  const service = decorateService ? decorateService(domain) : domain;
+  const callTimeoutMs = config.requestTimeoutMs;
+  const pipeline = createToolPipeline({ service, contract, lifecycle, callTimeoutMs, metrics, tracing });
+  const streams = {
+    heartbeatMs: config.heartbeatMs,
+    maxBufferedBytes: config.streamMaxBufferedBytes,
+    probes: metrics.streamProbe,
+  };
 
   const credentials = await buildCredentials(config, logger);
   lifecycle.onDrain(() => credentials.revocations.close());
@@ -132,6 +165,7 @@ export async function startTaskMcp(
   const caps = createStreamCaps({
     streams: { perClient: config.maxStreamsPerClient, total: config.maxStreams },
     calls: { perClient: config.maxCallsPerClient, total: config.maxCalls },
+    onRefused: (refusal) => metrics.capRefused(refusal),
   });
   const sessionStreams = createSessionStreams();
 
@@ -148,6 +182,7 @@ export async function startTaskMcp(
         bindHost: config.host,
         toolNames: config.mcpToolNames,
         logger,
+        observe: { metrics, tracing },
       }),
     ));
   // HTTP+SSE sessions and /mcp exchanges may carry a call's reply: end them once no call is left.
@@ -189,6 +224,7 @@ export async function startTaskMcp(
     logger,
     requestLog: requestLog(logger),
     httpMetrics: httpMetrics(metrics),
+    httpTracing: tracing && httpTracing(tracing),
     cors: corsAllowlist(config.corsOrigins),
     errorResponder: errorResponder(),
     drainGate: drainGate(lifecycle, [...PROBES, operations.getEvents.path]),
@@ -197,7 +233,8 @@ export async function startTaskMcp(
     rateLimit: limiter.middleware,
     router,
   });
-  const scrape = await serveMetrics(config.metrics, metrics, logger);
+  if (metricsToPrimary) reportToPrimary(metrics.registry);
+  const scrape = metricsToPrimary ? undefined : await serveMetrics(config.metrics, metrics, logger);
   const listening = await listen(app, {
     host: config.host,
     port: config.port,
@@ -218,6 +255,7 @@ export async function startTaskMcp(
       .stop(graceMs)
       .finally(events.close)
       .finally(domain.close)
+      .finally(() => tracing?.shutdown())
       .finally(() => scrape?.stop());
   return { ...listening, stop, runtime, logger, lifecycle, metricsUrl: scrape?.url };
 }

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
 }
 
 async function serve(logDestination: DestinationStream): Promise<void> {
-  const server = await startTaskMcp(process.env, { logDestination });
+  const server = await startTaskMcp(process.env, { logDestination, metricsToPrimary: cluster.isWorker });
   for (const notice of server.runtime.notices) print(notice);
   if (cluster.isWorker) tellPrimaryListening(server.url);
   else print(`listening on ${server.url}`);

@@ -42,10 +42,10 @@ const labelsOf = (cell: string): string[] =>
 /** One call of every recording function, so every metric has a sample and shows its labels. */
 function recordOneOfEach(metrics: Metrics): void {
   metrics.httpRequest({ route: '/healthz', method: 'GET', status: 200, seconds: 0.001, bytes: 15 });
-  metrics.toolCall({ tool: 'change.open', transport: 'invoke_json', code: 'ok', seconds: 0.3, caller: 'alice' });
+  metrics.toolCall({ tool: 'change.open', transport: 'invoke_json', code: 'ok', caller: 'alice' });
   metrics.mcpOperation({ method: 'tools/list', transport: 'streamable_http', seconds: 0.01 });
   metrics.streamOpened('events');
-  metrics.streamRefused({ kind: 'events', scope: 'client' });
+  metrics.capRefused({ budget: 'streams', scope: 'client' });
   metrics.heartbeatLag({ kind: 'events', seconds: 0.002 });
   metrics.slowReaderCut('events');
   metrics.rateLimited({ window: 'burst' });

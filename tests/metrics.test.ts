@@ -44,17 +44,14 @@ describe('metrics: HTTP', () => {
 });
 
 describe('metrics: MCP operations and tool calls', () => {
-  it('counts a tool call by tool, transport and code, and records it as a tools/call operation', async () => {
+  it('counts a tool call by tool, transport and code; records a tools/call operation by tool and error type', async () => {
     const metrics = build();
-    metrics.toolCall({ tool: 'change_open', transport: 'streamable_http', code: 'ok', seconds: 0.4 });
-    metrics.toolCall({ tool: 'change.open', transport: 'streamable_http', code: 'ELOCKED', seconds: 0.1 });
-    metrics.toolCall({
-      tool: 'change.archive',
-      transport: 'legacy_sse',
-      code: 'EBADINPUT',
-      seconds: 0,
-      errorType: '-32602',
-    });
+    metrics.toolCall({ tool: 'change_open', transport: 'streamable_http', code: 'ok' });
+    metrics.toolCall({ tool: 'change.open', transport: 'streamable_http', code: 'ELOCKED' });
+    const call = { method: 'tools/call', transport: 'streamable_http', seconds: 0.4 } as const;
+    metrics.mcpOperation({ ...call, tool: 'change_open' });
+    metrics.mcpOperation({ ...call, tool: 'change.open', errorType: 'tool_error' });
+    metrics.mcpOperation({ ...call, tool: 'change.archive', transport: 'legacy_sse', errorType: '-32602' });
     const samples = await scrape(metrics);
     const calls = { tool: 'change.open', transport: 'streamable_http' };
     assert.equal(valueOf(samples, 'task_mcp_tool_calls_total', { ...calls, code: 'ok' }), 1);
@@ -72,7 +69,7 @@ describe('metrics: MCP operations and tool calls', () => {
 
   it('labels an unknown tool or JSON-RPC method _OTHER', async () => {
     const metrics = build();
-    metrics.toolCall({ tool: 'rm -rf /', transport: 'invoke_json', code: 'ENOTFOUND', seconds: 0 });
+    metrics.toolCall({ tool: 'rm -rf /', transport: 'invoke_json', code: 'ENOTFOUND' });
     metrics.mcpOperation({ method: 'x/made-up', transport: 'streamable_http', seconds: 0, errorType: '-32601' });
     metrics.mcpOperation({ method: 'tools/list', transport: 'legacy_sse', seconds: 0 });
     const samples = await scrape(metrics);
@@ -101,15 +98,15 @@ describe('metrics: streams', () => {
     assert.equal(valueOf(samples, 'task_mcp_stream_limit'), 7);
   });
 
-  it('counts cap refusals by kind and scope, heartbeat lag and slow readers cut', async () => {
+  it('counts cap refusals by budget and scope, heartbeat lag and slow readers cut', async () => {
     const metrics = build();
-    metrics.streamRefused({ kind: 'mcp_sse', scope: 'client' });
-    metrics.streamRefused({ kind: 'mcp_sse', scope: 'instance' });
+    metrics.capRefused({ budget: 'calls', scope: 'client' });
+    metrics.capRefused({ budget: 'streams', scope: 'instance' });
     metrics.heartbeatLag({ kind: 'events', seconds: 0.03 });
     metrics.slowReaderCut('invoke_sse');
     const samples = await scrape(metrics);
-    assert.equal(valueOf(samples, 'task_mcp_stream_refusals_total', { kind: 'mcp_sse', scope: 'client' }), 1);
-    assert.equal(valueOf(samples, 'task_mcp_stream_refusals_total', { kind: 'mcp_sse', scope: 'instance' }), 1);
+    assert.equal(valueOf(samples, 'task_mcp_cap_refusals_total', { budget: 'calls', scope: 'client' }), 1);
+    assert.equal(valueOf(samples, 'task_mcp_cap_refusals_total', { budget: 'streams', scope: 'instance' }), 1);
     assert.equal(valueOf(samples, 'task_mcp_stream_heartbeat_lag_seconds_bucket', { kind: 'events', le: '0.05' }), 1);
     assert.equal(valueOf(samples, 'task_mcp_stream_heartbeat_lag_seconds_bucket', { kind: 'events', le: '0.025' }), 0);
     assert.equal(valueOf(samples, 'task_mcp_stream_slow_readers_cut_total', { kind: 'invoke_sse' }), 1);

@@ -10,7 +10,13 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PROMTOOL, startPrometheus, type Series, type TestPrometheus } from './helpers/prometheus.js';
+import {
+  PROMTOOL,
+  settled as settledIn,
+  startPrometheus,
+  type Series,
+  type TestPrometheus,
+} from './helpers/prometheus.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/within.js';
 
@@ -37,15 +43,7 @@ describe('Prometheus scraping a running task-mcp', () => {
   let prometheus: TestPrometheus;
   let instance: string;
 
-  /** The one series `expr` selects, once Prometheus has it with `value` (it waits for the next scrapes). */
-  const settled = async (expr: string, value: number): Promise<Series> => {
-    let series: Series[] = [];
-    await until(30_000, `${expr} == ${value}`, async () => {
-      series = await prometheus.query(expr);
-      return series.length === 1 && series[0]!.value === value;
-    });
-    return series[0]!;
-  };
+  const settled = (expr: string, value: number): Promise<Series> => settledIn(prometheus, expr, value);
 
   const call = async (path: string, init: RequestInit = {}, authed = true): Promise<number> => {
     const res = authed ? await s.authed(path, init) : await s.fetch(`${s.url}${path}`, init);

@@ -178,12 +178,23 @@ async function runHolding<T>(file: string, taken: ArchiveRecord, fn: (held: Held
   }
 }
 
+export interface ArchiveLockOptions {
+  /** Told of each call refused because another held the lock past the wait. */
+  onContended?: () => void;
+  /** How long `run` waits for a live holder before ELOCKED; two minutes unless a test says otherwise. */
+  waitMs?: number;
+}
+
 /** The archive lock at `file`. */
-export function createArchiveLock(file: string): ArchiveLock {
+export function createArchiveLock(
+  file: string,
+  { onContended, waitMs = WAIT_MS }: ArchiveLockOptions = {},
+): ArchiveLock {
   return {
     async run(fn) {
-      const taken = await acquire(file, WAIT_MS);
+      const taken = await acquire(file, waitMs);
       if (!taken) {
+        onContended?.();
         throw new TaskError('ELOCKED', 'Another archive of this repository is still running.', {
           hint: 'Retry in a minute.',
           details: { owner: 'archive' },

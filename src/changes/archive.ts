@@ -16,6 +16,7 @@ import { acquireChangeLock, assertNotLockedByOther, LOCK_FILE, newLock } from '.
 import { readLock } from './lock-file.js';
 import { taskProgress, type TaskProgress } from './markdown.js';
 import { ownerFor } from './owner.js';
+import { reportingContention } from './probe.js';
 import type { Validation } from './openspec-cli.js';
 import { writeReceipt } from './receipt.js';
 import { ensureReceipt, recoverArchive } from './recovery.js';
@@ -113,7 +114,7 @@ async function archiveOpen(domain: Domain, held: HeldLock, slug: string, owner: 
   const { layout } = domain;
   const folder = layout.change(slug);
   const lockFile = path.join(folder, LOCK_FILE);
-  await assertNotLockedByOther(lockFile, owner, domain.clock());
+  await reportingContention(domain.probe, 'change', assertNotLockedByOther(lockFile, owner, domain.clock()));
   const validation = await assertReady(domain, slug);
   ctx.progress?.('validate', 1, 3);
 
@@ -150,7 +151,8 @@ async function archiveOpen(domain: Domain, held: HeldLock, slug: string, owner: 
 
 /** Runs `openspec archive`, holding the change's lock through the move so nobody takes it between check and move. */
 async function moveChange(domain: Domain, held: HeldLock, slug: string, owner: string, now: Date) {
-  await acquireChangeLock(path.join(domain.layout.change(slug), LOCK_FILE), owner, ARCHIVE_LOCK_TTL, now);
+  const file = path.join(domain.layout.change(slug), LOCK_FILE);
+  await reportingContention(domain.probe, 'change', acquireChangeLock(file, owner, ARCHIVE_LOCK_TTL, now));
   return domain.cli.archive(slug, held.adopt);
 }
 

@@ -6,6 +6,7 @@ import type { ArchiveLock } from './archive-lock.js';
 import type { RepoGit } from './git.js';
 import type { Layout } from './layout.js';
 import type { OpenSpecCli } from './openspec-cli.js';
+import type { DomainProbe } from './probe.js';
 import type { ChangeEventSink } from './types.js';
 
 export interface Domain {
@@ -15,6 +16,8 @@ export interface Domain {
   /** The repository's archive lock (also taken by the first `openspec init`). */
   archiveLock: ArchiveLock;
   events: ChangeEventSink;
+  /** Where the domain reports what it did (metrics, traces). */
+  probe: DomainProbe;
   clock: () => Date;
   /** task-mcp, OpenSpec, git and Node versions (git's is read once). */
   toolVersions(): Promise<ToolVersions>;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { TaskError } from '../errors.js';
 import type { Layout } from './layout.js';
+import { SILENT_PROBE, type DomainProbe } from './probe.js';
 
 /** One commit of a receipt. */
 export interface CommitInfo {
@@ -67,8 +68,8 @@ const notRepo = (cause?: unknown): TaskError =>
     cause,
   });
 
-/** git bound to the repository at `layout.root`. */
-export function createRepoGit(layout: Layout): RepoGit {
+/** git bound to the repository at `layout.root`; each run of git is reported to `probe`. */
+export function createRepoGit(layout: Layout, probe: DomainProbe = SILENT_PROBE): RepoGit {
   let client: SimpleGit | undefined;
   let versionOnce: Promise<string> | undefined;
   /** The `.git` entry of the work tree git last confirmed; a failed check forgets it. */
@@ -83,6 +84,9 @@ export function createRepoGit(layout: Layout): RepoGit {
       throw notRepo(cause);
     }
   };
+
+  const run = <T>(subcommand: string, command: () => Promise<T>): Promise<T> =>
+    probe.subprocess('git', subcommand, command);
 
   const gitError = (operation: string, cause: unknown): TaskError =>
     new TaskError(
@@ -99,8 +103,7 @@ export function createRepoGit(layout: Layout): RepoGit {
       if (confirmed && (await isSameEntry(confirmed))) return;
       confirmed = undefined;
       // Outside a work tree (a plain folder, a bare repository, inside .git) `--show-toplevel` fails.
-      const [inside, top] = await git()
-        .revparse(['--is-inside-work-tree', '--show-toplevel'])
+      const [inside, top] = await run('rev-parse', () => git().revparse(['--is-inside-work-tree', '--show-toplevel']))
         .then((out) => out.split('\n').map((line) => line.trim()))
         .catch((cause: unknown) => {
           throw notRepo(cause);
@@ -111,7 +114,7 @@ export function createRepoGit(layout: Layout): RepoGit {
 
     async head() {
       try {
-        return (await git().revparse(['--verify', 'HEAD^{commit}'])).trim();
+        return (await run('rev-parse', () => git().revparse(['--verify', 'HEAD^{commit}']))).trim();
       } catch (cause) {
         throw new TaskError('EGIT', 'The repository has no commit yet, so a change has no base to start from.', {
           hint: 'Make an initial commit, then open the change again.',
@@ -123,22 +126,22 @@ export function createRepoGit(layout: Layout): RepoGit {
 
     async isCommit(rev) {
       if (!/^[0-9a-f]{7,64}$/.test(rev)) return false;
-      return git()
-        .revparse(['--verify', '--quiet', `${rev}^{commit}`])
-        .then(
-          () => true,
-          () => false,
-        );
+      return run('rev-parse', () => git().revparse(['--verify', '--quiet', `${rev}^{commit}`])).then(
+        () => true,
+        () => false,
+      );
     },
 
     async range(base, head, caps) {
       try {
-        const log = await git().raw([
-          'log',
-          `--max-count=${caps.commits + 1}`,
-          `--format=%H${FIELD}%s${FIELD}%an${FIELD}%aI${RECORD}`,
-          `${base}..${head}`,
-        ]);
+        const log = await run('log', () =>
+          git().raw([
+            'log',
+            `--max-count=${caps.commits + 1}`,
+            `--format=%H${FIELD}%s${FIELD}%an${FIELD}%aI${RECORD}`,
+            `${base}..${head}`,
+          ]),
+        );
         const commits = log
           .split(RECORD)
           .map((line) => line.trim())
@@ -147,7 +150,7 @@ export function createRepoGit(layout: Layout): RepoGit {
             const [sha = '', subject = '', author = '', date = ''] = line.split(FIELD);
             return { sha, subject, author, date };
           });
-        const diff = await git().raw(['diff', '--name-only', '--no-renames', '-z', base, head]);
+        const diff = await run('diff', () => git().raw(['diff', '--name-only', '--no-renames', '-z', base, head]));
         const files = diff.split('\0').filter(Boolean);
         return {
           commits: commits.slice(0, caps.commits),
@@ -161,8 +164,7 @@ export function createRepoGit(layout: Layout): RepoGit {
     },
 
     version() {
-      versionOnce ??= git()
-        .version()
+      versionOnce ??= run('version', () => git().version())
         .then(({ major, minor, patch }) => `${major}.${minor}.${patch}`)
         .catch((cause: unknown) => {
           versionOnce = undefined;

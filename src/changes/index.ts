@@ -3,6 +3,8 @@
  */
 export { createChangeService } from './service.js';
 export type { ChangeServiceDeps } from './service.js';
+export { SILENT_PROBE } from './probe.js';
+export type { ContendedLock, DomainProbe, RecoveryAction } from './probe.js';
 export type {
   ActiveChange,
   ActivePage,

@@ -9,6 +9,7 @@ import type { Domain } from './domain.js';
 import { ensureInitialized } from './init.js';
 import { assertSlug } from './layout.js';
 import { acquireChangeLock, LOCK_FILE, newLock } from './lock.js';
+import { reportingContention } from './probe.js';
 import { ownerFor } from './owner.js';
 import { completeChange, createChange, type ScaffoldInput, type Template } from './scaffold.js';
 import { archivedName, isOpen } from './state.js';
@@ -59,7 +60,8 @@ async function resume(domain: Domain, req: OpenRequest, now: Date): Promise<Lock
   const { layout } = domain;
   try {
     await completeChange(layout, req.slug, async () => scaffoldInput(domain, req, await domain.git.head()));
-    return await acquireChangeLock(path.join(layout.change(req.slug), LOCK_FILE), req.owner, req.ttl, now);
+    const file = path.join(layout.change(req.slug), LOCK_FILE);
+    return await reportingContention(domain.probe, 'change', acquireChangeLock(file, req.owner, req.ttl, now));
   } catch (err) {
     // The folder vanished under us: archived meanwhile (or removed by hand).
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { TaskError } from '../errors.js';
 import type { Layout } from './layout.js';
 import { createOpenSpecWorker, WorkerError, type CommandResult, type OnHelper } from './openspec-worker.js';
+import { SILENT_PROBE, type DomainProbe } from './probe.js';
 
 /** The package's root: its exports map hides package.json, so walk up from the main entry to find it. */
 function packageRoot(): string {
@@ -66,8 +67,8 @@ export interface OpenSpecCli {
   close(): void;
 }
 
-/** The CLI bound to one repository. */
-export function createOpenSpecCli(layout: Layout): OpenSpecCli {
+/** The CLI bound to one repository; each command is reported to `probe`. */
+export function createOpenSpecCli(layout: Layout, probe: DomainProbe = SILENT_PROBE): OpenSpecCli {
   const worker = createOpenSpecWorker({
     cliModule: CLI_MODULE,
     env: { ...process.env, OPENSPEC_TELEMETRY: '0', OPENSPEC_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
@@ -75,9 +76,11 @@ export function createOpenSpecCli(layout: Layout): OpenSpecCli {
     idleMs: IDLE_MS,
   });
   const run = (args: string[], onHelper?: OnHelper): Promise<CommandResult> =>
-    worker.run(layout.root, args, onHelper).catch((err: unknown) => {
-      throw err instanceof WorkerError ? cliError(args, layout.scrub(err.message), err) : err;
-    });
+    probe.subprocess('openspec', args[0]!, () =>
+      worker.run(layout.root, args, onHelper).catch((err: unknown) => {
+        throw err instanceof WorkerError ? cliError(args, layout.scrub(err.message), err) : err;
+      }),
+    );
 
   const parseJson = (args: string[], result: CommandResult): Record<string, unknown> => {
     try {

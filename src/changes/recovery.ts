@@ -58,7 +58,10 @@ export async function recoverArchive(domain: Domain): Promise<Recovery['archive'
   }
   // Every `openspec archive` of ours runs under the archive lock, so a claim left with an intent is a dead CLI's.
   if (intent) await rm(layout.cliClaim, { force: true });
+  const debris = !intent && (await exists(layout.journal));
   await clearJournal(layout);
+  if (outcome !== 'none') domain.probe.archiveRecovered(outcome === 'rolled-back' ? 'rolled_back' : 'completed');
+  else if (debris) domain.probe.archiveRecovered('debris_cleared');
   return outcome;
 }
 

@@ -11,6 +11,7 @@ import type { Domain } from './domain.js';
 import { createRepoGit } from './git.js';
 import { createLayout } from './layout.js';
 import { openChange } from './open.js';
+import { measuredOperation, SILENT_PROBE, type DomainProbe } from './probe.js';
 import { recoverAtStart } from './recovery.js';
 import { createOpenSpecCli, OPENSPEC_VERSION } from './openspec-cli.js';
 import { listActive, readResource } from './resources.js';
@@ -26,6 +27,8 @@ export interface ChangeServiceDeps {
   clock?: () => Date;
   /** task-mcp's version, for `toolVersions`. */
   version: string;
+  /** Where the domain reports its operations, subprocesses, contention and recoveries; nowhere by default. */
+  probe?: DomainProbe;
 }
 
 /**
@@ -40,14 +43,16 @@ export function createChangeService(deps: ChangeServiceDeps): ChangeService {
   if (typeof deps.events?.emit !== 'function') throw new TypeError('events must have an emit(event) method');
   if (typeof deps.version !== 'string' || deps.version === '') throw new TypeError('version must be a string');
   const layout = createLayout(path.resolve(deps.repoRoot));
-  const git = createRepoGit(layout);
-  const cli = createOpenSpecCli(layout);
+  const probe = deps.probe ?? SILENT_PROBE;
+  const git = createRepoGit(layout, probe);
+  const cli = createOpenSpecCli(layout, probe);
   const domain: Domain = {
     layout,
     git,
     cli,
-    archiveLock: createArchiveLock(layout.archiveLock),
+    archiveLock: createArchiveLock(layout.archiveLock, { onContended: () => probe.lockContended('archive') }),
     events: deps.events,
+    probe,
     clock: deps.clock ?? (() => new Date()),
     toolVersions: async (): Promise<ToolVersions> => ({
       taskMcp: deps.version,
@@ -58,8 +63,12 @@ export function createChangeService(deps: ChangeServiceDeps): ChangeService {
   };
   return {
     // The one place storage refusals (EROFS, ENOSPC, EDQUOT) become typed errors, wherever in a call they arose.
-    open: (input, ctx) => typingStorageErrors(openChange(domain, input, ctx), layout.root),
-    archive: (input, ctx) => typingStorageErrors(archiveChange(domain, input, ctx), layout.root),
+    open: (input, ctx) =>
+      measuredOperation(probe, 'change.open', () => typingStorageErrors(openChange(domain, input, ctx), layout.root)),
+    archive: (input, ctx) =>
+      measuredOperation(probe, 'change.archive', () =>
+        typingStorageErrors(archiveChange(domain, input, ctx), layout.root),
+      ),
     listActive: (page) => listActive(domain, page),
     readResource: (uri) => readResource(domain, uri),
     check: () => git.assertWorkTree(),

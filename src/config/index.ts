@@ -6,6 +6,7 @@ export { ConfigError } from './kinds.js';
 export type { RateWindow, Token } from './kinds.js';
 export type { OAuthConfig } from './oauth.js';
 export { readConfig } from './read.js';
-export type { Config, MetricsConfig, TlsConfig } from './read.js';
+export type { Config, TlsConfig } from './read.js';
+export type { MetricsConfig, TracingConfig } from './observability.js';
 export { MIN_COOKIE_SECRET_LENGTH, SETTINGS, describeSetting } from './settings.js';
 export type { Setting, SettingName } from './settings.js';

@@ -233,3 +233,62 @@ export const optionalToken: Kind<string | undefined> = {
     return raw;
   },
 };
+
+/** Unset, or an `http:` or `https:` URL; undefined when unset. */
+export const optionalHttpUrl: Kind<string | undefined> = {
+  parse(raw, name) {
+    if (!raw) return undefined;
+    let url: URL | undefined;
+    try {
+      url = new URL(raw);
+    } catch {
+      url = undefined;
+    }
+    if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+      throw new ConfigError(`${name} must be an http:// or https:// URL`);
+    }
+    return raw;
+  },
+};
+
+/**
+ * Comma-separated `key=value` pairs, values percent-decoded (the W3C Baggage form OpenTelemetry's variables use).
+ * Values are never quoted in a message: headers carry API keys.
+ */
+export const keyValues: Kind<Record<string, string>> = {
+  parse(raw, name) {
+    const pairs = raw.split(',').filter((pair) => pair.trim() !== '');
+    return Object.fromEntries(
+      pairs.map((pair, index) => {
+        const at = pair.indexOf('=');
+        const key = pair.slice(0, at).trim();
+        let value: string | undefined;
+        try {
+          value = decodeURIComponent(pair.slice(at + 1).trim());
+        } catch {
+          value = undefined;
+        }
+        if (at < 1 || value === undefined || !/^[\w.-]+$/.test(key)) {
+          throw new ConfigError(`${name} entry ${index + 1} must be key=value (a value percent-encoded)`);
+        }
+        return [key, value];
+      }),
+    );
+  },
+};
+
+/** A number from 0 to 1. */
+export const fraction: Kind<number> = {
+  bounds: '0–1',
+  parse(raw, name) {
+    const value = Number(raw);
+    if (!/^\d*\.?\d+$/.test(raw) || value > 1)
+      throw new ConfigError(`${name} must be a number from 0 to 1, got "${raw}"`);
+    return value;
+  },
+};
+
+/** `true` or `false` (any case), as OpenTelemetry's boolean variables are written. */
+export const boolean: Kind<boolean> = {
+  parse: (raw, name) => oneOf(['true', 'false'] as const).parse(raw.toLowerCase(), name) === 'true',
+};

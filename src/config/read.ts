@@ -5,6 +5,7 @@
 import { type OAuthConfig, readOAuthSettings } from './oauth.js';
 import type { RateWindow, Token } from './kinds.js';
 import { ConfigError } from './kinds.js';
+import { readMetrics, readTracing, type MetricsConfig, type TracingConfig } from './observability.js';
 import { readSettings, type SettingValue } from './settings.js';
 
 export type TlsConfig =
@@ -65,16 +66,8 @@ export interface Config {
   workersWithoutRedis: boolean;
   /** Unset (no `METRICS_PORT`): metrics are not served. */
   metrics: MetricsConfig | undefined;
-}
-
-/** The separate `/metrics` listener. */
-export interface MetricsConfig {
-  host: string;
-  port: number;
-  /** A bearer token every scrape must present; unset: none. */
-  token: string | undefined;
-  /** Label refusals and tool calls with the caller's name (`METRICS_CALLER_LABELS=1`). */
-  callerLabels: boolean;
+  /** Unset (no OTLP endpoint, or turned off): no traces, and the OpenTelemetry SDK is never loaded. */
+  tracing: TracingConfig | undefined;
 }
 
 /** Reads and checks the configuration; a bad value throws a ConfigError naming the variable. */
@@ -113,19 +106,11 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     workers: value('WORKERS'),
     workersWithoutRedis: value('WORKERS_WITHOUT_REDIS'),
     metrics: readMetrics(read),
+    tracing: readTracing(read),
   };
   if (config.production) requireProductionSettings(config);
   requireSharedWorkers(config);
   return config;
-}
-
-/** Every metrics setting is checked, even with no `METRICS_PORT`: a bad value is a mistake either way. */
-function readMetrics({ value }: ReturnType<typeof readSettings>): MetricsConfig | undefined {
-  const host = value('METRICS_HOST');
-  const token = value('METRICS_TOKEN');
-  const callerLabels = value('METRICS_CALLER_LABELS');
-  const port = value('METRICS_PORT');
-  return port === undefined ? undefined : { host, port, token, callerLabels };
 }
 
 /** Workers without Redis would each keep their own events, limits and sign-outs: refused unless said explicitly. */

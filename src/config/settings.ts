@@ -12,8 +12,6 @@ import {
   int,
   offOrUnset,
   oneOf,
-  optionalPort,
-  optionalToken,
   origins,
   processes,
   redisUrl,
@@ -22,6 +20,7 @@ import {
   tokens,
   window,
 } from './kinds.js';
+import { OBSERVABILITY_SETTINGS } from './observability-settings.js';
 
 /** Shortest `COOKIE_SECRET`: HMAC-SHA256 gains nothing from more than its 32-byte block of entropy, less weakens it. */
 export const MIN_COOKIE_SECRET_LENGTH = 32;
@@ -202,26 +201,7 @@ export const SETTINGS = {
     default: '30000',
     description: 'Least time between two fetches of an issuer’s keys for an unknown `kid`, in ms',
   },
-  METRICS_PORT: {
-    kind: optionalPort,
-    default: '',
-    description: 'Port of the separate `GET /metrics` listener (Prometheus text); unset: none; 0 picks a free one',
-  },
-  METRICS_HOST: {
-    kind: host,
-    default: '127.0.0.1',
-    description: 'Address of the metrics listener: keep it off the interface the API faces the world on',
-  },
-  METRICS_TOKEN: {
-    kind: optionalToken,
-    default: '',
-    description: 'Bearer token a scrape must send; unset: none asked',
-  },
-  METRICS_CALLER_LABELS: {
-    kind: flag,
-    default: '0',
-    description: '`1`: refusals and tool calls are labelled with the caller’s name (at most 100 distinct)',
-  },
+  ...OBSERVABILITY_SETTINGS,
   NODE_ENV: {
     kind: text,
     default: '',

@@ -19,14 +19,24 @@ export interface ChooseFeedOptions {
   redisUrl: string | undefined;
   ringSize: number;
   logger: Logger;
+  /** Told how long each change event took from its publication to this process's subscribers, on which bus. */
+  onDelivered?: (delivery: { bus: 'memory' | 'redis'; seconds: number }) => void;
 }
 
 /** The feed for this configuration. */
-export function chooseFeed({ redisUrl, ringSize, logger }: ChooseFeedOptions): ChosenFeed {
+export function chooseFeed({ redisUrl, ringSize, logger, onDelivered }: ChooseFeedOptions): ChosenFeed {
   const onListenerError = (err: unknown): void => logger.warn({ err }, 'an event stream listener failed; dropped it');
+  const delivered = (bus: 'memory' | 'redis') => (seconds: number) => onDelivered?.({ bus, seconds });
   if (redisUrl === undefined) {
-    return { feed: createEventFeed({ ringSize, onListenerError }), checks: {}, close: async () => undefined };
+    const feed = createEventFeed({ ringSize, onListenerError, onDelivered: delivered('memory') });
+    return { feed, checks: {}, close: async () => undefined };
   }
-  const feed = createRedisEventFeed({ url: redisUrl, ringSize, logger, onListenerError });
+  const feed = createRedisEventFeed({
+    url: redisUrl,
+    ringSize,
+    logger,
+    onListenerError,
+    onDelivered: delivered('redis'),
+  });
   return { feed, checks: feed.checks, close: () => feed.close() };
 }

@@ -39,11 +39,19 @@ export interface EventFeedOptions {
   now?: () => Date;
   /** Told about a listener that threw; that listener is dropped so one bad stream cannot fail a tool call. */
   onListenerError?: (err: unknown) => void;
+  /** Told, once per change event delivered, how long after its `at` it reached this process's subscribers. */
+  onDelivered?: (lagSeconds: number) => void;
+}
+
+/** Seconds from a change event's `at` (when the domain published it) to `now`; undefined for the feed's own. */
+export function deliveryLag(event: FeedEvent, now: Date): number | undefined {
+  if (!('slug' in event)) return undefined; // a reset or unavailable entry is the feed's, not a publication
+  return Math.max(0, now.getTime() - Date.parse(event.at)) / 1000;
 }
 
 /** Creates an in-process feed. */
 export function createEventFeed(options: EventFeedOptions): EventFeed {
-  const { ringSize, firstId = Date.now(), now = () => new Date(), onListenerError } = options;
+  const { ringSize, firstId = Date.now(), now = () => new Date(), onListenerError, onDelivered } = options;
   if (!Number.isSafeInteger(ringSize) || ringSize < 1)
     throw new RangeError(`ringSize must be a positive integer, got ${ringSize}`);
   if (!Number.isSafeInteger(firstId) || firstId < 1)
@@ -87,6 +95,8 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       const item = entry(lastId);
       // A copy, so a listener that unsubscribes (or subscribes) while we deliver cannot disturb the loop.
       for (const listener of [...listeners]) deliver(listener, item);
+      const lag = deliveryLag(event, now());
+      if (lag !== undefined) onDelivered?.(lag);
     },
     subscribe(lastEventId, listener) {
       const replay = lastEventId === undefined ? [] : missed(lastEventId);

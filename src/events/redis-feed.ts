@@ -14,7 +14,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import type { CheckState, FeedEvent } from '../../generated/types.gen.js';
 import { createRedisClient } from '../redis-connection.js';
 import { createFanOut, isStreamId, UNKNOWN_POSITION, type Replay } from './fan-out.js';
-import type { EventFeed, FeedEntry, FeedListener } from './feed.js';
+import { deliveryLag, type EventFeed, type FeedEntry, type FeedListener } from './feed.js';
 import { createOutbox } from './redis-outbox.js';
 
 /** The stream's default key, in the project's Redis namespace (the rate limits use `task-mcp:rl:`). */
@@ -47,6 +47,8 @@ export interface RedisEventFeedOptions {
   now?: () => Date;
   /** Told about a listener that threw; that listener is dropped so one bad stream cannot fail the others. */
   onListenerError?: (err: unknown) => void;
+  /** Told, once per change event read off the stream, how long after its `at` it reached this instance. */
+  onDelivered?: (lagSeconds: number) => void;
 }
 
 export interface RedisEventFeed extends EventFeed {
@@ -62,7 +64,15 @@ const connection = (url: string, options: RedisOptions): Redis =>
 
 /** Creates the feed and connects; it reads `degraded` until both connections are up. */
 export function createRedisEventFeed(options: RedisEventFeedOptions): RedisEventFeed {
-  const { url, ringSize, key = DEFAULT_STREAM_KEY, logger, now = () => new Date(), onListenerError } = options;
+  const {
+    url,
+    ringSize,
+    key = DEFAULT_STREAM_KEY,
+    logger,
+    now = () => new Date(),
+    onListenerError,
+    onDelivered,
+  } = options;
   if (!Number.isSafeInteger(ringSize) || ringSize < 1)
     throw new RangeError(`ringSize must be a positive integer, got ${ringSize}`);
   const commands = connection(url, { commandTimeout: COMMAND_MS, connectionName: 'task-mcp:events' });
@@ -142,6 +152,8 @@ export function createRedisEventFeed(options: RedisEventFeedOptions): RedisEvent
         for (const entry of toEntries(reply?.[0]?.[1] ?? [], logger)) {
           cursor = entry.id;
           subscribers.publish(entry);
+          const lag = deliveryLag(entry.event, now());
+          if (lag !== undefined) onDelivered?.(lag);
         }
       }
     } catch (err) {

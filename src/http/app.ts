@@ -16,6 +16,8 @@ export interface AppParts {
   requestLog: Middleware<RequestState>;
   /** HTTP request metrics, beside the request's log line (http-metrics.ts). */
   httpMetrics: Middleware<RequestState>;
+  /** The server span of each request, when tracing is on (http-tracing.ts). */
+  httpTracing?: Middleware<RequestState>;
   cors: Middleware<RequestState>;
   /** Every error as problem+json (error-responder.ts). */
   errorResponder: Middleware<RequestState>;
@@ -40,6 +42,7 @@ export function createApp(parts: AppParts): Koa<RequestState> {
   });
 
   app.use(parts.requestLog);
+  if (parts.httpTracing) app.use(parts.httpTracing);
   app.use(parts.httpMetrics);
   app.use(parts.cors);
   if (parts.oauth) app.use(parts.oauth.challenge);

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { OperationId, Operations } from '../../generated/operations.gen.js';
 import type { InvalidTokenError } from '../auth/errors.js';
 import type { Scope } from '../auth/scopes.js';
+import type { SpanIds } from '../tracing/tracing.js';
 import type { SessionClaims } from './session-cookie.js';
 
 /** Who a credential speaks for, and what it may do. */
@@ -60,6 +61,8 @@ export interface RequestState {
   /** Set by tool-calling routes; logged on the request's line. */
   tool?: string;
   transport?: 'mcp' | 'sse' | 'invoke' | 'events';
+  /** The request's server span, when tracing is on (http-tracing.ts); logged on the request's line. */
+  trace?: SpanIds;
 }
 
 export type AppContext = ParameterizedContext<RequestState>;

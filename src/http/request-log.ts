@@ -1,7 +1,7 @@
 /**
  * One JSON log line per request, written when the response ends (for a stream, when the stream ends), with the
  * request id, method, path, status, duration, the bytes really sent, the caller's token name and, for tool calls,
- * the tool and the transport. Headers are not logged at all; the root logger also redacts by configuration.
+ * the tool and the transport, and with tracing on the request's `trace_id` and `span_id`. Headers are not logged at all; the root logger also redacts by configuration.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,8 +32,8 @@ type FailedResponse = { err?: unknown };
 /** The request's own fields of its log line, from its `ctx.state`. */
 function summary(req: StatefulRequest) {
   if (!req.state) return {};
-  const { ip, caller, tool, transport, bytesSent } = req.state;
-  return { ip, caller: caller?.name, tool, transport, bytes: bytesSent() };
+  const { ip, caller, tool, transport, bytesSent, trace } = req.state;
+  return { ip, caller: caller?.name, tool, transport, bytes: bytesSent(), ...trace };
 }
 
 /** koa-pino-logger, then what fills `ctx.state` (request id, request logger) for handlers and the log line. */

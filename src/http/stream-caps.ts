@@ -24,7 +24,10 @@ export interface Cap {
   total: number;
 }
 
-export type StreamCapsOptions = Record<Budget, Cap>;
+export interface StreamCapsOptions extends Record<Budget, Cap> {
+  /** Told of each request a cap refused (the metrics' cap refusals). */
+  onRefused?: (refusal: { budget: Budget; scope: 'client' | 'instance' }) => void;
+}
 
 export interface StreamCaps {
   /** The gate of an operation that holds a slot (placed after authentication), or undefined. */
@@ -89,7 +92,8 @@ function refusal(budget: Budget, scope: 'client' | 'instance', limit: number): T
 }
 
 export function createStreamCaps(options: StreamCapsOptions): StreamCaps {
-  for (const [budget, { perClient, total }] of Object.entries(options)) {
+  for (const budget of ['streams', 'calls'] as const) {
+    const { perClient, total } = options[budget];
     if (!(perClient >= 1 && total >= 1))
       throw new Error(`${budget} caps must be at least 1, got ${perClient}/${total}`);
   }
@@ -99,6 +103,7 @@ export function createStreamCaps(options: StreamCapsOptions): StreamCaps {
     return (ctx, next) => {
       const taken = budgets[budget].acquire(clientKey(ctx.state.ip, ctx.state.caller?.name));
       if (typeof taken === 'string') {
+        options.onRefused?.({ budget, scope: taken });
         const cap = options[budget];
         ctx.set('Retry-After', String(RETRY_AFTER_SECONDS[budget]));
         throw refusal(budget, taken, taken === 'client' ? cap.perClient : cap.total);

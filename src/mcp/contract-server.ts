@@ -5,10 +5,17 @@
  */
 import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, ProtocolError, Server } from '@modelcontextprotocol/server';
 import { isJSONRPCErrorResponse } from '@modelcontextprotocol/server';
-import type { Implementation, JSONRPCMessage, ServerOptions, Transport } from '@modelcontextprotocol/server';
+import type {
+  Implementation,
+  JSONRPCMessage,
+  MessageExtraInfo,
+  ServerOptions,
+  Transport,
+} from '@modelcontextprotocol/server';
 import type { ErrorCode, ValidationIssue } from '../../generated/types.gen.js';
 import { ERROR_MAP, jsonRpcCode } from '../contract/index.js';
 import { initializeIssues } from './message-check.js';
+import { watchOperations, type Operations, type OperationsDeps, type OperationSite } from './operations.js';
 import { holds } from './revisions.js';
 
 /** A JSON-RPC error for a contract code, numbered for `revision`. */
@@ -24,6 +31,8 @@ export function rpcError(
 export interface ContractServerOptions {
   /** The `MCP-Protocol-Version` an HTTP request named; a negotiated revision (initialize, envelope) wins. */
   requestedRevision?: string;
+  /** Where this server's operations are measured and traced, and what it knows of their site. */
+  observed?: { deps: OperationsDeps; site: Omit<OperationSite, 'revision'> };
 }
 
 /**
@@ -34,10 +43,13 @@ export interface ContractServerOptions {
  */
 export class ContractServer extends Server {
   private readonly requestedRevision: string | undefined;
+  private readonly operations: Operations | undefined;
 
   constructor(info: Implementation, options: ServerOptions, contract: ContractServerOptions) {
     super(info, options);
     this.requestedRevision = contract.requestedRevision;
+    const { observed } = contract;
+    this.operations = observed && watchOperations(observed.deps, { ...observed.site, revision: () => this.revision() });
   }
 
   /**
@@ -52,18 +64,32 @@ export class ContractServer extends Server {
   }
 
   override async connect(transport: Transport): Promise<void> {
-    const send = transport.send.bind(transport);
-    transport.send = (message, options) => send(this.numbered(message), options);
+    const raw = transport.send.bind(transport);
+    const send: Transport['send'] = (message, options) => {
+      const numbered = this.numbered(message);
+      this.operations?.sent(numbered);
+      return raw(numbered, options);
+    };
+    transport.send = send;
     await super.connect(transport);
     // Set by super.connect; a bad initialize is answered here, as invalid params with its id, before the SDK
     // turns its own parse failure into -32603 carrying the raw zod issues.
     const deliver = transport.onmessage;
-    transport.onmessage = (message, extra) => {
+    const take = (message: JSONRPCMessage, extra?: MessageExtraInfo): void => {
       // From 2026-07-28 there is no initialize: the SDK answers it as an unknown method.
       const issues = holds('stateless', this.revision()) ? [] : initializeIssues(message);
       if (issues.length === 0) return deliver?.(message, extra);
       const id = (message as { id: string | number }).id;
       send(this.badInitialize(id, issues)).catch((err: Error) => this.onerror?.(err));
+    };
+    const { operations } = this;
+    transport.onmessage = operations
+      ? (message, extra) => operations.received(message, () => take(message, extra))
+      : take;
+    const close = transport.onclose;
+    transport.onclose = () => {
+      operations?.closed();
+      close?.();
     };
   }
 

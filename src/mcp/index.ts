@@ -5,9 +5,12 @@
  */
 import type { Logger } from 'pino';
 import type { Contract } from '../contract/index.js';
+import type { StreamKind } from '../metrics/index.js';
+import type { StreamProbe } from '../streaming/stream-writer.js';
 import type { ToolPipeline } from '../tools/pipeline.js';
 import { createHostCheck, type HostCheck } from './host-check.js';
 import { createLegacySse, type LegacySse } from './legacy-sse.js';
+import type { OperationsDeps } from './operations.js';
 import type { ResourceReader } from './resources.js';
 import { createServerFactory } from './server.js';
 import { createMemorySessionDirectory, type SessionDirectory } from './sessions.js';
@@ -17,7 +20,7 @@ import type { ToolNames } from './tools.js';
 import { toolOf } from './message-check.js';
 export type { Principal } from './server.js';
 export type { ToolNames } from './tools.js';
-export { ERROR_META_KEY } from './tools.js';
+export { ERROR_META_KEY } from './result-meta.js';
 
 export interface McpDeps {
   pipeline: ToolPipeline;
@@ -36,6 +39,10 @@ export interface McpDeps {
   /** Where HTTP+SSE sessions live; this process's memory by default. */
   sessions?: SessionDirectory;
   logger?: Logger;
+  /** Where every MCP operation is measured and traced; nowhere when unset. */
+  observe?: OperationsDeps;
+  /** The probe of each stream MCP opens, by kind (`legacy_sse`, `mcp_sse`). */
+  probes?: (kind: StreamKind) => StreamProbe;
 }
 
 export interface Mcp {
@@ -59,12 +66,18 @@ export interface Mcp {
  */
 export function createMcp(deps: McpDeps): Mcp {
   const factory = createServerFactory(deps);
-  const streamable = createStreamable({ factory, heartbeatMs: deps.heartbeatMs, logger: deps.logger });
+  const streamable = createStreamable({
+    factory,
+    heartbeatMs: deps.heartbeatMs,
+    logger: deps.logger,
+    probe: deps.probes?.('mcp_sse'),
+  });
   const legacySse = createLegacySse({
     factory,
     sessions: deps.sessions ?? createMemorySessionDirectory(),
     heartbeatMs: deps.heartbeatMs,
     maxBufferedBytes: deps.maxBufferedBytes,
+    probe: deps.probes?.('legacy_sse'),
   });
   return {
     toolOf,

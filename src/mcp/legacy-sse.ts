@@ -13,7 +13,7 @@ import { operations } from '../../generated/operations.gen.js';
 import type { ValidationIssue } from '../../generated/types.gen.js';
 import { TaskError } from '../errors.js';
 import { SSE_PING, formatSseEvent } from '../streaming/sse.js';
-import { openResponseStream, type StreamWriter } from '../streaming/stream-writer.js';
+import { openResponseStream, type StreamProbe, type StreamWriter } from '../streaming/stream-writer.js';
 import { messageIssues } from './message-check.js';
 import { assertScoped } from './scopes.js';
 import type { Principal, ServerFactory } from './server.js';
@@ -25,6 +25,8 @@ export interface LegacySseDeps {
   heartbeatMs: number;
   /** Unsent bytes past which a slow reader is cut off (default 1 MiB). */
   maxBufferedBytes?: number;
+  /** Counts each session's stream (`legacy_sse`): open, heartbeats, slow readers. */
+  probe?: StreamProbe;
   /** Where the endpoint event points; relative, so it follows whatever host and prefix the client used. */
   messagesPath?: string;
 }
@@ -79,12 +81,13 @@ export function createLegacySse({
   sessions,
   heartbeatMs,
   maxBufferedBytes,
+  probe,
   messagesPath = operations.postLegacyMessage.path.replace(/^\//, ''),
 }: LegacySseDeps): LegacySse {
   return {
     async open(req, res, principal) {
       const id = randomBytes(18).toString('base64url');
-      const server = factory(principal, 'legacy-sse');
+      const server = factory(principal, 'legacy-sse', { sessionId: id });
       // Set once the session is registered; the stream may close before that.
       const registration = { forget: (): void => undefined };
       const writer = openResponseStream(req, res, 'text/event-stream', {
@@ -92,6 +95,7 @@ export function createLegacySse({
         heartbeat: () => SSE_PING,
         maxBufferedBytes,
         log: principal.log,
+        probe,
         onClose: () => {
           registration.forget();
           // Closing the server fires transport.onclose; both ends are done with the session.

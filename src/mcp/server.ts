@@ -12,6 +12,7 @@ import type { Scope } from '../auth/scopes.js';
 import type { Contract } from '../contract/index.js';
 import type { ProgressFn, ToolPipeline } from '../tools/pipeline.js';
 import { ContractServer } from './contract-server.js';
+import type { OperationsDeps } from './operations.js';
 import { createResourceBox, type ResourceReader } from './resources.js';
 import { createToolBox, type ToolNames } from './tools.js';
 
@@ -24,6 +25,8 @@ export interface McpServerDeps {
   toolNames: ToolNames;
   /** Reported as `serverInfo.version`. */
   version: string;
+  /** Where every MCP operation is measured and traced (operations.ts); nowhere when unset. */
+  observe?: OperationsDeps;
 }
 
 /**
@@ -41,11 +44,16 @@ export interface Principal {
 /** The MCP transports, as the tool pipeline names them. */
 export type McpTransport = 'mcp' | 'legacy-sse';
 
-/**
- * Builds one server for `principal` on `transport`; `requestedRevision` is the `MCP-Protocol-Version` an HTTP request
- * named.
- */
-export type ServerFactory = (principal: Principal, transport: McpTransport, requestedRevision?: string) => Server;
+/** What a transport knows of the exchange a server is built for. */
+export interface ServerSite {
+  /** The `MCP-Protocol-Version` an HTTP request named. */
+  requestedRevision?: string;
+  /** The HTTP+SSE session's id. */
+  sessionId?: string;
+}
+
+/** Builds one server for `principal` on `transport`. */
+export type ServerFactory = (principal: Principal, transport: McpTransport, site?: ServerSite) => Server;
 
 const INSTRUCTIONS =
   'Plan work as OpenSpec changes: call change_open with a title and a kebab-case slug, edit the files it ' +
@@ -62,8 +70,9 @@ export function createServerFactory(deps: McpServerDeps): ServerFactory {
     jsonSchemaValidator: new AjvJsonSchemaValidator(),
   };
 
-  return ({ actor, requestId, log }, transport, requestedRevision) => {
-    const server = new ContractServer(info, options, { requestedRevision });
+  return ({ actor, requestId, log }, transport, { requestedRevision, sessionId } = {}) => {
+    const observed = deps.observe && { deps: deps.observe, site: { transport, sessionId } };
+    const server = new ContractServer(info, options, { requestedRevision, observed });
     server.setRequestHandler('tools/list', () => tools.listing);
     server.setRequestHandler('tools/call', (request, ctx) => {
       const token = request.params._meta?.progressToken;

@@ -9,7 +9,7 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { TaskError } from '../errors.js';
-import { streamHeaders } from '../streaming/stream-writer.js';
+import { streamHeaders, type CloseReason, type StreamProbe } from '../streaming/stream-writer.js';
 import { holds } from './revisions.js';
 import { assertScoped } from './scopes.js';
 import type { Principal, ServerFactory } from './server.js';
@@ -18,6 +18,8 @@ export interface StreamableDeps {
   factory: ServerFactory;
   heartbeatMs: number;
   logger?: Logger;
+  /** Counts the exchanges answered as an SSE stream (`mcp_sse`) while they stream. */
+  probe?: StreamProbe;
 }
 
 export interface Streamable {
@@ -33,11 +35,20 @@ export interface Streamable {
 
 /** Principals ride to the factory in `AuthInfo.extra`, the SDK's pass-through slot for what the edge verified. */
 const PRINCIPAL = 'task-mcp/principal';
+/** The exchange's stream, if its reply is one, rides beside it: opened where the reply is known, closed in `handle`. */
+const EXCHANGE = 'task-mcp/exchange';
 
-export function createStreamable({ factory, heartbeatMs, logger }: StreamableDeps): Streamable {
+/** One exchange: set when its reply turned out to be a stream, called once the reply has been written out. */
+interface Exchange {
+  closed?: (reason: CloseReason) => void;
+}
+
+export function createStreamable({ factory, heartbeatMs, logger, probe }: StreamableDeps): Streamable {
   const handler = createMcpHandler(
     (ctx: McpRequestContext) =>
-      factory(principalOf(ctx.authInfo), 'mcp', ctx.requestInfo?.headers.get('mcp-protocol-version') ?? undefined),
+      factory(principalOf(ctx.authInfo), 'mcp', {
+        requestedRevision: ctx.requestInfo?.headers.get('mcp-protocol-version') ?? undefined,
+      }),
     {
       legacy: 'stateless',
       keepAliveMs: heartbeatMs,
@@ -45,7 +56,7 @@ export function createStreamable({ factory, heartbeatMs, logger }: StreamableDep
       onerror: (err) => logger?.debug({ err: err.message }, 'mcp request rejected'),
     },
   );
-  const node = toNodeHandler(withStreamHeaders(handler), {
+  const node = toNodeHandler(withStreamHeaders(handler, probe), {
     onerror: (err) => logger?.error({ err }, 'mcp handler failed'),
   });
 
@@ -60,8 +71,14 @@ export function createStreamable({ factory, heartbeatMs, logger }: StreamableDep
         });
       }
       assertScoped(principal.scopes, body, revision);
-      const auth: AuthInfo = { token: '', clientId: principal.actor, scopes: [], extra: { [PRINCIPAL]: principal } };
-      await node(Object.assign(req, { auth }), res, body);
+      const exchange: Exchange = {};
+      const extra = { [PRINCIPAL]: principal, [EXCHANGE]: exchange };
+      const auth: AuthInfo = { token: '', clientId: principal.actor, scopes: [], extra };
+      try {
+        await node(Object.assign(req, { auth }), res, body);
+      } finally {
+        exchange.closed?.(res.writableFinished ? 'ended' : 'client-closed');
+      }
     },
     close: () => handler.close(),
   };
@@ -76,9 +93,9 @@ function principalOf(auth: AuthInfo | undefined): Principal {
 
 /**
  * Gives the SDK's SSE replies the same headers as every other stream of ours (JSON replies are left alone), so
- * proxies never buffer them whatever a future SDK sends.
+ * proxies never buffer them whatever a future SDK sends, and counts them open while they stream.
  */
-function withStreamHeaders(handler: McpHttpHandler): Pick<McpHttpHandler, 'fetch'> {
+function withStreamHeaders(handler: McpHttpHandler, probe: StreamProbe | undefined): Pick<McpHttpHandler, 'fetch'> {
   return {
     async fetch(request, options) {
       const response = await handler.fetch(request, options);
@@ -86,6 +103,8 @@ function withStreamHeaders(handler: McpHttpHandler): Pick<McpHttpHandler, 'fetch
       if (type?.startsWith('text/event-stream')) {
         // The listener is node:http(s), so every exchange is HTTP/1.x.
         for (const [name, value] of Object.entries(streamHeaders(type, 1))) response.headers.set(name, value);
+        const exchange = options?.authInfo?.extra?.[EXCHANGE] as Exchange | undefined;
+        if (exchange && probe) exchange.closed = probe.opened();
       }
       return response;
     },

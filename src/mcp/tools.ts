@@ -9,13 +9,11 @@ import type { Contract } from '../contract/index.js';
 import { TOOLS, type ToolSpec } from '../tools/catalog.js';
 import type { ProgressFn, ToolPipeline, ToolTransport } from '../tools/pipeline.js';
 import { rpcError } from './contract-server.js';
+import { ERROR_META_KEY } from './result-meta.js';
 import { holds } from './revisions.js';
 
 /** Which spelling `tools/list` advertises; `tools/call` accepts both either way. */
 export type ToolNames = 'safe' | 'dotted';
-
-/** Where a failing call's error travels in the result (`_meta`, not `structuredContent`: see `errorResult`). */
-export const ERROR_META_KEY = 'task-mcp/error';
 
 export interface ToolBox {
   /** The whole `tools/list` result, built once and shared by every server instance. */
@@ -62,8 +60,8 @@ export function createToolBox(
 
   return {
     listing,
-    async call(name, args, { revision, ...meta }) {
-      const call = pipeline.prepare(name, args ?? {});
+    async call(name, args, { revision, transport, caller, ...meta }) {
+      const call = pipeline.prepare(name, args ?? {}, { transport, caller });
       // Unknown tools stay protocol errors in every revision (tools, "Error Handling").
       if (call.status === 'unknown') throw rpcError(revision, 'ENOTFOUND', `Unknown tool: ${name}`);
       if (call.status === 'invalid') {

@@ -4,24 +4,15 @@
  * feed's delivery trails its publication.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
+import type { ContendedLock, RecoveryAction } from '../changes/index.js';
 import { OTHER, outcomeLabel, type Outcome } from './labels.js';
 import { OPERATION_BUCKETS } from './mcp.js';
-
-/** Which lock was found held: a change's own lock, or the repository's archive lock. */
-export type LockKind = 'change' | 'archive';
-
-/**
- * What a recovery of an interrupted archive did (see src/changes/journal.ts): the change was still open and its
- * specs were restored (`rolled_back`), it was archived and its receipt ensured (`completed`), or a journal with
- * no committed intent was removed (`debris_cleared`).
- */
-export type RecoveryAction = 'rolled_back' | 'completed' | 'debris_cleared';
 
 export interface DomainMetrics {
   changeOperation(record: { operation: 'change.open' | 'change.archive'; outcome: Outcome; seconds: number }): void;
   /** One run of `git <subcommand>` or `openspec <subcommand>`. */
   subprocess(record: { command: 'git' | 'openspec'; subcommand: string; seconds: number }): void;
-  lockContended(lock: LockKind): void;
+  lockContended(lock: ContendedLock): void;
   archiveRecovered(action: RecoveryAction): void;
   /** From an event's publication to its delivery to a subscriber, on the in-process or the Redis feed. */
   eventDelivered(record: { bus: 'memory' | 'redis'; seconds: number }): void;

@@ -1,9 +1,9 @@
 /** Metrics: the registry and its recording functions, and the listener that serves them. */
 export { createMetrics, type Exposition, type Metrics, type MetricsOptions } from './metrics.js';
 export { METRICS_PATH, startMetricsListener, type MetricsListener } from './listener.js';
+export { reportToPrimary, workersExposition } from './cluster.js';
 export { stopwatch } from './stopwatch.js';
 export type { Transport } from './mcp.js';
-export type { StreamKind, StreamCapScope } from './streams.js';
+export type { CapRefusal, StreamKind } from './streams.js';
 export type { RateWindowName, Credential } from './refusals.js';
-export type { LockKind, RecoveryAction } from './domain.js';
 export type { ReadinessSource } from './readiness.js';

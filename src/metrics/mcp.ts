@@ -29,16 +29,17 @@ export interface ToolCallRecord {
   transport: Transport;
   /** `ok`, or the error code the caller got. */
   code: Outcome;
-  seconds: number;
-  /** The JSON-RPC error code when the call failed as a JSON-RPC error; default `tool_error` for a failure. */
-  errorType?: string;
   /** The caller's token name or OAuth subject (labelled only with `METRICS_CALLER_LABELS=1`). */
   caller?: string;
 }
 
 export interface McpMetrics {
+  /**
+   * One MCP operation: every request and notification of the MCP transports, and every tool call over the invoke
+   * route as `tools/call` (the operation a tool call is, whatever carried it).
+   */
   mcpOperation(record: McpOperationRecord): void;
-  /** Counts the call by outcome and records it as a `tools/call` operation: one call per tool call. */
+  /** Counts a tool call by its outcome; its duration is its operation's (`mcpOperation`). */
   toolCall(record: ToolCallRecord): void;
 }
 
@@ -59,22 +60,18 @@ export function mcpMetrics(registry: Registry, callerLabel: (caller: string | un
     labelNames: ['tool', 'transport', 'code', 'caller'],
     registers: [registry],
   });
-  const mcpOperation = ({ method, transport, seconds, tool, errorType }: McpOperationRecord): void =>
-    duration.observe(
-      {
-        mcp_method_name: mcpMethodLabel(method),
-        gen_ai_tool_name: toolLabel(tool),
-        error_type: errorTypeLabel(errorType),
-        task_mcp_transport: transport,
-      },
-      seconds,
-    );
   return {
-    mcpOperation,
-    toolCall({ tool, transport, code, seconds, errorType, caller }) {
-      calls.inc({ tool: toolLabel(tool), transport, code: outcomeLabel(code), caller: callerLabel(caller) });
-      const failed = code === 'ok' ? undefined : (errorType ?? 'tool_error');
-      mcpOperation({ method: 'tools/call', transport, seconds, tool, errorType: failed });
-    },
+    mcpOperation: ({ method, transport, seconds, tool, errorType }) =>
+      duration.observe(
+        {
+          mcp_method_name: mcpMethodLabel(method),
+          gen_ai_tool_name: toolLabel(tool),
+          error_type: errorTypeLabel(errorType),
+          task_mcp_transport: transport,
+        },
+        seconds,
+      ),
+    toolCall: ({ tool, transport, code, caller }) =>
+      calls.inc({ tool: toolLabel(tool), transport, code: outcomeLabel(code), caller: callerLabel(caller) }),
   };
 }

@@ -23,6 +23,8 @@ export function readinessMetrics(registry: Registry): ReadinessMetrics {
     help: 'State of each readiness check of /readyz: 1 for its current state (ok, degraded, fail), 0 for the others.',
     labelNames: ['check', 'state'],
     registers: [registry],
+    // Several workers (WORKERS > 1) add up to one `/metrics`: a state is on when any worker is in it.
+    aggregator: 'max',
     async collect() {
       this.reset();
       if (!source) return;

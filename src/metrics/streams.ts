@@ -1,24 +1,33 @@
 /**
- * Long-lived streams: how many are open by kind (against the instance's cap), how many were refused at a cap,
- * how late heartbeats go out, and how many slow readers were cut off.
+ * Streams and the caps on what a client holds: how many streams are open by kind (against the instance's stream
+ * cap), how many requests a cap refused, how late heartbeats go out, and how many slow readers were cut off.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { StreamProbe } from '../streaming/stream-writer.js';
 
 /** What a stream carries: the change feed, an invoke reply (SSE or NDJSON), an MCP reply or legacy session. */
 export const STREAM_KINDS = ['events', 'invoke_sse', 'invoke_ndjson', 'mcp_sse', 'legacy_sse'] as const;
 export type StreamKind = (typeof STREAM_KINDS)[number];
 
-/** Which cap refused a stream: the client's own (`MAX_STREAMS_PER_CLIENT`) or the instance's (`MAX_STREAMS`). */
-export type StreamCapScope = 'client' | 'instance';
+/**
+ * Which cap refused a request: of a budget (`streams`: `MAX_STREAMS_PER_CLIENT`/`MAX_STREAMS`; `calls`:
+ * `MAX_CALLS_PER_CLIENT`/`MAX_CALLS`), the client's own or the instance's.
+ */
+export interface CapRefusal {
+  budget: 'streams' | 'calls';
+  scope: 'client' | 'instance';
+}
 
 export interface StreamMetrics {
   /** Counts a stream open; call the returned function when it closes (idempotent: once per stream). */
   streamOpened(kind: StreamKind): () => void;
-  streamRefused(refusal: { kind: StreamKind; scope: StreamCapScope }): void;
+  capRefused(refusal: CapRefusal): void;
   /** How much later than scheduled a heartbeat was written (event-loop stalls, a busy process). */
   heartbeatLag(lag: { kind: StreamKind; seconds: number }): void;
   /** A reader that let `STREAM_MAX_BUFFERED_BYTES` pile up was cut off. */
   slowReaderCut(kind: StreamKind): void;
+  /** The probe of one stream of `kind`: open and close (a close for `overflow` is a slow reader cut), heartbeats. */
+  streamProbe(kind: StreamKind): StreamProbe;
 }
 
 const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -38,9 +47,9 @@ export function streamMetrics(registry: Registry, maxStreams: number): StreamMet
     registers: [registry],
   }).set(maxStreams);
   const refused = new Counter({
-    name: 'task_mcp_stream_refusals_total',
-    help: 'Streams refused at a cap, by kind and by the cap (client or instance).',
-    labelNames: ['kind', 'scope'],
+    name: 'task_mcp_cap_refusals_total',
+    help: 'Requests refused with 429 at a cap: by budget (streams or calls) and scope (client or instance).',
+    labelNames: ['budget', 'scope'],
     registers: [registry],
   });
   const lag = new Histogram({
@@ -56,18 +65,30 @@ export function streamMetrics(registry: Registry, maxStreams: number): StreamMet
     labelNames: ['kind'],
     registers: [registry],
   });
+  const streamOpened = (kind: StreamKind): (() => void) => {
+    open.inc({ kind });
+    let closed = false;
+    return () => {
+      if (closed) return;
+      closed = true;
+      open.dec({ kind });
+    };
+  };
+  const slowReaderCut = (kind: StreamKind): void => void cut.inc({ kind });
   return {
-    streamOpened(kind) {
-      open.inc({ kind });
-      let closed = false;
-      return () => {
-        if (closed) return;
-        closed = true;
-        open.dec({ kind });
-      };
-    },
-    streamRefused: ({ kind, scope }) => refused.inc({ kind, scope }),
+    streamOpened,
+    capRefused: ({ budget, scope }) => refused.inc({ budget, scope }),
     heartbeatLag: ({ kind, seconds }) => lag.observe({ kind }, seconds),
-    slowReaderCut: (kind) => cut.inc({ kind }),
+    slowReaderCut,
+    streamProbe: (kind) => ({
+      opened() {
+        const closed = streamOpened(kind);
+        return (reason) => {
+          closed();
+          if (reason === 'overflow') slowReaderCut(kind);
+        };
+      },
+      heartbeatLate: (seconds) => lag.observe({ kind }, seconds),
+    }),
   };
 }

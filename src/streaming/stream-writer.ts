@@ -7,6 +7,7 @@
  * bound holds.
  */
 import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 
@@ -20,6 +21,17 @@ export interface StreamLog {
   warn(obj: object, msg: string): void;
 }
 
+/**
+ * What a stream tells whoever counts streams (the metrics), so that every stream is counted in one place, here,
+ * without this module knowing who listens.
+ */
+export interface StreamProbe {
+  /** The stream opened; the function returned is called once, from cleanup, with why it closed. */
+  opened(): (reason: CloseReason) => void;
+  /** A heartbeat went out `seconds` later than its interval said (a busy or stalled event loop). */
+  heartbeatLate(seconds: number): void;
+}
+
 export interface StreamWriterOptions {
   /** Milliseconds between heartbeats. */
   heartbeatMs: number;
@@ -30,6 +42,7 @@ export interface StreamWriterOptions {
   log?: StreamLog;
   /** Called once, from cleanup, however the stream ends: release subscriptions here. */
   onClose?: (reason: CloseReason) => void;
+  probe?: StreamProbe;
 }
 
 export interface StreamWriter {
@@ -55,11 +68,12 @@ const DISCONNECT_CODES = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'E
 
 /** Wraps `target` in a stream writer; starts the heartbeat. */
 export function createStreamWriter(target: Writable, options: StreamWriterOptions): StreamWriter {
-  const { heartbeatMs, heartbeat, maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES, log, onClose } = options;
+  const { heartbeatMs, heartbeat, maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES, log, onClose, probe } = options;
   if (!(heartbeatMs > 0)) throw new RangeError(`heartbeatMs must be a positive number, got ${heartbeatMs}`);
   if (!(maxBufferedBytes > 0)) throw new RangeError(`maxBufferedBytes must be positive, got ${maxBufferedBytes}`);
 
   let closed = false;
+  const closedProbe = probe?.opened();
   let resolveDone!: (reason: CloseReason) => void;
   const done = new Promise<CloseReason>((resolve) => (resolveDone = resolve));
   // Aborts pending `drain` waits so no listener outlives the stream; made for the first wait (most streams never
@@ -76,6 +90,7 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
     if (reason === 'ended') target.end();
     else target.destroy();
     logClose(log, reason, target.writableLength, err);
+    closedProbe?.(reason);
     onClose?.(reason);
     resolveDone(reason);
   };
@@ -91,7 +106,15 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
     return ready;
   };
 
-  const timer = setInterval(() => push(heartbeat()), heartbeatMs);
+  // Node schedules each beat an interval after the previous one ran, so lateness is measured beat to beat.
+  let lastBeat = performance.now();
+  const beat = (): void => {
+    const now = performance.now();
+    probe?.heartbeatLate(Math.max(0, now - lastBeat - heartbeatMs) / 1000);
+    lastBeat = now;
+    push(heartbeat());
+  };
+  const timer = setInterval(beat, heartbeatMs);
   timer.unref();
   target.on('close', onTargetClose);
   target.on('error', onTargetError);

@@ -7,6 +7,7 @@
  * GROUPS), to iterate on one. Whatever happens, everything started is stopped and the run ends within DEADLINE_MS.
  */
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createChangeService } from '../../src/changes/index.js';
@@ -14,6 +15,7 @@ import { createTempRepo, type TempRepo } from '../helpers/repo.js';
 import { TOKENS } from '../helpers/server.js';
 import { testCertificate } from '../helpers/tls.js';
 import { startServerProcess, type ServerProcess, type ServerProcessOptions } from '../helpers/server-process.js';
+import { checkoutAt, EARLIER } from './earlier-builds.js';
 import { loadNow, machine, table, writeSection, type Row } from './report.js';
 import { BEFORE, loadBefore, type Before } from './before.js';
 import { domainRows } from './domain.js';
@@ -34,7 +36,7 @@ const DOMAIN_RUNS = QUICK ? 1 : 7;
 const DEADLINE_MS = QUICK ? 180_000 : 420_000;
 const COMMAND = 'npm run bench';
 /** The groups of rows, in the order they run; BENCH_ONLY names some of them. */
-const GROUPS = ['healthz', 'mcp', 'open', 'resume', 'memory', 'idle', 'startup', 'domain'] as const;
+const GROUPS = ['healthz', 'mcp', 'tracing', 'open', 'resume', 'memory', 'idle', 'startup', 'domain'] as const;
 type Group = (typeof GROUPS)[number];
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const unknownGroup = only?.find((group) => !(GROUPS as readonly string[]).includes(group));
@@ -132,6 +134,7 @@ async function throughput(scope: Scope, repo: TempRepo): Promise<Row[]> {
   const rows: Row[] = [];
   if (want('healthz')) rows.push(...(await health(start, env, ours, bare)));
   if (want('mcp')) rows.push(...(await listing(start, repo, ours, bare)));
+  if (want('tracing')) rows.push(...(await tracingOff(scope, start, env, ours)));
   if (want('open')) rows.push(...(await opening(repo, ours)));
   const { errors } = (await ours.sample()) as unknown as { errors: number };
   if (errors > 0) throw new Error(`task-mcp logged ${errors} errors during the run`);
@@ -180,6 +183,24 @@ async function listing(start: Start, repo: TempRepo, ours: ServerProcess, bare: 
     http(reference, '/mcp', LIST_2025),
   );
   rows.push(...pair('MCP `tools/list`, 2025-era request, vs SDK reference server', list2025!, referenceList2025!));
+  return rows;
+}
+
+/**
+ * `tools/list` with tracing off against the builds before issue 15 and before its wiring (each from its own
+ * sources, so the figure also holds every later change: it shows no cost, not the cost alone).
+ */
+async function tracingOff(scope: Scope, start: Start, env: Record<string, string>, ours: ServerProcess) {
+  const rows: Row[] = [];
+  log('tools/list, tracing off, against earlier builds');
+  for (const { commit, what } of [EARLIER.issue, EARLIER.wiring]) {
+    const tree = await checkoutAt(scope, root(''), commit);
+    if (!tree) continue;
+    const earlier = await start(path.join(tree, 'tests/load/server.ts'), { env });
+    const [now, then] = await compare(http(ours, '/mcp', LIST_2026), http(earlier, '/mcp', LIST_2026));
+    rows.push(...pair(`MCP \`tools/list\`, tracing off, vs the build at ${commit} (${what})`, now!, then!));
+    await earlier.stop();
+  }
   return rows;
 }
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { collectOutput } from './child-output.js';
 import { freePort } from './free-port.js';
-import { within } from './within.js';
+import { until, within } from './within.js';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 export const PROMTOOL = '/usr/bin/promtool';
@@ -86,6 +86,16 @@ export async function startPrometheus(options: PrometheusOptions): Promise<TestP
     },
     stop,
   };
+}
+
+/** The one series `expr` selects, once Prometheus has it with `value` (it waits for the next scrapes). */
+export async function settled(prometheus: TestPrometheus, expr: string, value: number): Promise<Series> {
+  let series: Series[] = [];
+  await until(30_000, `${expr} == ${value}`, async () => {
+    series = await prometheus.query(expr);
+    return series.length === 1 && series[0]!.value === value;
+  });
+  return series[0]!;
 }
 
 function configOf({ target, token, ruleFiles = [] }: PrometheusOptions) {

@@ -4,6 +4,8 @@
  */
 import type { EventFeed, FeedEntry } from '../../events/feed.js';
 import type { Lifecycle } from '../../lifecycle.js';
+import type { StreamKind } from '../../metrics/index.js';
+import type { StreamProbe } from '../../streaming/stream-writer.js';
 import { openKoaStream } from '../koa-stream.js';
 import { SSE_PING, formatSseComment, formatSseEvent } from '../../streaming/sse.js';
 import { HANDLED } from '../handler.js';
@@ -18,11 +20,14 @@ export interface EventsDeps {
   retryMs?: number;
   /** When the server drains, each stream gets a last comment and ends; `EventSource` reconnects elsewhere. */
   lifecycle?: Pick<Lifecycle, 'onDrain'>;
+  /** The probe of each stream (`events`): open, heartbeats, slow readers. */
+  probes?: (kind: StreamKind) => StreamProbe;
 }
 
 /** The `getEvents` handler. */
 export function eventsHandlers(deps: EventsDeps): { getEvents: Handler<'getEvents'> } {
-  const { feed, heartbeatMs, maxBufferedBytes, retryMs = 3000, lifecycle } = deps;
+  const { feed, heartbeatMs, maxBufferedBytes, retryMs = 3000, lifecycle, probes } = deps;
+  const probe = probes?.('events');
 
   const getEvents: Handler<'getEvents'> = async (ctx) => {
     ctx.state.transport = 'events';
@@ -34,6 +39,7 @@ export function eventsHandlers(deps: EventsDeps): { getEvents: Handler<'getEvent
       heartbeat: () => SSE_PING,
       maxBufferedBytes,
       log: ctx.state.log,
+      probe,
       onClose: release,
     });
     writer.send(formatSseEvent({ retry: retryMs }));

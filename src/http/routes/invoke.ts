@@ -8,6 +8,8 @@ import { operations } from '../../../generated/operations.gen.js';
 import type { InvokeError, InvokeResult } from '../../../generated/types.gen.js';
 import { requireScopes } from '../../auth/scopes.js';
 import { TaskError } from '../../errors.js';
+import type { StreamKind } from '../../metrics/index.js';
+import type { StreamProbe } from '../../streaming/stream-writer.js';
 import type { Outcome, ToolPipeline } from '../../tools/pipeline.js';
 import { HANDLED } from '../handler.js';
 import type { AppContext, Caller, Handler } from '../handler.js';
@@ -21,6 +23,8 @@ export interface InvokeDeps {
   heartbeatMs: number;
   /** Unsent bytes past which a slow stream reader is cut off (default 1 MiB). */
   maxBufferedBytes?: number;
+  /** The probe of each stream opened, by kind (the metrics' open streams, heartbeats, slow readers). */
+  probes?: (kind: StreamKind) => StreamProbe;
   now?: () => Date;
 }
 
@@ -31,7 +35,17 @@ const FRAMINGS: Record<StreamType, InvokeFraming> = {
   'application/x-ndjson': ndjsonInvokeFraming,
 };
 
-const TRANSPORTS = { 'text/event-stream': 'invoke-sse', 'application/x-ndjson': 'invoke-ndjson' } as const;
+const TRANSPORTS = {
+  'application/json': 'invoke-json',
+  'text/event-stream': 'invoke-sse',
+  'application/x-ndjson': 'invoke-ndjson',
+} as const;
+
+/** What each streamed reply counts as among open streams. */
+const STREAM_KINDS: Record<StreamType, StreamKind> = {
+  'text/event-stream': 'invoke_sse',
+  'application/x-ndjson': 'invoke_ndjson',
+};
 
 /** The server failed: the problem says so and nothing more (the pipeline logged the cause). */
 const fault = (): TaskError =>
@@ -51,16 +65,18 @@ function lastEvent(outcome: Outcome, requestId: string): InvokeResult | InvokeEr
 
 /** The `invokeTool` handler. */
 export function invokeHandlers(deps: InvokeDeps): { invokeTool: Handler<'invokeTool'> } {
-  const { pipeline, heartbeatMs, maxBufferedBytes, now = () => new Date() } = deps;
+  const { pipeline, heartbeatMs, maxBufferedBytes, probes, now = () => new Date() } = deps;
 
   const invokeTool: Handler<'invokeTool'> = async (ctx, input) => {
     ctx.state.transport = 'invoke';
-    const call = pipeline.prepare(input.path.tool, input.body);
+    const media = negotiate(ctx, 'invokeTool');
+    // A refusal before any framing is chosen is a JSON problem, so it counts as a JSON invoke.
+    const transport = media === false ? 'invoke-json' : TRANSPORTS[media];
+    const call = pipeline.prepare(input.path.tool, input.body, { transport, caller: callerOf(ctx).name });
     if (call.status === 'unknown') throw new TaskError('ENOTFOUND', `No tool named ${JSON.stringify(input.path.tool)}`);
     ctx.state.tool = call.tool.name;
     // Before anything streams, so a refusal is a 403 with its step-up challenge.
     requireScopes(callerOf(ctx).scopes, call.tool.scopes);
-    const media = negotiate(ctx, 'invokeTool');
     if (media === false) {
       throw new TaskError('ENOTACCEPTABLE', `Accept one of ${operations.invokeTool.produces.join(', ')}`);
     }
@@ -69,11 +85,8 @@ export function invokeHandlers(deps: InvokeDeps): { invokeTool: Handler<'invokeT
       throw invalidRequest(call.issues.map((issue) => ({ ...issue, location: located(issue.location) })));
     }
     const { requestId, log } = ctx.state;
-    const meta = { caller: callerOf(ctx).name, requestId, log };
 
-    if (media === 'application/json') {
-      return { status: 200, body: resultOf(await call.run({ ...meta, transport: 'invoke-json' })) };
-    }
+    if (media === 'application/json') return { status: 200, body: resultOf(await call.run({ requestId, log })) };
 
     const framing = FRAMINGS[media];
     const writer = openKoaStream(ctx, framing.contentType, {
@@ -81,13 +94,13 @@ export function invokeHandlers(deps: InvokeDeps): { invokeTool: Handler<'invokeT
       heartbeat: () => framing.heartbeat(now()),
       maxBufferedBytes,
       log,
+      probe: probes?.(STREAM_KINDS[media]),
     });
     // Koa starts piping the body only once the handler returns, so the call runs in the background.
     void streamToolCall(writer, framing, {
       tool: call.tool.name,
       requestId,
-      run: async (progress) =>
-        lastEvent(await call.run({ ...meta, transport: TRANSPORTS[media], progress }), requestId),
+      run: async (progress) => lastEvent(await call.run({ requestId, log, progress }), requestId),
     }).catch((err: unknown) => log.error({ err }, 'invoke stream failed'));
     return HANDLED;
   };
