@@ -5,7 +5,7 @@
  */
 import type { Middleware } from 'koa';
 import type { operations } from '../../generated/operations.gen.js';
-import { TaskError } from '../errors.js';
+import { TaskError, isTaskError } from '../errors.js';
 import { bearerToken } from '../auth/bearer-token.js';
 import type { AppContext, Caller, Credentials, RequestState } from './handler.js';
 import { SESSION_COOKIE, type SessionClaims } from './session-cookie.js';
@@ -60,15 +60,33 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
   };
 }
 
-/** Authenticates per the operation's `auth` mode and records the caller in `ctx.state.caller`. */
-export function authenticate(mode: AuthMode, identify: Identify, isRevoked: RevocationCheck): Middleware<RequestState> {
+/**
+ * Authenticates per the operation's `auth` mode and records the caller in `ctx.state.caller`. When a cookie's
+ * sign-out cannot be checked (EUNAVAILABLE), `unverifiable` answers the request instead, if given (a stream route
+ * tells its client to come back); else the EUNAVAILABLE is the answer.
+ */
+export function authenticate(
+  mode: AuthMode,
+  identify: Identify,
+  isRevoked: RevocationCheck,
+  unverifiable?: (ctx: AppContext) => void,
+): Middleware<RequestState> {
   return async (ctx, next) => {
     if (mode === 'none') return next();
     if (Object.keys(ctx.query).some((key) => TOKEN_PARAMS.includes(key.toLowerCase()))) {
       throw unauthorized('Tokens are refused in the query string: URLs end up in logs and proxies.');
     }
     const caller = callerOf(identify(ctx), mode === 'bearerOrCookie');
-    if (caller.session !== undefined && (await isRevoked(caller.session))) throw cookieRefused();
+    if (caller.session !== undefined) {
+      let revoked: boolean;
+      try {
+        revoked = await isRevoked(caller.session);
+      } catch (err) {
+        if (unverifiable && isTaskError(err) && err.code === 'EUNAVAILABLE') return unverifiable(ctx);
+        throw err;
+      }
+      if (revoked) throw cookieRefused();
+    }
     ctx.state.caller = caller;
     return next();
   };
