@@ -141,6 +141,8 @@ export async function startTaskMcp(
     contract,
     version,
     ...streams,
+    feed: events.feed,
+    maxStreams: config.maxStreams,
     bindHost: config.host,
     toolNames: config.mcpToolNames,
     logger,

@@ -75,7 +75,7 @@ export function createLegacySse({
   return {
     async open(req, res, principal) {
       const id = randomBytes(18).toString('base64url');
-      const server = factory(principal, 'legacy-sse');
+      const server = factory(principal, { transport: 'legacy-sse' });
       // Set once the session is registered; the stream may close before that.
       const registration = { forget: (): void => undefined };
       const writer = openResponseStream(req, res, 'text/event-stream', {
