@@ -16,37 +16,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { notificationsOf } from '../src/mcp/change-notifications.js';
 import { MAX_WATCHED_URIS } from '../src/mcp/resource-subscriptions.js';
+import { inbox } from './helpers/inbox.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
 import { startServer, TOKENS, type TestServer } from './helpers/server.js';
-import { within } from './helpers/within.js';
 
 const at = '2026-12-01T12:00:00.000Z';
 const headers = { Authorization: `Bearer ${TOKENS.alice}` };
-
-/** Notifications one client received, each as method and params, with a wait for the next ones. */
-function inbox() {
-  const got: Array<{ method: string; params: Record<string, unknown> }> = [];
-  const wakers = new Set<() => void>();
-  return {
-    got,
-    push(method: string, params: unknown) {
-      got.push({ method, params: (params ?? {}) as Record<string, unknown> });
-      for (const wake of wakers) wake();
-    },
-    /** Resolves once `done` holds for what arrived. */
-    until(what: string, done: (seen: typeof got) => boolean): Promise<typeof got> {
-      return within(
-        10_000,
-        what,
-        new Promise((resolve) => {
-          const wake = (): void => void (done(got) && (wakers.delete(wake), resolve([...got])));
-          wakers.add(wake);
-          wake();
-        }),
-      );
-    },
-  };
-}
 
 describe('change events as MCP notifications', () => {
   it('maps every change to list_changed and changes://active, and opens and archives to the change’s own URIs', () => {

@@ -18,6 +18,7 @@ import { createStreamable, type Streamable } from './streamable.js';
 import type { ToolNames } from './tools.js';
 
 export { toolOf } from './message-check.js';
+export { createRedisSessionDirectory, type RedisSessionDirectory } from './redis-sessions.js';
 export type { Principal } from './server.js';
 export type { ToolNames } from './tools.js';
 export { ERROR_META_KEY } from './tools.js';

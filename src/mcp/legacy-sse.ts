@@ -4,7 +4,7 @@
  * the SDK's JSON-RPC schemas accept it (else `EBADINPUT`, and the session never sees it). The SDK v2 has no server
  * class for it, so this is a thin `Transport` over the same server factory, writing through the shared stream
  * writer (framing, heartbeats, headers, the slow-reader bound and the one cleanup). Sessions are found through a
- * `SessionDirectory`.
+ * `SessionDirectory`: this instance's, or with `REDIS_URL` every instance's (the message is relayed).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,7 +16,7 @@ import { SSE_PING, formatSseEvent } from '../streaming/sse.js';
 import { openResponseStream, type StreamWriter } from '../streaming/stream-writer.js';
 import { messageIssues } from './message-check.js';
 import type { Principal, ServerFactory } from './server.js';
-import type { SessionDirectory } from './sessions.js';
+import { noSession, type SessionDirectory } from './sessions.js';
 
 export interface LegacySseDeps {
   factory: ServerFactory;
@@ -31,7 +31,10 @@ export interface LegacySseDeps {
 export interface LegacySse {
   /** Opens a session for `principal` and streams it on `res` until either side ends it. */
   open(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void>;
-  /** Hands `message` to session `sessionId` of `actor`; throws ENOSESSION or EBADINPUT when it cannot. */
+  /**
+   * Hands `message` to session `sessionId` of `actor`, wherever it lives; throws ENOSESSION or EBADINPUT when it
+   * cannot, EUNAVAILABLE when where the session lives cannot be known now.
+   */
   post(sessionId: string, actor: string, message: unknown): Promise<void>;
   /** Tells every open stream of this instance the server is going away, then ends it. */
   closeAll(): void;
@@ -104,11 +107,7 @@ export function createLegacySse({
 
     async post(sessionId, actor, message) {
       const session = await sessions.find(sessionId, actor);
-      if (session === undefined) {
-        throw new TaskError('ENOSESSION', 'No open SSE session with this id.', {
-          hint: 'Open a stream with GET /sse and post to the endpoint its first event names.',
-        });
-      }
+      if (session === undefined) throw noSession();
       // Refused before it is accepted: once it is, the only way back to the client would be the stream, and a
       // message without a usable id could not be answered there.
       const issues = messageIssues(message);
@@ -118,7 +117,7 @@ export function createLegacySse({
           details: { issues },
         });
       }
-      session.deliver(message as JSONRPCMessage);
+      await session.deliver(message as JSONRPCMessage);
     },
 
     closeAll() {
