@@ -102,7 +102,9 @@ export function createRedisSessionDirectory({ url, bus, logger }: RedisSessionsD
   const answers = new Map<string, (outcome: Answer['outcome']) => void>();
   const stopHearing = bus.subscribe(instanceChannel(me), (message) => {
     if (typeof message.answer === 'string') return answers.get(message.answer)?.((message as Answer).outcome);
-    void serveRelay(message);
+    serveRelay(message).catch((err: unknown) => {
+      logger.warn({ err: (err as Error).message }, 'SSE session registry: a relayed message was not delivered');
+    });
   });
 
   /** Hands a relayed message to the session here, and answers the instance it came from. */
