@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: task-mcp side by side with a baseline in the same run, printed as a table and written into
  * docs/benchmarks.md. Every server runs in its own child process; autocannon and the stream clients run here.
- * BENCH_SECONDS sets the seconds per round of a throughput row (default 3; two rounds each). Whatever happens,
- * everything started is stopped and the run ends within DEADLINE_MS.
+ * BENCH_SECONDS sets the seconds per round of a throughput row (default 3; two rounds each). BENCH_QUICK=1 runs
+ * every row briefly (one 1 s round, fewer streams, samples and runs) and prints the table without writing the doc:
+ * a check that the bench works, not figures to keep. Whatever happens, everything started is stopped and the run
+ * ends within DEADLINE_MS.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -16,15 +18,18 @@ import { loadNow, machine, table, writeSection, type Row } from './report.js';
 import { domainRows } from './domain.js';
 import { createScope, type Scope } from './scope.js';
 import { startupMs } from './startup.js';
+import { scaleRows } from './scale.js';
 import { memoryPerStream } from './streams.js';
 import { CONNECTIONS, inProcess, overHttp, sideBySide, type Target, type Throughput } from './throughput.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = 2;
-const STREAMS = 200;
-const STARTUP_RUNS = 5;
-const DOMAIN_RUNS = 7;
-const DEADLINE_MS = 240_000;
+const QUICK = process.env.BENCH_QUICK === '1';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 3));
+const ROUNDS = QUICK ? 1 : 2;
+const STREAMS = QUICK ? 50 : 200;
+const STARTUP_RUNS = QUICK ? 2 : 5;
+const DOMAIN_RUNS = QUICK ? 3 : 7;
+const FANOUT_SAMPLES = QUICK ? 20 : 200;
+const DEADLINE_MS = 360_000;
 const COMMAND = 'npm run bench';
 
 const root = (relative: string): string => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
@@ -228,14 +233,29 @@ async function main(): Promise<void> {
     const repo = await createTempRepo();
     scope.defer(repo.remove);
     const rows = [...(await throughput(scope, repo)), ...(await memory(scope, repo)), await startup(repo)];
+    rows.push(
+      ...(await scaleRows({
+        scope,
+        script: TASK_MCP,
+        env: serverEnv(repo),
+        calls: { 'MCP `tools/list`': LIST_2026, 'MCP `tools/call` `change_open` (resume)': OPEN_MCP },
+        seconds: SECONDS,
+        rounds: ROUNDS,
+        samples: FANOUT_SAMPLES,
+        auth: AUTH,
+        log,
+      })),
+    );
     log(`the domain in-process (median of ${DOMAIN_RUNS})`);
     rows.push(...(await domainRows(DOMAIN_RUNS)));
     const settings =
       `autocannon with ${CONNECTIONS} connections on 127.0.0.1 (plain HTTP unless marked TLS); each throughput ` +
       `row is the best of ${ROUNDS} interleaved ${SECONDS} s rounds after a 1 s warm-up; ${STREAMS} streams; ` +
-      `start-up median of ${STARTUP_RUNS}; domain rows median of ${DOMAIN_RUNS}; whole run ${Math.round((performance.now() - began) / 1000)} s.`;
+      `start-up median of ${STARTUP_RUNS}; domain rows median of ${DOMAIN_RUNS}; fan-out over ${FANOUT_SAMPLES} ` +
+      `opens, one at a time; whole run ${Math.round((performance.now() - began) / 1000)} s.`;
     const section = `${machine(COMMAND, loadAtStart, settings)}\n\n${table(rows)}`;
     console.log(`\n${section}\n`);
+    if (QUICK) return log(`BENCH_QUICK: ${DOC} left as it was`);
     await writeSection(DOC, section);
     log(`wrote ${DOC}`);
   } finally {
