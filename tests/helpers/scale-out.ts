@@ -194,7 +194,7 @@ async function startInstance(
   stops: Array<() => Promise<unknown>>,
 ): Promise<Instance> {
   const launch = async (port: string): Promise<ServerProcess> => {
-    const proc = await startServerProcess(MAIN, { env: { ...env, PORT: port }, stderr: 'capture' });
+    const proc = await startServerProcess(MAIN, { env: { ...env, PORT: port }, stderr: 'capture', startMs: START_MS });
     stops.push(() => proc.stop());
     if (workers > 1) await proc.line((l) => l.msg === 'workers listening', 'every worker listening', { ms: START_MS });
     await storesConnected(proc, pidsOf(proc), 0);
