@@ -90,7 +90,9 @@ module.exports = {
       comment:
         'Below the adapters, nothing imports them: the tools, events, auth, config and contract know no HTTP or MCP.',
       severity: 'error',
-      from: { path: '^src/(tools|events|auth|config|contract|streaming)/|^src/(errors|lifecycle)\\.ts$' },
+      from: {
+        path: '^src/(tools|events|auth|config|contract|streaming)/|^src/(errors|lifecycle|redis-connection|redis-pubsub)\\.ts$',
+      },
       to: { path: ['^src/(http|mcp)/', '^src/compose\\.ts$', 'node_modules/(koa|@koa|koa-[^/]+)/'] },
     },
     {

@@ -19682,7 +19682,7 @@ validate53.evaluated = { props: true, dynamicProps: false, dynamicItems: false }
 export const schema_UnavailableEvent = validate54;
 const schema65 = {
   description:
-    "The shared event bus (Redis) is unreachable. It is the stream's last event: the server ends the stream right\nafter it, and `EventSource` reconnects after `retry` ms with the `Last-Event-ID` it kept (this event's `id:`\nis the last position the stream reached). Once the bus is back, the reconnect replays what was missed.\n",
+    "The shared event bus (Redis) is unreachable, or the session store that checks a cookie is. It is the\nstream's last event: the server ends the stream right after it, and `EventSource` reconnects after `retry`\nms with the `Last-Event-ID` it kept (on the feed, this event's `id:` is the last position the stream\nreached; when the cookie could not be checked it has none). Once Redis is back, the reconnect replays what\nwas missed.\n",
   type: 'object',
   required: ['type', 'at'],
   additionalProperties: false,
@@ -19865,7 +19865,7 @@ const schema66 = {
     },
     {
       description:
-        "The shared event bus (Redis) is unreachable. It is the stream's last event: the server ends the stream right\nafter it, and `EventSource` reconnects after `retry` ms with the `Last-Event-ID` it kept (this event's `id:`\nis the last position the stream reached). Once the bus is back, the reconnect replays what was missed.\n",
+        "The shared event bus (Redis) is unreachable, or the session store that checks a cookie is. It is the\nstream's last event: the server ends the stream right after it, and `EventSource` reconnects after `retry`\nms with the `Last-Event-ID` it kept (on the feed, this event's `id:` is the last position the stream\nreached; when the cookie could not be checked it has none). Once Redis is back, the reconnect replays what\nwas missed.\n",
       type: 'object',
       required: ['type', 'at'],
       additionalProperties: false,
@@ -25164,7 +25164,7 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
   },
   UnavailableEvent: {
     description:
-      "The shared event bus (Redis) is unreachable. It is the stream's last event: the server ends the stream right\nafter it, and `EventSource` reconnects after `retry` ms with the `Last-Event-ID` it kept (this event's `id:`\nis the last position the stream reached). Once the bus is back, the reconnect replays what was missed.\n",
+      "The shared event bus (Redis) is unreachable, or the session store that checks a cookie is. It is the\nstream's last event: the server ends the stream right after it, and `EventSource` reconnects after `retry`\nms with the `Last-Event-ID` it kept (on the feed, this event's `id:` is the last position the stream\nreached; when the cookie could not be checked it has none). Once Redis is back, the reconnect replays what\nwas missed.\n",
     type: 'object',
     required: ['type', 'at'],
     additionalProperties: false,
@@ -25227,7 +25227,7 @@ export const COMPONENT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       {
         description:
-          "The shared event bus (Redis) is unreachable. It is the stream's last event: the server ends the stream right\nafter it, and `EventSource` reconnects after `retry` ms with the `Last-Event-ID` it kept (this event's `id:`\nis the last position the stream reached). Once the bus is back, the reconnect replays what was missed.\n",
+          "The shared event bus (Redis) is unreachable, or the session store that checks a cookie is. It is the\nstream's last event: the server ends the stream right after it, and `EventSource` reconnects after `retry`\nms with the `Last-Event-ID` it kept (on the feed, this event's `id:` is the last position the stream\nreached; when the cookie could not be checked it has none). Once Redis is back, the reconnect replays what\nwas missed.\n",
         type: 'object',
         required: ['type', 'at'],
         additionalProperties: false,

@@ -185,7 +185,7 @@ export const getLegacySse = <ThrowOnError extends boolean = false>(
 /**
  * A JSON-RPC message for an open HTTP+SSE session; its reply arrives on the stream.
  *
- * A message the MCP SDK's JSON-RPC message schemas refuse (a batch; no `method`, `result` or `error`; a `jsonrpc` other than 2.0; an `id` that is not a string or safe integer; `params` that are not an object) is refused with 400 `EBADINPUT`, listing each problem, and never reaches the session: it has no id a reply on the stream could carry. A well-formed request with bad params is accepted and answered on the stream with -32602 and its id. An unknown `sessionId` is a 404 whatever the body.
+ * A message the MCP SDK's JSON-RPC message schemas refuse (a batch; no `method`, `result` or `error`; a `jsonrpc` other than 2.0; an `id` that is not a string or safe integer; `params` that are not an object) is refused with 400 `EBADINPUT`, listing each problem, and never reaches the session: it has no id a reply on the stream could carry. A well-formed request with bad params is accepted and answered on the stream with -32602 and its id. An unknown `sessionId` is a 404 whatever the body. With `REDIS_URL` any instance takes the message: one that does not hold the session checks it the same way and relays it to the one that does, answering 202, or 404 `ENOSESSION` when the session has ended or its instance is gone; 503 `EUNAVAILABLE` when where the session lives cannot be known now (Redis away, its instance not answering).
  */
 export const postLegacyMessage = <ThrowOnError extends boolean = false>(
   options: Options<PostLegacyMessageData, ThrowOnError>,

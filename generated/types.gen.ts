@@ -351,9 +351,11 @@ export type ResetEvent = {
 };
 
 /**
- * The shared event bus (Redis) is unreachable. It is the stream's last event: the server ends the stream right
- * after it, and `EventSource` reconnects after `retry` ms with the `Last-Event-ID` it kept (this event's `id:`
- * is the last position the stream reached). Once the bus is back, the reconnect replays what was missed.
+ * The shared event bus (Redis) is unreachable, or the session store that checks a cookie is. It is the
+ * stream's last event: the server ends the stream right after it, and `EventSource` reconnects after `retry`
+ * ms with the `Last-Event-ID` it kept (on the feed, this event's `id:` is the last position the stream
+ * reached; when the cookie could not be checked it has none). Once Redis is back, the reconnect replays what
+ * was missed.
  *
  */
 export type UnavailableEvent = {
@@ -745,7 +747,7 @@ export type GetLegacySseError = GetLegacySseErrors[keyof GetLegacySseErrors];
 
 export type GetLegacySseResponses = {
   /**
-   * The session's event stream.
+   * The session's event stream. When a cookie cannot be checked (the session store is unreachable), the stream is `retry:` and one `unavailable` event (an `UnavailableEvent`), then its end, so `EventSource` reconnects: it gives up for good on an error status.
    */
   200: JsonRpcMessage;
 };
@@ -961,7 +963,7 @@ export type GetEventsError = GetEventsErrors[keyof GetEventsErrors];
 
 export type GetEventsResponses = {
   /**
-   * Each event's `event:` is its `type`, its `data:` the JSON of a `FeedEvent`.
+   * Each event's `event:` is its `type`, its `data:` the JSON of a `FeedEvent`. When a cookie cannot be checked (the session store is unreachable), the stream is `retry:` and one `unavailable` event with no `id:` (the client keeps its `Last-Event-ID`), then its end, so `EventSource` reconnects: it gives up for good on an error status.
    */
   200: FeedEvent;
 };

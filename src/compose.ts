@@ -1,7 +1,8 @@
 /**
  * The composition root, the one place parts are built and handed to each other: configuration → logger →
- * contract → domain (its events on the feed) → the tool pipeline → credentials (tokens, cookies, sign-outs, OAuth)
- * → rate limits and stream caps → MCP → the handlers and router → the Koa app → the listener. `main.ts` and the
+ * contract → domain (its events on the feed) → the tool pipeline → the instance bus (with Redis) → credentials
+ * (tokens, cookies, sign-outs, OAuth) → rate limits and stream caps → MCP → the handlers and router → the Koa app →
+ * the listener. `main.ts` and the
  * tests both start the server through here, so the tests exercise what `npm start` runs.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
@@ -35,10 +36,12 @@ import { sessionHandlers } from './http/routes/session.js';
 import { createSessionCookies } from './http/session-cookie.js';
 import { createSessionRevocations } from './http/session-revocations.js';
 import { createSessionStreams } from './http/session-streams.js';
-import { createStreamCaps } from './http/stream-caps.js';
+import { createSharedBudget } from './http/shared-budget.js';
+import { createLocalBudget, createStreamCaps, type Cap } from './http/stream-caps.js';
 import { createTokenStore } from './http/tokens.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import type { Mcp } from './mcp/index.js';
+import { createRedisSessionDirectory } from './mcp/redis-sessions.js';
 import {
   createMetrics,
   reportToPrimary,
@@ -49,6 +52,7 @@ import {
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './http/server.js';
 import { domainProbe } from './telemetry.js';
+import { connectPubSub } from './redis-pubsub.js';
 import { createToolPipeline } from './tools/pipeline.js';
 import { loadTracing } from './tracing/load.js';
 
@@ -150,6 +154,8 @@ export async function startTaskMcp(
     probes: metrics.streamProbe,
   };
 
+  const streamCap = { perClient: config.maxStreamsPerClient, total: config.maxStreams };
+  const shared = shareAcrossInstances(config.redisUrl, streamCap, logger);
   const credentials = await buildCredentials(config, logger);
   lifecycle.onDrain(() => credentials.revocations.close());
   const limiter = createRateLimiter({
@@ -162,12 +168,15 @@ export async function startTaskMcp(
     onRefusal: (window, caller) => metrics.rateLimited({ window, caller }),
   });
   lifecycle.onDrain(() => limiter.close());
-  const caps = createStreamCaps({
-    streams: { perClient: config.maxStreamsPerClient, total: config.maxStreams },
-    calls: { perClient: config.maxCallsPerClient, total: config.maxCalls },
-    onRefused: (refusal) => metrics.capRefused(refusal),
-  });
-  const sessionStreams = createSessionStreams();
+  const caps = createStreamCaps(
+    {
+      streams: streamCap,
+      calls: { perClient: config.maxCallsPerClient, total: config.maxCalls },
+      onRefused: (refusal) => metrics.capRefused(refusal),
+    },
+    { streams: shared?.streams },
+  );
+  const sessionStreams = createSessionStreams({ bus: shared?.bus, logger });
 
   // The MCP SDK is the largest part of the server to load (a third of a start): MCP is built on its first request.
   let mcpLoaded: Promise<Mcp> | undefined;
@@ -179,6 +188,9 @@ export async function startTaskMcp(
         contract,
         version,
         ...streams,
+        feed: events.feed,
+        maxStreams: config.maxStreams,
+        sessions: shared?.sessions,
         bindHost: config.host,
         toolNames: config.mcpToolNames,
         logger,
@@ -198,6 +210,7 @@ export async function startTaskMcp(
     ...credentials.revocations.checks,
     ...credentials.oauth?.checks,
     ...events.checks,
+    ...shared?.streams.checks,
   };
   metrics.watchReadiness(() => readinessOf(checks, lifecycle));
 
@@ -249,15 +262,43 @@ export async function startTaskMcp(
   });
   logger.info({ url: listening.url, tls: runtime.tls !== undefined, version }, 'listening');
   // The feed and the domain's OpenSpec process close after the server: a call still running during the drain may
-  // emit or archive. The metrics listener closes last, so a scrape during the drain still sees readiness fail.
+  // emit or archive. What the instances share closes once the streams it served have ended. The metrics listener
+  // closes last, so a scrape during the drain still sees readiness fail.
   const stop = (graceMs: number): Promise<void> =>
     listening
       .stop(graceMs)
       .finally(events.close)
       .finally(domain.close)
       .finally(() => tracing?.shutdown())
+      .finally(async () => {
+        sessionStreams.close();
+        await shared?.close();
+      })
       .finally(() => scrape?.stop());
   return { ...listening, stop, runtime, logger, lifecycle, metricsUrl: scrape?.url };
+}
+
+/**
+ * What the instances on one `REDIS_URL` share besides the feed, the rate limits and the sign-outs: the instance bus
+ * (sign-outs told to every instance, HTTP+SSE messages relayed to their session's instance), one budget of streams
+ * (calls stay per instance: they hold its own work) and the registry of HTTP+SSE sessions. None without Redis.
+ */
+function shareAcrossInstances(redisUrl: string | undefined, streamCap: Cap, logger: Logger) {
+  if (redisUrl === undefined) return undefined;
+  const bus = connectPubSub(redisUrl, logger);
+  const local = createLocalBudget(streamCap);
+  const streams = createSharedBudget({ local, cap: streamCap, redisUrl, instanceId: bus.instanceId, logger });
+  const sessions = createRedisSessionDirectory({ url: redisUrl, bus, logger });
+  return {
+    bus,
+    streams,
+    sessions,
+    async close(): Promise<void> {
+      sessions.close();
+      await streams.close();
+      bus.close();
+    },
+  };
 }
 
 /** The separate `/metrics` listener `METRICS_PORT` asks for, or none. */

@@ -13,6 +13,7 @@ import { createChangeService } from '../src/changes/index.js';
 import type { ChangeService } from '../src/changes/types.js';
 import { loadContract } from '../src/contract/index.js';
 import { TaskError } from '../src/errors.js';
+import { createEventFeed } from '../src/events/feed.js';
 import { createLifecycle } from '../src/lifecycle.js';
 import { createMcp, ERROR_META_KEY } from '../src/mcp/index.js';
 import { createToolPipeline } from '../src/tools/pipeline.js';
@@ -108,6 +109,8 @@ describe('MCP tool names and faults', () => {
       contract,
       version: '0.0.0-test',
       heartbeatMs: 25_000,
+      feed: createEventFeed({ ringSize: 10 }),
+      maxStreams: 10,
       bindHost: '127.0.0.1',
       toolNames: 'safe',
     } as const;

@@ -64,25 +64,25 @@ function client(scale: ScaleOut) {
     }
   }
 
-  /** An open `/v1/events` stream: the worker holding it, and its whole text once the server ends it. */
-  async function stream(): Promise<{ pid: number; text: Promise<string> }> {
+  /** An open `/v1/events` stream: the worker holding it, and its whole text and how it ended, once it ends. */
+  async function stream(): Promise<{ pid: number; text: Promise<{ read: string; ending: string }> }> {
     const dispatcher = new Agent({ connect: { ca: scale.ca } });
     const reqId = `workers-stream-${randomUUID()}`;
     const res = await undiciFetch(`${instance().url}/v1/events`, { headers: headers({}, reqId), dispatcher });
     assert.equal(res.status, 200);
     const line = await lineOf(reqId, (l) => l.msg === 'event stream opened');
-    // What the stream brought, however it ended: over TLS the drain's closing of the connection can cut the final
-    // empty chunk (one process does the same); what this checks is that each worker told its stream.
+    // What the stream brought, and how it ended: `end`, or the error of a body cut short (undici's `terminated`).
     const text = (async () => {
       let read = '';
+      let ending = 'end';
       try {
         const decoder = new TextDecoder();
         for await (const chunk of res.body!) read += decoder.decode(chunk, { stream: true });
-      } catch {
-        // Cut rather than ended: `read` holds what came.
+      } catch (err) {
+        ending = (err as Error).message;
       }
       await dispatcher.close();
-      return read;
+      return { read, ending };
     })();
     return { pid: line.pid as number, text };
   }
@@ -160,7 +160,9 @@ describe('WORKERS=2 on the embedded defaults (and REDIS_URL)', () => {
     const from = proc.lines().length;
     proc.signal('SIGTERM');
     assert.deepEqual(await proc.exited, { code: 0, signal: null });
-    for (const { text } of streams) assert.equal(await text, 'retry: 3000\n\n: server shutting down\n\n');
+    for (const { text } of streams) {
+      assert.deepEqual(await text, { read: 'retry: 3000\n\n: server shutting down\n\n', ending: 'end' });
+    }
     const lines = proc.lines().slice(from);
     for (const pid of pids) {
       assert.ok(

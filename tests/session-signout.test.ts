@@ -189,11 +189,18 @@ describe('sign-out, revocations in Redis shared by two instances', () => {
     assert.ok(ttl > 8 * 3600_000 - 60_000 && ttl <= 8 * 3600_000, `PTTL ${ttl}`);
   });
 
-  it('fails closed while Redis is down: cookies and sign-out get 503, bearer tokens work, /readyz says degraded', async () => {
+  it('fails closed while Redis is down: cookie streams are told to come back, sign-out gets 503, bearer tokens work, /readyz says degraded', async () => {
     const cookie = await signIn(a);
     await redis.stop();
     await Promise.all([storeBecomes(a, 'degraded'), storeBecomes(b, 'degraded')]);
-    assert.deepEqual(await openWith(b, '/v1/events', cookie), [503, 'EUNAVAILABLE']);
+    for (const path of ['/v1/events', '/sse']) {
+      const told = await b.fetch(`${b.url}${path}`, { headers: { Cookie: cookie } });
+      assert.deepEqual([told.status, told.headers.get('content-type')], [200, 'text/event-stream']);
+      assert.match(
+        await told.text(),
+        /^retry: 3000\n\nevent: unavailable\ndata: \{"type":"unavailable","at":"[^"]+"\}\n\n$/,
+      );
+    }
     const refused = await a.fetch(`${a.url}/v1/session`, { method: 'DELETE', headers: { Cookie: cookie } });
     const { body } = await readChecked('deleteSession', refused);
     assert.deepEqual([refused.status, (body as { code: string }).code], [503, 'EUNAVAILABLE']);

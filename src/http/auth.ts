@@ -6,7 +6,7 @@
 import type { Middleware } from 'koa';
 import { operations } from '../../generated/operations.gen.js';
 import type { Problem } from '../../generated/types.gen.js';
-import { TaskError } from '../errors.js';
+import { TaskError, isTaskError } from '../errors.js';
 import { bearerToken } from '../auth/bearer-token.js';
 import { labelOf } from '../auth/caller-name.js';
 import type { Challenge } from '../auth/challenge.js';
@@ -109,12 +109,15 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
 
 /**
  * Authenticates per the operation's `auth` mode, records the caller in `ctx.state.caller`, and refuses a caller
- * without the operation's scopes (EINSUFFICIENT_SCOPE).
+ * without the operation's scopes (EINSUFFICIENT_SCOPE). When a cookie's sign-out cannot be checked (EUNAVAILABLE),
+ * `unverifiable` answers the request instead, if given (a stream route tells its client to come back); else the
+ * EUNAVAILABLE is the answer.
  */
 export function authenticate(
   { auth: mode, scopes }: Pick<Operation, 'auth' | 'scopes'>,
   identify: Identify,
   isRevoked: RevocationCheck,
+  unverifiable?: (ctx: AppContext) => void,
 ): Middleware<RequestState> {
   return async (ctx, next) => {
     if (mode === 'none') return next();
@@ -122,7 +125,16 @@ export function authenticate(
       throw unauthorized('Tokens are refused in the query string: URLs end up in logs and proxies.');
     }
     const caller = callerOf(identify(ctx), mode === 'bearerOrCookie');
-    if (caller.session !== undefined && (await isRevoked(caller.session))) throw cookieRefused();
+    if (caller.session !== undefined) {
+      let revoked: boolean;
+      try {
+        revoked = await isRevoked(caller.session);
+      } catch (err) {
+        if (unverifiable && isTaskError(err) && err.code === 'EUNAVAILABLE') return unverifiable(ctx);
+        throw err;
+      }
+      if (revoked) throw cookieRefused();
+    }
     ctx.state.caller = caller;
     requireScopes(caller.scopes, scopes);
     return next();

@@ -9,8 +9,10 @@ import type { Contract } from '../contract/index.js';
 import { TaskError } from '../errors.js';
 import { authenticate, type Identify, type RevocationCheck } from './auth.js';
 import { assertJsonDepth } from './limits.js';
+import { holdsStream } from './media.js';
 import { HANDLED, type Handler, type Handlers, type Input, type RequestState } from './handler.js';
 import { PROBLEM_TYPE, invalidRequest } from './problem.js';
+import { answerComeBackLater } from './stream-retry.js';
 
 export interface RouterDeps {
   contract: Contract;
@@ -33,7 +35,9 @@ export function createRouter(deps: RouterDeps): Router<RequestState> {
   const parseJson = jsonBody(deps.maxBodyBytes);
   for (const id of Object.keys(operations) as OperationId[]) {
     const op = operations[id];
-    const chain: Middleware<RequestState>[] = [authenticate(op, deps.identify, deps.isRevoked)];
+    // A stream a cookie opens is told to come back while the cookie cannot be checked: EventSource survives that.
+    const unverifiable = holdsStream(id) ? answerComeBackLater : undefined;
+    const chain: Middleware<RequestState>[] = [authenticate(op, deps.identify, deps.isRevoked, unverifiable)];
     chain.push(...(deps.guards?.(id) ?? []));
     if (op.body) chain.push(parseJson);
     chain.push(runHandler(id, deps.handlers[id] as Handler<OperationId>, deps.contract));

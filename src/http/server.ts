@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { TlsCredentials } from '../embedded-defaults.js';
 import type { ClientErrors } from './client-error.js';
+import { trackConnections, type Connections } from './connections.js';
 import type { Lifecycle } from '../lifecycle.js';
 
 /**
@@ -70,6 +71,7 @@ export async function listen(app: Koa<never> | Koa<Koa.DefaultState>, options: L
     ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, ...limits }, callback)
     : createHttpServer(limits, callback);
   server.keepAliveTimeout = 5_000;
+  const connections = trackConnections(server, options.tls !== undefined);
   server.on('request', options.clientErrors.onRequest);
   server.on('clientError', options.clientErrors.onClientError);
   await new Promise<void>((resolve, reject) => {
@@ -84,7 +86,7 @@ export async function listen(app: Koa<never> | Koa<Koa.DefaultState>, options: L
   return {
     server,
     url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
-    stop: (graceMs) => stop(server, options.lifecycle, graceMs, options.log),
+    stop: (graceMs) => stop(server, connections, options.lifecycle, graceMs, options.log),
   };
 }
 
@@ -93,7 +95,13 @@ export async function listen(app: Koa<never> | Koa<Koa.DefaultState>, options: L
  * keep getting their 503 (every answer now says `Connection: close`). First the tracked tool calls finish, then
  * the connections close; both within `graceMs` in all. What the grace cuts is logged by call.
  */
-async function stop(server: Server, lifecycle: Lifecycle, graceMs: number, log: DrainLog): Promise<void> {
+async function stop(
+  server: Server,
+  connections: Connections,
+  lifecycle: Lifecycle,
+  graceMs: number,
+  log: DrainLog,
+): Promise<void> {
   const deadline = Date.now() + graceMs;
   lifecycle.drain();
   if (!(await settlesBy(lifecycle.idle(), deadline))) {
@@ -101,7 +109,7 @@ async function stop(server: Server, lifecycle: Lifecycle, graceMs: number, log: 
     const cut = lifecycle.inFlight().map(({ since, ...call }) => ({ ...call, runningMs: at - since }));
     log.warn({ cut, graceMs }, 'grace period over: cutting the calls still in flight');
   }
-  await connectionsGoneBy(server, deadline);
+  await connectionsGoneBy(connections, deadline);
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
   await closed;
@@ -118,12 +126,11 @@ async function settlesBy(promise: Promise<unknown>, deadline: number): Promise<b
   }
 }
 
-/** Closes each keep-alive connection as soon as it turns idle, until none is left or `deadline` has passed. */
-async function connectionsGoneBy(server: Server, deadline: number): Promise<void> {
-  const count = () => new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n ?? 0)));
+/** Ends each keep-alive connection as soon as it turns idle, until none is left or `deadline` has passed. */
+async function connectionsGoneBy(connections: Connections, deadline: number): Promise<void> {
   for (;;) {
-    server.closeIdleConnections();
-    if ((await count()) === 0 || Date.now() >= deadline) return;
+    connections.endIdle();
+    if (connections.size === 0 || Date.now() >= deadline) return;
     await new Promise((resolve) => setTimeout(resolve, Math.min(SWEEP_MS, deadline - Date.now())));
   }
 }

@@ -4,8 +4,9 @@
  * memory; with it in Redis, one key per session expiring with the cookie, so every instance refuses a cookie that
  * was signed out on any of them.
  *
- * While Redis is down the store fails closed: cookie sessions are refused with 503 `EUNAVAILABLE` (a revoked cookie
- * must never work again because the one place that knows is unreachable), sign-out answers 503 and changes nothing
+ * While Redis is down the store fails closed: cookie sessions are refused with `EUNAVAILABLE` (a revoked cookie
+ * must never work again because the one place that knows is unreachable; a stream route answers it with a word to
+ * come back, see stream-retry.ts, other routes with 503), sign-out answers 503 and changes nothing
  * (the browser keeps its cookie and can retry), bearer tokens are unaffected, and `/readyz` reports
  * `sessionStore: "degraded"` without turning 503.
  */

@@ -6,16 +6,18 @@
  * - `calls`: exchanges that end with their answer, however it is framed (every tool invoke, JSON, SSE or
  *   NDJSON, and every `POST /mcp`: MCP clients all accept SSE, which makes an exchange no more a held stream).
  *
- * Kept apart, idle event streams cannot shut a client out of MCP, nor a flood of calls out of its event feed.
+ * Kept apart, idle event streams cannot shut a client out of MCP, nor a flood of calls out of its event feed. An
+ * MCP `subscriptions/listen` request (`Mcp-Method`, which the SDK checks against the body) holds a stream too.
  * Past a cap the request is refused with ERATELIMIT (429, `Retry-After`) before its body is read. A slot is
- * released exactly once, when the response closes, however it ends.
+ * released exactly once, when the response closes, however it ends. With `REDIS_URL` the streams budget is one
+ * budget for every instance (shared-budget.ts); calls stay per instance, as they hold the instance's own work.
  */
 import type { Middleware } from 'koa';
 import type { OperationId } from '../../generated/operations.gen.js';
 import { TaskError } from '../errors.js';
 import { clientKey } from './client-ip.js';
 import { holdsStream, streamsAnAnswer } from './media.js';
-import type { RequestState } from './handler.js';
+import type { AppContext, RequestState } from './handler.js';
 
 export type Budget = 'streams' | 'calls';
 
@@ -32,13 +34,38 @@ export interface StreamCapsOptions extends Record<Budget, Cap> {
 export interface StreamCaps {
   /** The gate of an operation that holds a slot (placed after authentication), or undefined. */
   gate(id: OperationId): Middleware<RequestState> | undefined;
-  /** Slots of `budget` taken now. */
+  /** Slots of `budget` this instance holds now. */
   open(budget: Budget): number;
 }
 
-/** Which budget an operation's requests draw on, from the media types it answers in (see media.ts). */
-function budgetOf(id: OperationId): Budget | undefined {
-  if (holdsStream(id)) return 'streams';
+/** A slot taken: the function that gives it back (idempotent); or which cap is full. */
+export type Taken = (() => void) | 'client' | 'instance';
+
+/** Where slots are taken. */
+export interface SlotBudget {
+  acquire(key: string): Taken | Promise<Taken>;
+  /** Slots this instance holds now, in all. */
+  readonly open: number;
+}
+
+/** The slots this instance holds, by client key. */
+export interface LocalBudget extends SlotBudget {
+  acquire(key: string): Taken;
+  /** Records a slot for `key` whatever the caps (another place checked them); its release. */
+  take(key: string): () => void;
+  /** Slots held now, by client key. */
+  held(): ReadonlyMap<string, number>;
+}
+
+/** The method of an MCP request that opens a long-lived notification stream. */
+const LISTEN = 'subscriptions/listen';
+
+/**
+ * Which budget a request draws on, from the media types its operation answers in (see media.ts), and for `POST
+ * /mcp` from the method it names in `Mcp-Method`.
+ */
+function budgetOf(id: OperationId, method: string): Budget | undefined {
+  if (holdsStream(id) || (id === 'postMcp' && method === LISTEN)) return 'streams';
   return streamsAnAnswer(id) ? 'calls' : undefined;
 }
 
@@ -50,31 +77,34 @@ const WHAT: Record<Budget, { many: string; fix: string }> = {
   calls: { many: 'calls in flight', fix: 'wait for one to finish' },
 };
 
-/** One budget: slots per client key and in all. */
-function createBudget({ perClient, total }: Cap) {
+/** One budget of this instance: slots per client key and in all. */
+export function createLocalBudget({ perClient, total }: Cap): LocalBudget {
   const perKey = new Map<string, number>();
   let open = 0;
+  const take = (key: string): (() => void) => {
+    perKey.set(key, (perKey.get(key) ?? 0) + 1);
+    open += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      open -= 1;
+      const left = perKey.get(key)! - 1;
+      if (left === 0) perKey.delete(key);
+      else perKey.set(key, left);
+    };
+  };
   return {
     get open() {
       return open;
     },
-    /** Takes a slot for `key`: the function that gives it back (idempotent), or which cap is full. */
-    acquire(key: string): (() => void) | 'client' | 'instance' {
-      const mine = perKey.get(key) ?? 0;
-      if (mine >= perClient) return 'client';
+    acquire(key) {
+      if ((perKey.get(key) ?? 0) >= perClient) return 'client';
       if (open >= total) return 'instance';
-      perKey.set(key, mine + 1);
-      open += 1;
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        open -= 1;
-        const left = perKey.get(key)! - 1;
-        if (left === 0) perKey.delete(key);
-        else perKey.set(key, left);
-      };
+      return take(key);
     },
+    take,
+    held: () => perKey,
   };
 }
 
@@ -91,17 +121,26 @@ function refusal(budget: Budget, scope: 'client' | 'instance', limit: number): T
   });
 }
 
-export function createStreamCaps(options: StreamCapsOptions): StreamCaps {
+/**
+ * The caps of `options`; `shared.streams`, when given, is where stream slots are taken (shared-budget.ts, with
+ * `REDIS_URL`), else this instance's own budget.
+ */
+export function createStreamCaps(options: StreamCapsOptions, shared: { streams?: SlotBudget } = {}): StreamCaps {
   for (const budget of ['streams', 'calls'] as const) {
     const { perClient, total } = options[budget];
     if (!(perClient >= 1 && total >= 1))
       throw new Error(`${budget} caps must be at least 1, got ${perClient}/${total}`);
   }
-  const budgets = { streams: createBudget(options.streams), calls: createBudget(options.calls) };
+  const budgets: Record<Budget, SlotBudget> = {
+    streams: shared.streams ?? createLocalBudget(options.streams),
+    calls: createLocalBudget(options.calls),
+  };
 
-  const gate = (budget: Budget): Middleware<RequestState> => {
-    return (ctx, next) => {
-      const taken = budgets[budget].acquire(clientKey(ctx.state.ip, ctx.state.caller?.name));
+  const gate = (choose: (ctx: AppContext) => Budget | undefined): Middleware<RequestState> => {
+    return async (ctx, next) => {
+      const budget = choose(ctx);
+      if (budget === undefined) return next();
+      const taken = await budgets[budget].acquire(clientKey(ctx.state.ip, ctx.state.caller?.name));
       if (typeof taken === 'string') {
         options.onRefused?.({ budget, scope: taken });
         const cap = options[budget];
@@ -116,9 +155,11 @@ export function createStreamCaps(options: StreamCapsOptions): StreamCaps {
   };
 
   return {
-    gate: (id) => {
-      const budget = budgetOf(id);
-      return budget === undefined ? undefined : gate(budget);
+    gate(id) {
+      // `POST /mcp` is decided per request; every other operation once, here.
+      if (id === 'postMcp') return gate((ctx) => budgetOf(id, ctx.get('Mcp-Method')));
+      const budget = budgetOf(id, '');
+      return budget === undefined ? undefined : gate(() => budget);
     },
     open: (budget) => budgets[budget].open,
   };

@@ -4,7 +4,7 @@
  * the SDK's JSON-RPC schemas accept it (else `EBADINPUT`, and the session never sees it). The SDK v2 has no server
  * class for it, so this is a thin `Transport` over the same server factory, writing through the shared stream
  * writer (framing, heartbeats, headers, the slow-reader bound and the one cleanup). Sessions are found through a
- * `SessionDirectory`.
+ * `SessionDirectory`: this instance's, or with `REDIS_URL` every instance's (the message is relayed).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,7 +17,7 @@ import { openResponseStream, type StreamProbe, type StreamWriter } from '../stre
 import { messageIssues } from './message-check.js';
 import { assertScoped } from './scopes.js';
 import type { Principal, ServerFactory } from './server.js';
-import type { SessionDirectory } from './sessions.js';
+import { noSession, type SessionDirectory } from './sessions.js';
 
 export interface LegacySseDeps {
   factory: ServerFactory;
@@ -35,8 +35,9 @@ export interface LegacySse {
   /** Opens a session for `principal` and streams it on `res` until either side ends it. */
   open(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void>;
   /**
-   * Hands `message` to session `sessionId` of `sender.actor`, who posts it with a token of `sender.scopes` at MCP
-   * `revision` (its `MCP-Protocol-Version`); throws ENOSESSION, EBADINPUT or EINSUFFICIENT_SCOPE when it cannot.
+   * Hands `message` to session `sessionId` of `sender.actor`, wherever it lives, who posts it with a token of `sender.scopes` at MCP
+   * `revision` (its `MCP-Protocol-Version`); throws ENOSESSION, EBADINPUT or EINSUFFICIENT_SCOPE
+   * when it cannot, EUNAVAILABLE when where the session lives cannot be known now.
    */
   post(
     sessionId: string,
@@ -87,7 +88,7 @@ export function createLegacySse({
   return {
     async open(req, res, principal) {
       const id = randomBytes(18).toString('base64url');
-      const server = factory(principal, 'legacy-sse', { sessionId: id });
+      const server = factory(principal, { transport: 'legacy-sse', sessionId: id });
       // Set once the session is registered; the stream may close before that.
       const registration = { forget: (): void => undefined };
       const writer = openResponseStream(req, res, 'text/event-stream', {
@@ -117,11 +118,7 @@ export function createLegacySse({
 
     async post(sessionId, { actor, scopes }, message, revision) {
       const session = await sessions.find(sessionId, actor);
-      if (session === undefined) {
-        throw new TaskError('ENOSESSION', 'No open SSE session with this id.', {
-          hint: 'Open a stream with GET /sse and post to the endpoint its first event names.',
-        });
-      }
+      if (session === undefined) throw noSession();
       // Refused before it is accepted: once it is, the only way back to the client would be the stream, and a
       // message without a usable id could not be answered there.
       const issues = messageIssues(message);
@@ -132,7 +129,7 @@ export function createLegacySse({
         });
       }
       assertScoped(scopes, message, revision);
-      session.deliver(message as JSONRPCMessage);
+      await session.deliver(message as JSONRPCMessage);
     },
 
     closeAll() {

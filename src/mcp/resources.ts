@@ -31,7 +31,7 @@ const FIXED: ReadonlySet<string> = new Set(RESOURCES.map((r) => r.uri));
 const PATTERNS = Object.values(RESOURCE_PATTERNS);
 
 /** Whether `uri` is one the domain serves; anything else is refused before it reaches the domain. */
-const isServed = (uri: string): boolean => FIXED.has(uri) || PATTERNS.some((pattern) => pattern.test(uri));
+export const isServed = (uri: string): boolean => FIXED.has(uri) || PATTERNS.some((pattern) => pattern.test(uri));
 
 export function createResourceBox(service: ResourceReader): ResourceBox {
   return {

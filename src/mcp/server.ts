@@ -5,7 +5,7 @@
  * closures. The low-level `Server` rather than `McpServer`: `McpServer` converts every tool schema again on each
  * listing and cannot accept a second spelling of a tool name (`change.open`) without advertising it.
  */
-import type { Server, ServerOptions } from '@modelcontextprotocol/server';
+import type { Server, ServerEventBus, ServerOptions } from '@modelcontextprotocol/server';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import type { Logger } from 'pino';
 import type { Scope } from '../auth/scopes.js';
@@ -13,6 +13,7 @@ import type { Contract } from '../contract/index.js';
 import type { ProgressFn, ToolPipeline } from '../tools/pipeline.js';
 import { ContractServer } from './contract-server.js';
 import type { OperationsDeps } from './operations.js';
+import { serveResourceSubscriptions } from './resource-subscriptions.js';
 import { createResourceBox, type ResourceReader } from './resources.js';
 import { createToolBox, type ToolNames } from './tools.js';
 
@@ -27,6 +28,8 @@ export interface McpServerDeps {
   version: string;
   /** Where every MCP operation is measured and traced (operations.ts); nowhere when unset. */
   observe?: OperationsDeps;
+  /** Where resource changes come from, for the servers that can notify (see `Serving`). */
+  changes: ServerEventBus;
 }
 
 /**
@@ -44,16 +47,28 @@ export interface Principal {
 /** The MCP transports, as the tool pipeline names them. */
 export type McpTransport = 'mcp' | 'legacy-sse';
 
-/** What a transport knows of the exchange a server is built for. */
-export interface ServerSite {
-  /** The `MCP-Protocol-Version` an HTTP request named. */
-  requestedRevision?: string;
-  /** The HTTP+SSE session's id. */
-  sessionId?: string;
-}
+/**
+ * What a server instance serves: an HTTP+SSE session (its id), or one Streamable HTTP exchange of the SDK's `era`
+ * (`modern`: 2026-07-28; `legacy`: a 2025-era request, served statelessly) whose `MCP-Protocol-Version` header
+ * named `requestedRevision`.
+ */
+export type Serving =
+  | { transport: 'legacy-sse'; sessionId?: string }
+  | { transport: 'mcp'; era: 'modern' | 'legacy'; requestedRevision?: string | undefined };
 
-/** Builds one server for `principal` on `transport`. */
-export type ServerFactory = (principal: Principal, transport: McpTransport, site?: ServerSite) => Server;
+/** Builds one server for `principal`, for what it serves. */
+export type ServerFactory = (principal: Principal, serving: Serving) => Server;
+
+/**
+ * Resource change notifications go where a stream can carry them: an HTTP+SSE session (`resources/subscribe`,
+ * `list_changed` to every session) and a 2026-07-28 `subscriptions/listen` stream (served by the SDK's handler
+ * from the server's capabilities). A 2025-era Streamable HTTP exchange is stateless, and this server serves no GET
+ * stream: nothing there could carry a notification, so none is advertised.
+ */
+const NOTIFYING = { tools: { listChanged: false }, resources: { subscribe: true, listChanged: true } };
+const SILENT = { tools: { listChanged: false }, resources: { subscribe: false, listChanged: false } };
+
+const notifies = (serving: Serving): boolean => serving.transport === 'legacy-sse' || serving.era === 'modern';
 
 const INSTRUCTIONS =
   'Plan work as OpenSpec changes: call change_open with a title and a kebab-case slug, edit the files it ' +
@@ -63,16 +78,18 @@ export function createServerFactory(deps: McpServerDeps): ServerFactory {
   const tools = createToolBox(deps.pipeline, deps.contract, deps.toolNames);
   const resources = createResourceBox(deps.resources);
   const info = { name: 'task-mcp', title: 'task-mcp', version: deps.version };
-  const options: ServerOptions = {
-    capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
-    instructions: INSTRUCTIONS,
-    // The SDK builds a validator per Server unless given one; ours never validates (no elicitation), so share it.
-    jsonSchemaValidator: new AjvJsonSchemaValidator(),
-  };
+  // The SDK builds a validator per Server unless given one; ours never validates (no elicitation), so share it.
+  const shared = { instructions: INSTRUCTIONS, jsonSchemaValidator: new AjvJsonSchemaValidator() };
+  const notifying: ServerOptions = { ...shared, capabilities: NOTIFYING };
+  const silent: ServerOptions = { ...shared, capabilities: SILENT };
 
-  return ({ actor, requestId, log }, transport, { requestedRevision, sessionId } = {}) => {
+  return ({ actor, requestId, log }, serving) => {
+    const { transport } = serving;
+    const requestedRevision = serving.transport === 'mcp' ? serving.requestedRevision : undefined;
+    const sessionId = serving.transport === 'legacy-sse' ? serving.sessionId : undefined;
     const observed = deps.observe && { deps: deps.observe, site: { transport, sessionId } };
-    const server = new ContractServer(info, options, { requestedRevision, observed });
+    const server = new ContractServer(info, notifies(serving) ? notifying : silent, { requestedRevision, observed });
+    if (transport === 'legacy-sse') serveResourceSubscriptions(server, deps.changes, () => server.revision());
     server.setRequestHandler('tools/list', () => tools.listing);
     server.setRequestHandler('tools/call', (request, ctx) => {
       const token = request.params._meta?.progressToken;

@@ -1,9 +1,10 @@
 /**
  * Where the HTTP+SSE transport keeps its sessions and how a posted message reaches one. Here: this process's memory,
- * for as long as a session's stream is open. Behind this interface a shared bus can find a session another instance
- * holds and relay the message to it, without the transport changing.
+ * for as long as a session's stream is open. With `REDIS_URL`, redis-sessions.ts finds a session another instance
+ * holds and relays the message to it, behind the same interface.
  */
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+import { TaskError } from '../errors.js';
 import type { StreamWriter } from '../streaming/stream-writer.js';
 
 /** A session whose stream this instance holds. */
@@ -18,17 +19,27 @@ export interface LocalSession {
 
 /** A session found for a message: wherever it lives, the message is delivered to it. */
 export interface SessionHandle {
-  deliver(message: JSONRPCMessage): void;
+  /** Resolves once the session has the message; rejects with ENOSESSION when it has gone meanwhile. */
+  deliver(message: JSONRPCMessage): Promise<void>;
 }
 
 export interface SessionDirectory {
   /** Registers a session of this instance; returns its removal. */
   open(session: LocalSession): () => void;
-  /** Session `id`, if `owner` opened it; someone else's session is not found (its id is not confirmed). */
+  /**
+   * Session `id`, if `owner` opened it; someone else's session is not found (its id is not confirmed). Rejects
+   * with EUNAVAILABLE when where the session lives cannot be known now.
+   */
   find(id: string, owner: string): Promise<SessionHandle | undefined>;
   /** The sessions this instance holds (for the drain). */
   local(): Iterable<LocalSession>;
 }
+
+/** The refusal of a message for a session that is not there (unknown, someone else's, or ended). */
+export const noSession = (): TaskError =>
+  new TaskError('ENOSESSION', 'No open SSE session with this id.', {
+    hint: 'Open a stream with GET /sse and post to the endpoint its first event names.',
+  });
 
 /** The sessions of one process. */
 export function createMemorySessionDirectory(): SessionDirectory {
@@ -40,7 +51,8 @@ export function createMemorySessionDirectory(): SessionDirectory {
     },
     async find(id, owner) {
       const session = sessions.get(id);
-      return session && session.owner === owner ? { deliver: (message) => session.receive(message) } : undefined;
+      if (!session || session.owner !== owner) return undefined;
+      return { deliver: async (message) => session.receive(message) };
     },
     local: () => [...sessions.values()],
   };

@@ -1,10 +1,12 @@
 /**
  * MCP Streamable HTTP, stateless, served by the SDK's `createMcpHandler` (2026-07-28 requests, and 2025-era clients
  * through its stateless legacy fallback) on Node's `req`/`res` with `toNodeHandler`. The HTTP edge has already
- * authenticated, logged and size-checked the request and parsed its body; the SDK then owns `res`.
+ * authenticated, logged and size-checked the request and parsed its body; the SDK then owns `res`. A 2026-07-28
+ * `subscriptions/listen` is the SDK's too: its stream follows the change bus, and on shutdown it ends each with the
+ * graceful `complete` result (a stream cut without it tells the client to listen again).
  */
 import { createMcpHandler } from '@modelcontextprotocol/server';
-import type { AuthInfo, McpHttpHandler, McpRequestContext } from '@modelcontextprotocol/server';
+import type { AuthInfo, McpHttpHandler, McpRequestContext, ServerEventBus } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -17,6 +19,10 @@ import type { Principal, ServerFactory } from './server.js';
 export interface StreamableDeps {
   factory: ServerFactory;
   heartbeatMs: number;
+  /** What the `subscriptions/listen` streams (2026-07-28) follow. */
+  changes: ServerEventBus;
+  /** `subscriptions/listen` streams this instance holds at most (`MAX_STREAMS`); past it the SDK answers -32603. */
+  maxSubscriptions: number;
   logger?: Logger;
   /** Counts the exchanges answered as an SSE stream (`mcp_sse`) while they stream. */
   probe?: StreamProbe;
@@ -43,15 +49,20 @@ interface Exchange {
   closed?: (reason: CloseReason) => void;
 }
 
-export function createStreamable({ factory, heartbeatMs, logger, probe }: StreamableDeps): Streamable {
+export function createStreamable(deps: StreamableDeps): Streamable {
+  const { factory, heartbeatMs, changes, maxSubscriptions, logger, probe } = deps;
   const handler = createMcpHandler(
     (ctx: McpRequestContext) =>
-      factory(principalOf(ctx.authInfo), 'mcp', {
+      factory(principalOf(ctx.authInfo), {
+        transport: 'mcp',
+        era: ctx.era,
         requestedRevision: ctx.requestInfo?.headers.get('mcp-protocol-version') ?? undefined,
       }),
     {
       legacy: 'stateless',
       keepAliveMs: heartbeatMs,
+      bus: changes,
+      maxSubscriptions,
       // Rejections the SDK answers itself (wrong protocol version, bad envelope…) are the client's problem.
       onerror: (err) => logger?.debug({ err: err.message }, 'mcp request rejected'),
     },

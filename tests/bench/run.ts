@@ -22,6 +22,7 @@ import { domainRows } from './domain.js';
 import { idleStreams } from './idle-streams.js';
 import { createScope, type Scope } from './scope.js';
 import { startupMs } from './startup.js';
+import { scaleRows } from './scale.js';
 import { memoryPerStream } from './streams.js';
 import { CONNECTIONS, inProcess, overHttp, sideBySide, type Target, type Throughput } from './throughput.js';
 
@@ -33,10 +34,12 @@ const STREAMS = QUICK ? 50 : 200;
 const IDLE = { count: QUICK ? 200 : 10_000, heartbeatMs: 1000, windowMs: QUICK ? 2500 : 5500 };
 const STARTUP_RUNS = QUICK ? 1 : 5;
 const DOMAIN_RUNS = QUICK ? 1 : 7;
-const DEADLINE_MS = QUICK ? 180_000 : 420_000;
+/** Opens timed one at a time for the fan-out rows. */
+const FANOUT_SAMPLES = QUICK ? 20 : 200;
+const DEADLINE_MS = QUICK ? 240_000 : 600_000;
 const COMMAND = 'npm run bench';
 /** The groups of rows, in the order they run; BENCH_ONLY names some of them. */
-const GROUPS = ['healthz', 'mcp', 'tracing', 'open', 'resume', 'memory', 'idle', 'startup', 'domain'] as const;
+const GROUPS = ['healthz', 'mcp', 'tracing', 'open', 'resume', 'memory', 'idle', 'startup', 'scale', 'domain'] as const;
 type Group = (typeof GROUPS)[number];
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const unknownGroup = only?.find((group) => !(GROUPS as readonly string[]).includes(group));
@@ -345,6 +348,20 @@ async function main(): Promise<void> {
     if (want('memory')) rows.push(...(await memory(scope, repo)));
     if (want('idle')) rows.push(...(await idle(scope, repo)));
     if (want('startup')) rows.push(await startup(repo));
+    if (want('scale'))
+      rows.push(
+        ...(await scaleRows({
+          scope,
+          script: TASK_MCP,
+          env: serverEnv(repo),
+          calls: { 'MCP `tools/list`': LIST_2026, 'MCP `tools/call` `change_open` (resume)': OPEN_MCP },
+          seconds: SECONDS,
+          rounds: ROUNDS,
+          samples: FANOUT_SAMPLES,
+          auth: AUTH,
+          log,
+        })),
+      );
     if (want('domain')) {
       log(`the domain in-process (median of ${DOMAIN_RUNS})`);
       rows.push(...(await domainRows(DOMAIN_RUNS, before)));
@@ -352,7 +369,8 @@ async function main(): Promise<void> {
     const settings =
       `autocannon with ${CONNECTIONS} connections on 127.0.0.1 (plain HTTP unless marked TLS); each throughput ` +
       `row is the best of ${ROUNDS} interleaved ${SECONDS} s rounds after a 1 s warm-up; ${STREAMS} streams; ` +
-      `start-up median of ${STARTUP_RUNS}; domain rows median of ${DOMAIN_RUNS}; whole run ${Math.round((performance.now() - began) / 1000)} s.`;
+      `start-up median of ${STARTUP_RUNS}; domain rows median of ${DOMAIN_RUNS}; fan-out over ${FANOUT_SAMPLES} ` +
+      `opens, one at a time; whole run ${Math.round((performance.now() - began) / 1000)} s.`;
     const section = `${machine(COMMAND, loadAtStart, settings)}\n\n${table(rows)}`;
     console.log(`\n${section}\n`);
     if (QUICK || only) log(`${QUICK ? 'BENCH_QUICK' : 'BENCH_ONLY'}: ${DOC} left as it is`);

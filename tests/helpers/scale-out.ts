@@ -21,8 +21,15 @@ import { testCertificate } from './tls.js';
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 /** Every instance signs and checks cookies with it: a cookie from one opens streams on the others. */
 export const COOKIE_SECRET = 'scale-out-cookie-secret-0123456789abcdef';
-/** The three stores each process connects to Redis, as its log names them. */
-const STORES = ['event bus', 'rate-limit store', 'session store'];
+/** The stores each process connects to Redis, as its log names them. */
+const STORES = [
+  'event bus',
+  'rate-limit store',
+  'session store',
+  'instance bus',
+  'stream-cap store',
+  'SSE session registry',
+];
 /** Starting three tsx processes at once on two busy cores takes a while. */
 const START_MS = 60_000;
 
@@ -187,7 +194,7 @@ async function startInstance(
   stops: Array<() => Promise<unknown>>,
 ): Promise<Instance> {
   const launch = async (port: string): Promise<ServerProcess> => {
-    const proc = await startServerProcess(MAIN, { env: { ...env, PORT: port }, stderr: 'capture' });
+    const proc = await startServerProcess(MAIN, { env: { ...env, PORT: port }, stderr: 'capture', startMs: START_MS });
     stops.push(() => proc.stop());
     if (workers > 1) await proc.line((l) => l.msg === 'workers listening', 'every worker listening', { ms: START_MS });
     await storesConnected(proc, pidsOf(proc), 0);

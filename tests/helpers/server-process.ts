@@ -43,12 +43,14 @@ export interface ServerProcessOptions {
   env: Record<string, string>;
   /** `inherit` (default): the child writes to this process's stderr; `capture`: kept for `stderr()`. */
   stderr?: 'inherit' | 'capture';
+  /** How long it may take to print its URL; default 15 s. */
+  startMs?: number;
 }
 
 /** Runs `script` (TypeScript, through tsx) with `--expose-gc` and resolves once it printed its URL. */
 export async function startServerProcess(
   script: string,
-  { args = [], env, stderr = 'inherit' }: ServerProcessOptions,
+  { args = [], env, stderr = 'inherit', startMs }: ServerProcessOptions,
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...args], {
     env: { ...process.env, ...env },
@@ -67,7 +69,8 @@ export async function startServerProcess(
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (errText += chunk));
   const output = collectLines(child, exited, script);
   try {
-    const { url } = await output.line((line) => typeof line.url === 'string', `${script} printing its url`);
+    const printed = (line: Line): boolean => typeof line.url === 'string';
+    const { url } = await output.line(printed, `${script} printing its url`, { ms: startMs });
     return serverProcess(child, url as string, output, exited, () => errText);
   } catch (err) {
     await stopChild(child, exited);

@@ -7,6 +7,7 @@ import type { Lifecycle } from '../../lifecycle.js';
 import type { StreamKind } from '../../metrics/index.js';
 import type { StreamProbe } from '../../streaming/stream-writer.js';
 import { openKoaStream } from '../koa-stream.js';
+import { RETRY_MS } from '../stream-retry.js';
 import { SSE_PING, formatSseComment, formatSseEvent } from '../../streaming/sse.js';
 import { HANDLED } from '../handler.js';
 import type { Handler } from '../handler.js';
@@ -16,7 +17,7 @@ export interface EventsDeps {
   heartbeatMs: number;
   /** Unsent bytes past which a slow reader is cut off (default 1 MiB). */
   maxBufferedBytes?: number;
-  /** Reconnection delay told to the client. Default 3000 ms. */
+  /** Reconnection delay told to the client. Default `RETRY_MS`. */
   retryMs?: number;
   /** When the server drains, each stream gets a last comment and ends; `EventSource` reconnects elsewhere. */
   lifecycle?: Pick<Lifecycle, 'onDrain'>;
@@ -26,7 +27,7 @@ export interface EventsDeps {
 
 /** The `getEvents` handler. */
 export function eventsHandlers(deps: EventsDeps): { getEvents: Handler<'getEvents'> } {
-  const { feed, heartbeatMs, maxBufferedBytes, retryMs = 3000, lifecycle, probes } = deps;
+  const { feed, heartbeatMs, maxBufferedBytes, retryMs = RETRY_MS, lifecycle, probes } = deps;
   const probe = probes?.('events');
 
   const getEvents: Handler<'getEvents'> = async (ctx) => {

@@ -9,7 +9,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler, fromJsonSchema, McpServer } from '@modelcontextprotocol/server';
+import { createMcpHandler, fromJsonSchema, InMemoryServerEventBus, McpServer } from '@modelcontextprotocol/server';
 import { pino } from 'pino';
 import { ALL_SCOPES } from '../../../src/auth/scopes.js';
 import { createChangeService } from '../../../src/changes/index.js';
@@ -45,12 +45,21 @@ function oursWithoutKoa(c: Contract): ReturnType<typeof createMcpHandler> {
   if (!repoRoot) throw new Error('REPO_ROOT must be set for the factory server');
   const service = createChangeService({ repoRoot, events: { emit() {} }, version: '0' });
   const pipeline = createToolPipeline({ service, contract: c, lifecycle: createLifecycle(), callTimeoutMs: 30_000 });
-  const factory = createServerFactory({ pipeline, resources: service, contract: c, toolNames: 'safe', version: '0' });
+  const changes = new InMemoryServerEventBus();
+  const factory = createServerFactory({
+    pipeline,
+    resources: service,
+    contract: c,
+    toolNames: 'safe',
+    version: '0',
+    changes,
+  });
   const log = pino({ level: 'silent' });
-  return createMcpHandler(
-    () => factory({ actor: 'bench', scopes: new Set(ALL_SCOPES), requestId: 'bench', log }, 'mcp'),
-    { legacy: 'stateless' },
-  );
+  const principal = { actor: 'bench', scopes: new Set(ALL_SCOPES), requestId: 'bench', log };
+  return createMcpHandler(({ era }) => factory(principal, { transport: 'mcp', era }), {
+    legacy: 'stateless',
+    bus: changes,
+  });
 }
 
 const kind = process.argv[2];
