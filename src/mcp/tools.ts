@@ -6,7 +6,7 @@ import type { CallToolResult, ListToolsResult, Tool } from '@modelcontextprotoco
 import type { Logger } from 'pino';
 import type { ChangeArchiveResult, ChangeOpenResult } from '../../generated/types.gen.js';
 import type { Contract } from '../contract/index.js';
-import { TOOLS, type ToolSpec } from '../tools/catalog.js';
+import { TOOLS, type CanonicalToolName, type ToolSpec } from '../tools/catalog.js';
 import type { ProgressFn, ToolPipeline, ToolTransport } from '../tools/pipeline.js';
 import { rpcError } from './contract-server.js';
 import { ERROR_META_KEY } from './result-meta.js';
@@ -105,22 +105,34 @@ function errorResult(code: string, message: string, hint?: string, details?: Rec
   };
 }
 
-/** One short paragraph a model can act on; the full result is in `structuredContent`. */
-function render(tool: ToolSpec, result: unknown): string {
-  if (tool.name === 'change.open') {
-    const r = result as ChangeOpenResult;
-    return [
+/**
+ * One short paragraph a model can act on, per tool (the full result is in `structuredContent`): keyed by tool, so a
+ * tool left out does not compile.
+ */
+const RENDER: { [Name in CanonicalToolName]: (result: ResultOf<Name>) => string } = {
+  'change.open': (r) =>
+    [
       `${r.created ? 'Opened' : 'Resumed'} change ${r.slug}; locked by ${r.lock.owner} until ${r.lock.expiresAt}.`,
       `Edit ${r.paths.proposal}, ${r.paths.tasks} and the spec deltas under ${r.paths.specs}.`,
       `Resources: ${r.resourceUris.proposal}, ${r.resourceUris.tasks}, ${r.resourceUris.delta}.`,
+    ].join('\n'),
+  'change.archive': (r) => {
+    const specs = r.receipt.specsUpdated;
+    return [
+      `${r.alreadyArchived ? 'Already archived' : 'Archived'} ${r.receipt.slug} as ${r.archivedAs}.`,
+      `${r.receipt.commits.length} commit(s); specs: +${specs.added} ~${specs.modified} -${specs.removed} ` +
+        `→${specs.renamed} in ${specs.capabilities.join(', ') || 'no capability'}.`,
+      `Receipt: ${r.receiptUri}.`,
     ].join('\n');
-  }
-  const r = result as ChangeArchiveResult;
-  const specs = r.receipt.specsUpdated;
-  return [
-    `${r.alreadyArchived ? 'Already archived' : 'Archived'} ${r.receipt.slug} as ${r.archivedAs}.`,
-    `${r.receipt.commits.length} commit(s); specs: +${specs.added} ~${specs.modified} -${specs.removed} ` +
-      `→${specs.renamed} in ${specs.capabilities.join(', ') || 'no capability'}.`,
-    `Receipt: ${r.receiptUri}.`,
-  ].join('\n');
+  },
+};
+
+/** Each tool's result type, by canonical name. */
+interface Results {
+  'change.open': ChangeOpenResult;
+  'change.archive': ChangeArchiveResult;
 }
+type ResultOf<Name extends CanonicalToolName> = Results[Name];
+
+/** The text of `tool`'s `result` (the pipeline checked it is that tool's result). */
+const render = (tool: ToolSpec, result: unknown): string => (RENDER[tool.name] as (r: unknown) => string)(result);
