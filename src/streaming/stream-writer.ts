@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
+import { onClose as onTargetClosed } from './close-hooks.js';
 
 /** Why a stream ended: we ended it, the client went away, the client read too slowly, or the target failed. */
 export type CloseReason = 'ended' | 'client-closed' | 'overflow' | 'error';
@@ -84,7 +85,7 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
     if (closed) return;
     closed = writer.closed = true;
     clearInterval(timer);
-    target.off('close', onTargetClose);
+    forgetClose();
     target.off('error', onTargetError);
     aborter?.abort();
     if (reason === 'ended') target.end();
@@ -116,7 +117,8 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
   };
   const timer = setInterval(beat, heartbeatMs);
   timer.unref();
-  target.on('close', onTargetClose);
+  // Among the target's other close hooks (close-hooks.ts), not a listener of its own.
+  const forgetClose = onTargetClosed(target, onTargetClose);
   target.on('error', onTargetError);
   // `closed` is a plain property, set on cleanup, not a getter: an object literal with an accessor is a
   // dictionary-mode object, several times the size, which a stream holds for hours.
