@@ -77,9 +77,17 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
   const closedProbe = probe?.opened();
   let resolveDone!: (reason: CloseReason) => void;
   const done = new Promise<CloseReason>((resolve) => (resolveDone = resolve));
-  // Aborts pending `drain` waits so no listener outlives the stream; made for the first wait (most streams never
+  // Aborts the pending `drain` wait so no listener outlives the stream; made for the first wait (most streams never
   // wait, and an idle stream would hold it for hours).
   let aborter: AbortController | undefined;
+  // The one wait every write behind a full buffer shares: writes come many at once (an MCP session's replies and
+  // notifications), and a `drain` listener each would pass Node's limit of ten and warn of a leak.
+  let drained: Promise<void> | undefined;
+  const drain = (): Promise<void> =>
+    (drained ??= once(target, 'drain', { signal: (aborter ??= new AbortController()).signal }).then(
+      () => void (drained = undefined),
+      () => undefined,
+    ));
 
   const cleanup = (reason: CloseReason, err?: Error): void => {
     if (closed) return;
@@ -129,10 +137,7 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
       return !closed;
     },
     async write(frame) {
-      if (!push(frame) && !closed) {
-        const { signal } = (aborter ??= new AbortController());
-        await once(target, 'drain', { signal }).catch(() => undefined);
-      }
+      if (!push(frame) && !closed) await drain();
       return !closed;
     },
     close: () => cleanup('ended'),
