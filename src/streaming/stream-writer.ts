@@ -81,13 +81,9 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
   // wait, and an idle stream would hold it for hours).
   let aborter: AbortController | undefined;
   // The one wait every write behind a full buffer shares: writes come many at once (an MCP session's replies and
-  // notifications), and a `drain` listener each would pass Node's limit of ten and warn of a leak.
+  // notifications), and a `drain` listener each would pass Node's limit of ten and warn of a leak. Made in `write`,
+  // so a stream that never waits holds nothing for it.
   let drained: Promise<void> | undefined;
-  const drain = (): Promise<void> =>
-    (drained ??= once(target, 'drain', { signal: (aborter ??= new AbortController()).signal }).then(
-      () => void (drained = undefined),
-      () => undefined,
-    ));
 
   const cleanup = (reason: CloseReason, err?: Error): void => {
     if (closed) return;
@@ -137,7 +133,13 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
       return !closed;
     },
     async write(frame) {
-      if (!push(frame) && !closed) await drain();
+      if (!push(frame) && !closed) {
+        const { signal } = (aborter ??= new AbortController());
+        await (drained ??= once(target, 'drain', { signal }).then(
+          () => void (drained = undefined),
+          () => undefined,
+        ));
+      }
       return !closed;
     },
     close: () => cleanup('ended'),
