@@ -1,8 +1,8 @@
 /**
  * Every kind of long-lived stream on the real server (`/v1/events` on a cookie session, `/sse`, a 2026-07-28
- * `subscriptions/listen`, invoke over SSE and NDJSON with its call held in flight), with tracing and metrics on, holds a bounded number of
- * `close` listeners on its response while it is open, far from Node's limit of ten, and no
- * `MaxListenersExceededWarning` is emitted. The parts that must know a response ended share one listener
+ * `subscriptions/listen`, invoke over SSE and NDJSON with its call held in flight), with tracing and metrics on,
+ * holds a bounded number of `close` listeners on its response while it is open, far from Node's limit of ten, and
+ * no `MaxListenersExceededWarning` is emitted. The parts that must know a response ended share one listener
  * (src/streaming/close-hooks.ts); the others are the request log's (pino-http) and, on `/mcp`, the SDK's.
  */
 import assert from 'node:assert/strict';
