@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { TaskError } from '../errors.js';
+import { onClose } from '../streaming/close-hooks.js';
 import { PROBLEM_TYPE, toProblem } from './problem.js';
 
 export interface ClientErrors {
@@ -39,7 +40,7 @@ export function createClientErrors(timeoutMs: number, log: Pick<Logger, 'warn'>)
   return {
     onRequest(req, res) {
       receiving.set(req.socket, res);
-      res.once('close', () => {
+      onClose(res, () => {
         if (receiving.get(req.socket) === res) receiving.delete(req.socket);
       });
     },

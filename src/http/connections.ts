@@ -8,6 +8,7 @@
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { onClose } from '../streaming/close-hooks.js';
 
 export interface Connections {
   /** Ends every connection that has no response in progress; the others end when theirs does (during a drain). */
@@ -39,7 +40,7 @@ export function trackConnections(server: Server, tls: boolean): Connections {
       if (open.has(socket)) busy(socket, -1);
     };
     res.once('finish', settle);
-    res.once('close', settle);
+    onClose(res, settle);
   });
 
   return {

@@ -5,6 +5,7 @@
  */
 import type { Middleware } from 'koa';
 import type { ErrorCode } from '../../generated/types.gen.js';
+import { onClose } from '../streaming/close-hooks.js';
 import { stopwatch, type Credential, type Metrics } from '../metrics/index.js';
 import type { AppContext, RequestState } from './handler.js';
 import { routeTemplate } from './route-template.js';
@@ -23,7 +24,7 @@ export function httpMetrics(metrics: Pick<Metrics, 'httpRequest' | 'authRefused'
     const route = routeTemplate(ctx.path);
     const { method } = ctx;
     // `close` comes once, when the response is done or the client is gone, however the response was written.
-    ctx.res.on('close', () =>
+    onClose(ctx.res, () =>
       metrics.httpRequest({
         route,
         method,

@@ -6,6 +6,7 @@
  * when it ends). Mounted only when tracing is on.
  */
 import type { Middleware } from 'koa';
+import { onClose } from '../streaming/close-hooks.js';
 import type { Tracing } from '../tracing/tracing.js';
 import type { RequestState } from './handler.js';
 import { routeTemplate } from './route-template.js';
@@ -35,7 +36,7 @@ export function httpTracing(tracing: Tracing): Middleware<RequestState> {
       },
     });
     ctx.state.trace = span.ids;
-    ctx.res.once('close', () => {
+    onClose(ctx.res, () => {
       const status = ctx.res.statusCode;
       span.set({ 'http.response.status_code': status });
       span.end(status >= 500 ? { type: String(status) } : undefined);

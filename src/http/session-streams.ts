@@ -9,6 +9,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { OperationId } from '../../generated/operations.gen.js';
 import type { PubSub } from '../redis-pubsub.js';
+import { onClose } from '../streaming/close-hooks.js';
 import { holdsStream } from './media.js';
 import type { RequestState } from './handler.js';
 
@@ -53,7 +54,7 @@ export function createSessionStreams({ bus, logger }: SessionStreamsDeps): Sessi
     const session = ctx.state.caller?.session;
     if (session === undefined || ctx.res.closed) return next();
     const forget = add(session, () => ctx.res.destroy());
-    ctx.res.once('close', forget);
+    onClose(ctx.res, forget);
     return next();
   };
 

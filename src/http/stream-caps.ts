@@ -15,6 +15,7 @@
 import type { Middleware } from 'koa';
 import type { OperationId } from '../../generated/operations.gen.js';
 import { TaskError } from '../errors.js';
+import { onClose } from '../streaming/close-hooks.js';
 import { clientKey } from './client-ip.js';
 import { holdsStream, streamsAnAnswer } from './media.js';
 import type { AppContext, RequestState } from './handler.js';
@@ -149,7 +150,7 @@ export function createStreamCaps(options: StreamCapsOptions, shared: { streams?:
       }
       // `close` fires once the response is done or the client is gone; it may already have fired.
       if (ctx.res.closed) taken();
-      else ctx.res.once('close', taken);
+      else onClose(ctx.res, taken);
       return next();
     };
   };

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
+import { onClose as onTargetClosed } from './close-hooks.js';
 
 /** Why a stream ended: we ended it, the client went away, the client read too slowly, or the target failed. */
 export type CloseReason = 'ended' | 'client-closed' | 'overflow' | 'error';
@@ -76,15 +77,19 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
   const closedProbe = probe?.opened();
   let resolveDone!: (reason: CloseReason) => void;
   const done = new Promise<CloseReason>((resolve) => (resolveDone = resolve));
-  // Aborts pending `drain` waits so no listener outlives the stream; made for the first wait (most streams never
+  // Aborts the pending `drain` wait so no listener outlives the stream; made for the first wait (most streams never
   // wait, and an idle stream would hold it for hours).
   let aborter: AbortController | undefined;
+  // The one wait every write behind a full buffer shares: writes come many at once (an MCP session's replies and
+  // notifications), and a `drain` listener each would pass Node's limit of ten and warn of a leak. Made in `write`,
+  // so a stream that never waits holds nothing for it.
+  let drained: Promise<void> | undefined;
 
   const cleanup = (reason: CloseReason, err?: Error): void => {
     if (closed) return;
     closed = writer.closed = true;
     clearInterval(timer);
-    target.off('close', onTargetClose);
+    forgetClose();
     target.off('error', onTargetError);
     aborter?.abort();
     if (reason === 'ended') target.end();
@@ -116,7 +121,8 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
   };
   const timer = setInterval(beat, heartbeatMs);
   timer.unref();
-  target.on('close', onTargetClose);
+  // Among the target's other close hooks (close-hooks.ts), not a listener of its own.
+  const forgetClose = onTargetClosed(target, onTargetClose);
   target.on('error', onTargetError);
   // `closed` is a plain property, set on cleanup, not a getter: an object literal with an accessor is a
   // dictionary-mode object, several times the size, which a stream holds for hours.
@@ -129,7 +135,10 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
     async write(frame) {
       if (!push(frame) && !closed) {
         const { signal } = (aborter ??= new AbortController());
-        await once(target, 'drain', { signal }).catch(() => undefined);
+        await (drained ??= once(target, 'drain', { signal }).then(
+          () => void (drained = undefined),
+          () => undefined,
+        ));
       }
       return !closed;
     },
