@@ -12,6 +12,7 @@ import { labelOf } from '../auth/caller-name.js';
 import type { Challenge } from '../auth/challenge.js';
 import { requireScopes, type Scope } from '../auth/scopes.js';
 import type { AppContext, Caller, Credentials, RequestState } from './handler.js';
+import { queryOf } from './query.js';
 import { SESSION_COOKIE, type SessionClaims, type SessionCookies } from './session-cookie.js';
 import type { TokenStore } from './tokens.js';
 
@@ -121,7 +122,7 @@ export function authenticate(
 ): Middleware<RequestState> {
   return async (ctx, next) => {
     if (mode === 'none') return next();
-    if (Object.keys(ctx.query).some((key) => TOKEN_PARAMS.includes(key.toLowerCase()))) {
+    if (Object.keys(queryOf(ctx)).some((key) => TOKEN_PARAMS.includes(key.toLowerCase()))) {
       throw unauthorized('Tokens are refused in the query string: URLs end up in logs and proxies.');
     }
     const caller = callerOf(identify(ctx), mode === 'bearerOrCookie');
