@@ -101,7 +101,8 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
       // A JWT is longer than a static token may be: the OAuth verifier has judged it before the parser's limit.
       credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? verified ?? null;
     }
-    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    // Koa makes its `Cookies` object when first asked, and a stream's context keeps it: ask only if there are any.
+    const cookie = ctx.get('Cookie') ? ctx.cookies.get(SESSION_COOKIE) : undefined;
     if (cookie !== undefined) credentials.cookie = verifySession(cookie) ?? null;
     ctx.state.credentials = credentials;
     return credentials;
