@@ -12,6 +12,7 @@ import { labelOf } from '../auth/caller-name.js';
 import type { Challenge } from '../auth/challenge.js';
 import { requireScopes, type Scope } from '../auth/scopes.js';
 import type { AppContext, Caller, Credentials, RequestState } from './handler.js';
+import { queryOf } from './query.js';
 import { SESSION_COOKIE, type SessionClaims, type SessionCookies } from './session-cookie.js';
 import type { TokenStore } from './tokens.js';
 
@@ -100,7 +101,8 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
       // A JWT is longer than a static token may be: the OAuth verifier has judged it before the parser's limit.
       credentials.bearer = (token === undefined ? undefined : tokens.identify(token)) ?? verified ?? null;
     }
-    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    // Koa makes its `Cookies` object when first asked, and a stream's context keeps it: ask only if there are any.
+    const cookie = ctx.get('Cookie') ? ctx.cookies.get(SESSION_COOKIE) : undefined;
     if (cookie !== undefined) credentials.cookie = verifySession(cookie) ?? null;
     ctx.state.credentials = credentials;
     return credentials;
@@ -121,7 +123,7 @@ export function authenticate(
 ): Middleware<RequestState> {
   return async (ctx, next) => {
     if (mode === 'none') return next();
-    if (Object.keys(ctx.query).some((key) => TOKEN_PARAMS.includes(key.toLowerCase()))) {
+    if (Object.keys(queryOf(ctx)).some((key) => TOKEN_PARAMS.includes(key.toLowerCase()))) {
       throw unauthorized('Tokens are refused in the query string: URLs end up in logs and proxies.');
     }
     const caller = callerOf(identify(ctx), mode === 'bearerOrCookie');

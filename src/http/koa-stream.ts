@@ -5,20 +5,32 @@
  * idle `/v1/events` stream cost). Everything before the first frame is Koa's as usual: the status, the headers
  * set so far (request id, CORS, rate-limit headers), and the error responder for whatever is thrown first.
  */
-import type { ParameterizedContext } from 'koa';
+import type { RouterContext } from '@koa/router';
 import { createStreamWriter, streamHeaders, tuneStreamSocket } from '../streaming/stream-writer.js';
 import type { StreamWriter, StreamWriterOptions } from '../streaming/stream-writer.js';
+import type { AppContext } from './handler.js';
 
 /** Sends status 200 and the stream headers at once, and returns a writer on the response. */
-export function openKoaStream(
-  ctx: ParameterizedContext,
-  contentType: string,
-  options: StreamWriterOptions,
-): StreamWriter {
+export function openKoaStream(ctx: AppContext, contentType: string, options: StreamWriterOptions): StreamWriter {
   tuneStreamSocket(ctx.req);
   ctx.status = 200;
   ctx.set(streamHeaders(contentType, ctx.req.httpVersionMajor));
   ctx.respond = false;
   ctx.res.flushHeaders();
+  releaseLeftovers(ctx);
   return createStreamWriter(ctx.res, options);
+}
+
+/**
+ * Drops what routing, authentication and the rate limits left on the context that nothing reads once the headers
+ * are out: Koa's own `on-finished` listener holds the context until the response ends, hours on for an idle stream.
+ * The router reads `matched` again only for a 404 (`allowedMethods`), the OAuth challenge reads `oauth` only for a
+ * 401/403 not yet sent, and the request's line and metrics read the caller, not its credentials or rate key.
+ */
+function releaseLeftovers(ctx: AppContext & Partial<Pick<RouterContext, 'matched' | 'captures'>>): void {
+  ctx.matched = undefined;
+  ctx.captures = undefined;
+  ctx.state.credentials = undefined;
+  ctx.state.oauth = undefined;
+  ctx.state.rateKey = undefined;
 }

@@ -12,6 +12,7 @@ import { assertJsonDepth } from './limits.js';
 import { holdsStream } from './media.js';
 import { HANDLED, type Handler, type Handlers, type Input, type RequestState } from './handler.js';
 import { PROBLEM_TYPE, invalidRequest } from './problem.js';
+import { queryOf } from './query.js';
 import { answerComeBackLater } from './stream-retry.js';
 
 export interface RouterDeps {
@@ -82,7 +83,7 @@ function jsonBody(limit: number): Middleware<RequestState> {
 
 function runHandler(id: OperationId, handler: Handler<OperationId>, contract: Contract): Middleware<RequestState> {
   return async (ctx) => {
-    const parts = { path: ctx.params, query: ctx.query, header: ctx.headers, body: ctx.request.body };
+    const parts = { path: ctx.params, query: queryOf(ctx), header: ctx.headers, body: ctx.request.body };
     const issues = contract.checkRequest(id, parts);
     if (issues.length > 0) throw invalidRequest(issues);
     // Each handler was type-checked against its own operation where it was written; here they are all alike.

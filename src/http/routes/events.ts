@@ -5,7 +5,7 @@
 import type { EventFeed, FeedEntry } from '../../events/feed.js';
 import type { Lifecycle } from '../../lifecycle.js';
 import type { StreamKind } from '../../metrics/index.js';
-import type { StreamProbe } from '../../streaming/stream-writer.js';
+import type { StreamProbe, StreamWriter } from '../../streaming/stream-writer.js';
 import { openKoaStream } from '../koa-stream.js';
 import { RETRY_MS } from '../stream-retry.js';
 import { SSE_PING, formatSseComment, formatSseEvent } from '../../streaming/sse.js';
@@ -32,9 +32,14 @@ export function eventsHandlers(deps: EventsDeps): { getEvents: Handler<'getEvent
 
   const getEvents: Handler<'getEvents'> = async (ctx) => {
     ctx.state.transport = 'events';
-    // What to undo when the stream ends: the feed subscription, the drain registration.
-    const releases: Array<() => unknown> = [];
-    const release = (): void => releases.splice(0).forEach((fn) => fn());
+    // What to undo when the stream ends (the feed subscription, the drain registration), each set once it exists.
+    let unsubscribe: (() => void) | undefined;
+    let undrain: (() => void) | undefined;
+    const release = (): void => {
+      unsubscribe?.();
+      undrain?.();
+      unsubscribe = undrain = undefined;
+    };
     const writer = openKoaStream(ctx, 'text/event-stream', {
       heartbeatMs,
       heartbeat: () => SSE_PING,
@@ -48,17 +53,8 @@ export function eventsHandlers(deps: EventsDeps): { getEvents: Handler<'getEvent
     // The request's own line comes when the stream ends, maybe hours on: say now which instance holds it, and
     // from where it resumes (an id from another instance, after a failover).
     ctx.state.log.info({ lastEventId }, 'event stream opened');
-    const onEntry = (entry: FeedEntry): void => {
-      writer.send(formatFeedEntry(entry));
-      // The bus is gone: end the stream so `EventSource` reconnects with this entry's id once it is back.
-      if (entry.event.type === 'unavailable') writer.close();
-    };
-    releases.push(feed.subscribe(lastEventId, onEntry));
-    const finish = (): void => {
-      writer.send(SHUTDOWN);
-      writer.close();
-    };
-    if (lifecycle) releases.push(lifecycle.onDrain(finish));
+    unsubscribe = feed.subscribe(lastEventId, (entry) => onEntry(writer, entry));
+    if (lifecycle) undrain = lifecycle.onDrain(() => finish(writer));
     // The replay alone can overflow a slow reader, closing the stream before there was anything to release.
     if (writer.closed) release();
     return HANDLED;
@@ -68,6 +64,22 @@ export function eventsHandlers(deps: EventsDeps): { getEvents: Handler<'getEvent
 }
 
 const SHUTDOWN = formatSseComment('server shutting down');
+
+/**
+ * One feed entry onto a stream. An `unavailable` one (the bus is gone) also ends it, so `EventSource` reconnects
+ * with this entry's id once the bus is back. Out here, so a stream's listener holds its writer and nothing else of
+ * the request (its Koa context stays out of the closure).
+ */
+function onEntry(writer: StreamWriter, entry: FeedEntry): void {
+  writer.send(formatFeedEntry(entry));
+  if (entry.event.type === 'unavailable') writer.close();
+}
+
+/** The last comment of a stream when the server drains. */
+function finish(writer: StreamWriter): void {
+  writer.send(SHUTDOWN);
+  writer.close();
+}
 
 /** One feed event as SSE. */
 export const formatFeedEntry = (entry: FeedEntry): string =>
