@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { freePort } from './helpers/free-port.js';
 import { scrape, valueOf } from './helpers/exposition.js';
 import { createTempRepo, type TempRepo } from './helpers/repo.js';
-import { startServerProcess, type Line, type ServerProcess } from './helpers/server-process.js';
+import { CLUSTER_START_MS, startServerProcess, type Line, type ServerProcess } from './helpers/server-process.js';
 import { TOKENS } from './helpers/server.js';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
@@ -28,11 +28,13 @@ describe('WORKERS=2: one /metrics for all workers, served by the primary', () =>
   let primary: ServerProcess;
   let api: string;
   let metricsUrl: string;
-  const logged = (msg: string): Promise<Line> => primary.line((line) => line.msg === msg, msg, { ms: 30_000 });
+  const logged = (msg: string): Promise<Line> =>
+    primary.line((line) => line.msg === msg, msg, { ms: CLUSTER_START_MS });
 
   before(async () => {
     repo = await createTempRepo();
     primary = await startServerProcess(MAIN, {
+      startMs: CLUSTER_START_MS,
       env: {
         WORKERS: '2',
         WORKERS_WITHOUT_REDIS: '1',

@@ -14,7 +14,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { startProxy, type Proxy } from './nginx.js';
 import { startRedis, type TestRedis } from './redis.js';
 import { createTempRepo, type TempRepo } from './repo.js';
-import { startServerProcess, type Line, type ServerProcess } from './server-process.js';
+import { CLUSTER_START_MS, startServerProcess, type Line, type ServerProcess } from './server-process.js';
 import { TOKENS } from './server.js';
 import { testCertificate } from './tls.js';
 
@@ -30,8 +30,6 @@ const STORES = [
   'stream-cap store',
   'SSE session registry',
 ];
-/** Starting three tsx processes at once on two busy cores takes a while. */
-const START_MS = 60_000;
 
 export interface Instance {
   /** Its own URL, not through nginx. */
@@ -97,7 +95,7 @@ async function storesConnected(proc: ServerProcess, pids: number[], from: number
     for (const store of STORES) {
       const connected = (line: Line): boolean =>
         line.pid === pid && typeof line.msg === 'string' && line.msg.startsWith(`${store}: Redis connected`);
-      await proc.line(connected, `${store} of ${pid} connected`, { from, ms: START_MS });
+      await proc.line(connected, `${store} of ${pid} connected`, { from, ms: CLUSTER_START_MS });
     }
   }
 }
@@ -194,9 +192,14 @@ async function startInstance(
   stops: Array<() => Promise<unknown>>,
 ): Promise<Instance> {
   const launch = async (port: string): Promise<ServerProcess> => {
-    const proc = await startServerProcess(MAIN, { env: { ...env, PORT: port }, stderr: 'capture', startMs: START_MS });
+    const proc = await startServerProcess(MAIN, {
+      env: { ...env, PORT: port },
+      stderr: 'capture',
+      startMs: CLUSTER_START_MS,
+    });
     stops.push(() => proc.stop());
-    if (workers > 1) await proc.line((l) => l.msg === 'workers listening', 'every worker listening', { ms: START_MS });
+    if (workers > 1)
+      await proc.line((l) => l.msg === 'workers listening', 'every worker listening', { ms: CLUSTER_START_MS });
     await storesConnected(proc, pidsOf(proc), 0);
     return proc;
   };

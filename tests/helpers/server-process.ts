@@ -9,6 +9,13 @@ import { createInterface } from 'node:readline';
 import type { MemorySample } from './memory-probe.js';
 import { within } from './within.js';
 
+/**
+ * How long src/main.ts with WORKERS may take to print its URL, and its workers to listen: each of its processes
+ * spends about 1 s of CPU loading the server through tsx, which is 20–25 s for the primary alone (45 s until both
+ * workers listen) when the 2 cores run at a load average of 25.
+ */
+export const CLUSTER_START_MS = 60_000;
+
 /** One JSON line of the child's stdout (a log record, a memory sample). */
 export type Line = Record<string, unknown>;
 
