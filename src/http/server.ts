@@ -64,6 +64,19 @@ export interface Listening {
   stop(graceMs: number): Promise<void>;
 }
 
+/** Binds `server` to `port` on `host`; resolves with the `host:port` it listens on (an IPv6 host in brackets). */
+export async function bind(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return `${host.includes(':') ? `[${host}]` : host}:${bound}`;
+}
+
 export async function listen(app: Koa<never> | Koa<Koa.DefaultState>, options: ListenOptions): Promise<Listening> {
   const callback = (app as Koa).callback();
   const limits = receiveLimits(options.receiveTimeoutMs);
@@ -74,18 +87,10 @@ export async function listen(app: Koa<never> | Koa<Koa.DefaultState>, options: L
   const connections = trackConnections(server, options.tls !== undefined);
   server.on('request', options.clientErrors.onRequest);
   server.on('clientError', options.clientErrors.onClientError);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const authority = await bind(server, options.port, options.host);
   return {
     server,
-    url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${authority}`,
     stop: (graceMs) => stop(server, connections, options.lifecycle, graceMs, options.log),
   };
 }

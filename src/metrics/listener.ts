@@ -6,8 +6,8 @@
  * `Authorization: Bearer <token>`, compared in constant time.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { bearerToken } from '../auth/bearer-token.js';
+import { bind } from '../http/server.js';
 import { createTokenStore } from '../http/tokens.js';
 import type { Exposition } from './metrics.js';
 
@@ -47,17 +47,9 @@ export async function startMetricsListener(options: MetricsListenerOptions): Pro
     return token !== undefined && allowed.identify(token) !== undefined;
   };
   const server = createServer((req, res) => void answer(req, res, authorized, options));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const authority = await bind(server, options.port, options.host);
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${authority}`,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
