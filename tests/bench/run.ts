@@ -339,9 +339,9 @@ async function main(): Promise<void> {
     await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: root(''), timeout: 120_000 });
     const repo = await createTempRepo();
     scope.defer(repo.remove);
-    const before = want('resume') || want('domain') ? await loadBefore(root('')) : undefined;
-    if (before) scope.defer(before.remove);
-    else log(`no commit ${BEFORE} in this clone: the before/after rows are left out`);
+    const wantsBefore = want('resume') || want('domain');
+    const before = wantsBefore ? await loadBefore(scope, root('')) : undefined;
+    if (wantsBefore && !before) log(`no commit ${BEFORE} in this clone: the before/after rows are left out`);
     const rows: Row[] = [];
     if (want('healthz') || want('mcp') || want('open')) rows.push(...(await throughput(scope, repo)));
     if (want('resume') && before) rows.push(...(await resume(scope, before)));
