@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { isActorName } from '../changes/owner.js';
 
 /** Between an OAuth caller's subject and its issuer's label. */
-export const ISSUER_MARK = '~';
+const ISSUER_MARK = '~';
 
 /** Whether `name` can be a static token's name: an actor name with no issuer label. */
 export const isTokenName = (name: string): boolean => isActorName(name) && !name.includes(ISSUER_MARK);

@@ -9,7 +9,7 @@ const STREAMABLE = operations.postMcp.path;
 const LEGACY_SSE = operations.getLegacySse.path;
 
 /** The paths, under the public URL, that are resources of their own. */
-export const RESOURCE_PATHS = ['', STREAMABLE, LEGACY_SSE] as const;
+const RESOURCE_PATHS = ['', STREAMABLE, LEGACY_SSE] as const;
 export type ResourcePath = (typeof RESOURCE_PATHS)[number];
 
 /** Every identifier of this resource: the audiences a token may name by default. */

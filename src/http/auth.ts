@@ -22,7 +22,7 @@ type Operation = (typeof operations)[keyof typeof operations];
  * What a session cookie may do: what signing in needed (`POST /v1/session`'s scopes), and no more. A cookie can
  * never drive a change to the repository.
  */
-export const SESSION_SCOPES: ReadonlySet<Scope> = new Set(operations.createSession.scopes);
+const SESSION_SCOPES: ReadonlySet<Scope> = new Set(operations.createSession.scopes);
 
 /** Verifies a session cookie's value; its claims, or undefined when expired, tampered, unsigned or of no token. */
 export type SessionVerifier = (cookie: string) => SessionClaims | undefined;

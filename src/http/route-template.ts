@@ -6,7 +6,7 @@
  */
 import { operations } from '../../generated/operations.gen.js';
 
-export const UNMATCHED_ROUTE = 'unmatched';
+const UNMATCHED_ROUTE = 'unmatched';
 
 /** `{name}` matches one path segment; the rest is literal. A trailing slash is ignored, as the router does. */
 const matcherOf = (template: string): RegExp =>

@@ -17,7 +17,7 @@ import type { Lifecycle } from '../lifecycle.js';
  * default per header line) leaves room for a bearer token and a session cookie, and keeps the parser's
  * per-connection buffer small under a flood.
  */
-export const MAX_HEADER_BYTES = 8 * 1024;
+const MAX_HEADER_BYTES = 8 * 1024;
 
 /** How often a drain closes the connections that turned idle. */
 const SWEEP_MS = 50;

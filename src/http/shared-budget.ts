@@ -17,7 +17,7 @@ import { connectRedis } from '../redis-connection.js';
 import type { Cap, LocalBudget, SlotBudget, Taken } from './stream-caps.js';
 
 /** How often an instance beats, and how long a beat keeps its slots counted. */
-export const BEAT_MS = 3000;
+const BEAT_MS = 3000;
 export const LIFETIME_MS = 10_000;
 
 /** The hash field of an instance's total; no client key (an address, maybe with a token name) can be it. */

@@ -22,7 +22,7 @@ import { instanceChannel, type BusMessage, type PubSub } from '../redis-pubsub.j
 import { createMemorySessionDirectory, noSession, type SessionDirectory, type SessionHandle } from './sessions.js';
 
 /** How long a registry entry lives without being renewed, and how often its instance renews it. */
-export const ENTRY_MS = 60_000;
+const ENTRY_MS = 60_000;
 const RENEW_MS = 20_000;
 /** How long a relay waits for the holder's answer. */
 const ANSWER_MS = 2000;

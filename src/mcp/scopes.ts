@@ -13,7 +13,7 @@ import { findTool } from '../tools/catalog.js';
 import { holds } from './revisions.js';
 
 /** The scopes one JSON-RPC message (or a batch: each of its messages) needs. */
-export function scopesNeeded(body: unknown): Scope[] {
+function scopesNeeded(body: unknown): Scope[] {
   const messages = Array.isArray(body) ? body : [body];
   const needed = new Set(messages.flatMap((message) => [...scopesOf(message)]));
   return ALL_SCOPES.filter((scope) => needed.has(scope));

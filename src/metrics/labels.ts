@@ -76,7 +76,7 @@ export const errorTypeLabel = (errorType: string | undefined): string =>
   errorType === undefined || errorType === '' ? '' : /^(-?\d{1,6}|tool_error)$/.test(errorType) ? errorType : OTHER;
 
 /** Most distinct callers a caller label holds; later ones share `_OTHER` (OAuth subjects are unbounded). */
-export const MAX_CALLERS = 100;
+const MAX_CALLERS = 100;
 
 /**
  * The caller label of a metric: `""` (no label) unless caller labels are on, then the token name or OAuth
