@@ -130,18 +130,20 @@ export function createSharedBudget(deps: SharedBudgetDeps): SharedBudget {
       return local.open;
     },
     async acquire(key) {
+      // Counted here while Redis is asked, and until Redis has been told it is given back: a beat always writes this
+      // instance's whole count, so one sent in between must not leave a slot out (the total would admit one more).
+      const reserved = local.take(key);
       const verdict = await attempt(() =>
         scripts.takeSlot(instances, prefix, me, key, cap.perClient, cap.total, LIFETIME_MS),
       );
+      if (verdict !== 'ok') reserved();
       if (verdict === undefined) return local.acquire(key);
       if (verdict !== 'ok') return verdict as Exclude<Taken, () => void>;
-      const release = local.take(key);
       let given = false;
       return () => {
         if (given) return;
         given = true;
-        release();
-        void attempt(() => scripts.giveSlot(mine, key));
+        void attempt(() => scripts.giveSlot(mine, key)).finally(reserved);
       };
     },
     checks: { streamCapStore: async () => (redis.ready() ? 'ok' : 'degraded') },
