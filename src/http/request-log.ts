@@ -9,7 +9,8 @@ import koaPinoLogger from 'koa-pino-logger';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { clientIp } from './client-ip.js';
-import type { RequestState } from './handler.js';
+import type { SpanIds } from '../tracing/tracing.js';
+import type { Caller, Credentials, OAuthOutcome, RequestState } from './handler.js';
 import { meterBytes } from './meter-bytes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -29,18 +30,57 @@ export const recordFailure = (res: ServerResponse, err: unknown): void => void (
 /** An unexpected error the error responder hands to the request's line (pino-http logs it as `err`). */
 type FailedResponse = { err?: unknown };
 
-/** The request's own fields of its log line, from its `ctx.state`. */
-function summary(req: StatefulRequest) {
-  if (!req.state) return {};
-  const { ip, caller, tool, transport, bytesSent, trace } = req.state;
-  return { ip, caller: caller?.name, tool, transport, bytes: bytesSent(), ...trace };
+/**
+ * A request's `ctx.state`, one shape from its first middleware to its last (every field is there from the start,
+ * so V8 keeps one hidden class for all of them), with the handlers' logger made on first use: most requests log
+ * nothing but their request line, and a child logger for each was the largest fixed cost of a small request.
+ */
+class RequestScope implements RequestState {
+  credentials?: Credentials = undefined;
+  oauth?: OAuthOutcome = undefined;
+  rateKey?: string = undefined;
+  caller?: Caller = undefined;
+  tool?: string = undefined;
+  transport?: RequestState['transport'] = undefined;
+  trace?: SpanIds = undefined;
+  #log: Logger | undefined;
+
+  constructor(
+    public requestId: string,
+    public ip: string,
+    public bytesSent: () => number,
+    private readonly root: Logger,
+  ) {}
+
+  get log(): Logger {
+    return (this.#log ??= this.root.child({ reqId: this.requestId }));
+  }
+}
+
+/** The request's own fields of its log line, with pino-http's `res` and `responseTime`, built flat: no spreads. */
+function lineOf(req: StatefulRequest, val: { res: unknown; responseTime: number; err?: unknown }) {
+  const state = req.state;
+  return {
+    res: val.res,
+    responseTime: val.responseTime,
+    err: val.err,
+    reqId: req.id,
+    ip: state?.ip,
+    caller: state?.caller?.name,
+    tool: state?.tool,
+    transport: state?.transport,
+    bytes: state?.bytesSent(),
+    trace_id: state?.trace?.trace_id,
+    span_id: state?.trace?.span_id,
+  };
 }
 
 /** koa-pino-logger, then what fills `ctx.state` (request id, request logger) for handlers and the log line. */
 export function requestLog(logger: Logger): Middleware<RequestState> {
   const http = koaPinoLogger({
     logger,
-    quietReqLogger: true,
+    // pino-http's own serializers copy every header for ours to throw away; ours read the raw request.
+    wrapSerializers: false,
     genReqId: (req, res) => {
       const id = requestIdOf(req);
       res.setHeader('X-Request-Id', id);
@@ -52,19 +92,14 @@ export function requestLog(logger: Logger): Middleware<RequestState> {
     },
     customLogLevel: (_req, res, err) =>
       err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-    customSuccessObject: (req, _res, val: object) => ({ ...val, ...summary(req) }),
+    customSuccessObject: (req, _res, val: { res: unknown; responseTime: number }) => lineOf(req, val),
     // pino-http invents an error with a stack for every 5xx; keep only a real one (set by the error responder).
-    customErrorObject: (req, res, _err, val: { err?: unknown }) => {
-      const { err, ...rest } = val;
-      return { ...rest, ...((res as FailedResponse).err ? { err } : {}), ...summary(req) };
-    },
+    customErrorObject: (req, res, _err, val: { res: unknown; responseTime: number; err?: unknown }) =>
+      lineOf(req, (res as FailedResponse).err ? val : { res: val.res, responseTime: val.responseTime }),
   });
   return (ctx, next) =>
     (http as Middleware<RequestState>)(ctx, () => {
-      ctx.state.requestId = String(ctx.req.id);
-      ctx.state.log = ctx.req.log;
-      ctx.state.ip = clientIp(ctx);
-      ctx.state.bytesSent = meterBytes(ctx.res);
+      ctx.state = new RequestScope(String(ctx.req.id), clientIp(ctx), meterBytes(ctx.res), logger);
       (ctx.req as StatefulRequest).state = ctx.state;
       return next();
     });
