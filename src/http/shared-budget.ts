@@ -88,6 +88,8 @@ export interface SharedBudgetDeps {
 export interface SharedBudget extends SlotBudget {
   /** `streamCapStore`: `degraded` while the caps are per instance. */
   checks: Record<string, () => Promise<CheckState>>;
+  /** Writes this instance's whole count to Redis now, as it does every `BEAT_MS` and on reconnecting. */
+  beat(): Promise<void>;
   /** Stops beating and takes this instance's slots out of the budget (they are closing with it). */
   close(): Promise<void>;
 }
@@ -115,10 +117,10 @@ export function createSharedBudget(deps: SharedBudgetDeps): SharedBudget {
     }
   }
 
-  const beat = (): Promise<unknown> => {
+  const beat = async (): Promise<void> => {
     const fields = [...local.held()].flatMap(([key, count]) => [key, count]);
     if (local.open > 0) fields.push(TOTAL, local.open);
-    return attempt(() => scripts.beat(instances, mine, me, LIFETIME_MS, ...fields));
+    await attempt(() => scripts.beat(instances, mine, me, LIFETIME_MS, ...fields));
   };
   const timer = setInterval(() => void beat(), BEAT_MS);
   timer.unref();
@@ -147,6 +149,7 @@ export function createSharedBudget(deps: SharedBudgetDeps): SharedBudget {
       };
     },
     checks: { streamCapStore: async () => (redis.ready() ? 'ok' : 'degraded') },
+    beat,
     async close() {
       clearInterval(timer);
       await attempt(() => redis.client.multi().zrem(instances, me).del(mine).exec());
