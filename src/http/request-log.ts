@@ -9,9 +9,9 @@ import koaPinoLogger from 'koa-pino-logger';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { clientIp } from './client-ip.js';
-import type { SpanIds } from '../tracing/tracing.js';
-import type { Caller, Credentials, OAuthOutcome, RequestState } from './handler.js';
+import type { RequestState } from './handler.js';
 import { meterBytes } from './meter-bytes.js';
+import { RequestScope } from './request-scope.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -29,33 +29,6 @@ export const recordFailure = (res: ServerResponse, err: unknown): void => void (
 
 /** An unexpected error the error responder hands to the request's line (pino-http logs it as `err`). */
 type FailedResponse = { err?: unknown };
-
-/**
- * A request's `ctx.state`, one shape from its first middleware to its last (every field is there from the start,
- * so V8 keeps one hidden class for all of them), with the handlers' logger made on first use: most requests log
- * nothing but their request line, and a child logger for each was the largest fixed cost of a small request.
- */
-class RequestScope implements RequestState {
-  credentials?: Credentials = undefined;
-  oauth?: OAuthOutcome = undefined;
-  rateKey?: string = undefined;
-  caller?: Caller = undefined;
-  tool?: string = undefined;
-  transport?: RequestState['transport'] = undefined;
-  trace?: SpanIds = undefined;
-  #log: Logger | undefined;
-
-  constructor(
-    public requestId: string,
-    public ip: string,
-    public bytesSent: () => number,
-    private readonly root: Logger,
-  ) {}
-
-  get log(): Logger {
-    return (this.#log ??= this.root.child({ reqId: this.requestId }));
-  }
-}
 
 /** The request's own fields of its log line, with pino-http's `res` and `responseTime`, built flat: no spreads. */
 function lineOf(req: StatefulRequest, val: { res: unknown; responseTime: number; err?: unknown }) {
@@ -75,7 +48,7 @@ function lineOf(req: StatefulRequest, val: { res: unknown; responseTime: number;
   };
 }
 
-/** koa-pino-logger, then what fills `ctx.state` (request id, request logger) for handlers and the log line. */
+/** koa-pino-logger, then the request's `ctx.state` (request-scope.ts) for handlers and the log line. */
 export function requestLog(logger: Logger): Middleware<RequestState> {
   const http = koaPinoLogger({
     logger,
