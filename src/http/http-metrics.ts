@@ -3,6 +3,7 @@
  * bytes (recorded when the response closes, so a stream counts until it ends), and each 401/403 by the problem's
  * code and the credential the request presented.
  */
+import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import type { ErrorCode } from '../../generated/types.gen.js';
 import { onClose } from '../streaming/close-hooks.js';
@@ -23,20 +24,35 @@ export function httpMetrics(metrics: Pick<Metrics, 'httpRequest' | 'authRefused'
     const elapsed = stopwatch();
     const route = routeTemplate(ctx.path);
     const { method } = ctx;
-    // `close` comes once, when the response is done or the client is gone, however the response was written.
-    onClose(ctx.res, () =>
-      metrics.httpRequest({
-        route,
-        method,
-        status: ctx.res.statusCode,
-        seconds: elapsed(),
-        bytes: ctx.state.bytesSent(),
-      }),
-    );
+    recordOnClose(metrics, ctx.res, { route, method, elapsed, bytesSent: ctx.state.bytesSent });
     await next();
     const refusal = authRefusalOf(ctx);
     if (refusal) metrics.authRefused(refusal);
   };
+}
+
+/** What a request's record needs when it closes. */
+interface Pending {
+  route: string;
+  method: string;
+  elapsed: () => number;
+  bytesSent: () => number;
+}
+
+/**
+ * Records the request when `res` closes: once, when the response is done or the client is gone, however it was
+ * written. Out here, so the hook holds the response and not the Koa context, which a stream would keep for hours.
+ */
+function recordOnClose(metrics: Pick<Metrics, 'httpRequest'>, res: ServerResponse, pending: Pending): void {
+  onClose(res, () =>
+    metrics.httpRequest({
+      route: pending.route,
+      method: pending.method,
+      status: res.statusCode,
+      seconds: pending.elapsed(),
+      bytes: pending.bytesSent(),
+    }),
+  );
 }
 
 /** A 401/403 problem (set by the error responder) as a refusal record; nothing of the credential but its kind. */

@@ -18,7 +18,23 @@ export function openKoaStream(ctx: AppContext, contentType: string, options: Str
   ctx.respond = false;
   ctx.res.flushHeaders();
   releaseLeftovers(ctx);
+  releaseKoaFinish(ctx.res);
   return createStreamWriter(ctx.res, options);
+}
+
+/** `on-finished`'s per-response listener, whose `queue` holds the callbacks waiting for the response to end. */
+type FinishListener = { queue?: unknown[] | null };
+
+/**
+ * Lets go of Koa's own wait for the response to end: Koa queues it (with `on-finished`, on
+ * `res.__onFinished.queue`) before any middleware runs, and its callback holds the whole context (context, request,
+ * response, state: a sixth of what an idle stream held) only to hand an error of the socket to the app's `error`
+ * event. A stream has its own `close` hooks for every way it ends, and the app's listener drops the errors a
+ * socket has when a client goes away. Only when Koa's is the one callback queued: any other still waits.
+ */
+function releaseKoaFinish(res: AppContext['res']): void {
+  const listener = (res as { __onFinished?: FinishListener | null }).__onFinished;
+  if (listener?.queue?.length === 1) listener.queue = null;
 }
 
 /**
