@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import type { ErrorCode } from '../../generated/types.gen.js';
 import { onClose } from '../streaming/close-hooks.js';
-import { stopwatch, type Credential, type Metrics } from '../metrics/index.js';
+import { instant, secondsSince, type Credential, type Metrics } from '../metrics/index.js';
 import type { AppContext, RequestState } from './handler.js';
 import { routeTemplate } from './route-template.js';
 import { SESSION_COOKIE } from './session-cookie.js';
@@ -21,37 +21,28 @@ import { SESSION_COOKIE } from './session-cookie.js';
  */
 export function httpMetrics(metrics: Pick<Metrics, 'httpRequest' | 'authRefused'>): Middleware<RequestState> {
   return async (ctx, next) => {
-    const elapsed = stopwatch();
-    const route = routeTemplate(ctx.path);
-    const { method } = ctx;
-    recordOnClose(metrics, ctx.res, { route, method, elapsed, bytesSent: ctx.state.bytesSent });
+    recordOnClose(metrics, ctx.res, routeTemplate(ctx.path), ctx.method, ctx.state.bytesSent);
     await next();
     const refusal = authRefusalOf(ctx);
     if (refusal) metrics.authRefused(refusal);
   };
 }
 
-/** What a request's record needs when it closes. */
-interface Pending {
-  route: string;
-  method: string;
-  elapsed: () => number;
-  bytesSent: () => number;
-}
-
 /**
  * Records the request when `res` closes: once, when the response is done or the client is gone, however it was
- * written. Out here, so the hook holds the response and not the Koa context, which a stream would keep for hours.
+ * written. Out here, so the hook holds the response and not the Koa context, and a start instant rather than a
+ * stopwatch: a stream keeps its hook for hours.
  */
-function recordOnClose(metrics: Pick<Metrics, 'httpRequest'>, res: ServerResponse, pending: Pending): void {
+function recordOnClose(
+  metrics: Pick<Metrics, 'httpRequest'>,
+  res: ServerResponse,
+  route: string,
+  method: string,
+  bytesSent: () => number,
+): void {
+  const start = instant();
   onClose(res, () =>
-    metrics.httpRequest({
-      route: pending.route,
-      method: pending.method,
-      status: res.statusCode,
-      seconds: pending.elapsed(),
-      bytes: pending.bytesSent(),
-    }),
+    metrics.httpRequest({ route, method, status: res.statusCode, seconds: secondsSince(start), bytes: bytesSent() }),
   );
 }
 

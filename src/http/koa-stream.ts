@@ -44,6 +44,8 @@ function releaseKoaFinish(res: AppContext['res']): void {
  * 401/403 not yet sent, and the request's line and metrics read the caller, not its credentials or rate key.
  */
 function releaseLeftovers(ctx: AppContext & Partial<Pick<RouterContext, 'matched' | 'captures'>>): void {
+  // Koa's parse of the URL (`ctx.path`), which `parseurl` caches on the request and makes again when asked.
+  (ctx.req as { _parsedUrl?: unknown })._parsedUrl = undefined;
   ctx.matched = undefined;
   ctx.captures = undefined;
   ctx.state.credentials = undefined;
