@@ -6,7 +6,7 @@
  * set so far (request id, CORS, rate-limit headers), and the error responder for whatever is thrown first.
  */
 import type { RouterContext } from '@koa/router';
-import { createStreamWriter, streamHeaders, tuneStreamSocket } from '../streaming/stream-writer.js';
+import { createStreamWriter, dropSentHeaders, streamHeaders, tuneStreamSocket } from '../streaming/stream-writer.js';
 import type { StreamWriter, StreamWriterOptions } from '../streaming/stream-writer.js';
 import type { AppContext } from './handler.js';
 
@@ -17,6 +17,7 @@ export function openKoaStream(ctx: AppContext, contentType: string, options: Str
   ctx.set(streamHeaders(contentType, ctx.req.httpVersionMajor));
   ctx.respond = false;
   ctx.res.flushHeaders();
+  dropSentHeaders(ctx.res);
   releaseLeftovers(ctx);
   releaseKoaFinish(ctx.res);
   return createStreamWriter(ctx.res, options);

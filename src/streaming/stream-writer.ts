@@ -233,5 +233,19 @@ export function openResponseStream(
   tuneStreamSocket(req);
   res.writeHead(200, streamHeaders(contentType, req.httpVersionMajor));
   res.flushHeaders();
+  dropSentHeaders(res);
   return createStreamWriter(res, options);
+}
+
+/**
+ * Lets go of the copy Node keeps of every header a response set (`setHeader`: the request id, the rate-limit
+ * headers, `Vary`, the stream headers) once they are sent: a dictionary with an array for each, about 1 KiB that a
+ * stream would hold for hours, for `getHeader` calls nothing makes once a stream's headers are out. Node has no
+ * public way to drop them (`removeHeader` throws once they are sent), so this clears its own symbol-keyed store,
+ * found by name; a response without one (HTTP/2) is left as it is, and `getHeader` then answers `undefined`.
+ */
+export function dropSentHeaders(res: ServerResponse): void {
+  if (!res.headersSent) return;
+  const store = Object.getOwnPropertySymbols(res).find((symbol) => symbol.description === 'kOutHeaders');
+  if (store) (res as unknown as Record<symbol, unknown>)[store] = null;
 }
