@@ -13,7 +13,10 @@ const HOOKS = Symbol('closeHooks');
 // Set to undefined, never deleted: deleting a property turns a response into a larger dictionary-mode object. Each
 // change makes a new array as long as its hooks (`concat`; one grown by `push` or a spread keeps room for 17 or
 // more), which a stream holds for its lifetime.
-type Hooked = EventEmitter & { [HOOKS]?: ReadonlyArray<() => void> | undefined };
+type Hooked = EventEmitter & { [HOOKS]?: readonly CloseHook[] | undefined };
+
+/** A hook, called with the emitter that closed (so one function can serve every emitter). */
+export type CloseHook = (target: EventEmitter) => void;
 
 /**
  * Runs `hook` once, when `target` emits `close` (only a `close` still to come: check `closed` first where it may
@@ -22,7 +25,7 @@ type Hooked = EventEmitter & { [HOOKS]?: ReadonlyArray<() => void> | undefined }
  * @example
  * const forget = onClose(res, () => slot.release());
  */
-export function onClose(target: EventEmitter, hook: () => void): () => void {
+export function onClose(target: EventEmitter, hook: CloseHook): () => void {
   const hooked = target as Hooked;
   const hooks = hooked[HOOKS];
   if (hooks === undefined) target.on('close', runHooks);
@@ -31,7 +34,7 @@ export function onClose(target: EventEmitter, hook: () => void): () => void {
 }
 
 /** Unregisters `hook` from `target` (once, if it was registered twice); the last one takes the listener off too. */
-export function offClose(target: EventEmitter, hook: () => void): void {
+export function offClose(target: EventEmitter, hook: CloseHook): void {
   const hooked = target as Hooked;
   const hooks = hooked[HOOKS];
   const at = hooks?.indexOf(hook) ?? -1;
@@ -49,5 +52,5 @@ function runHooks(this: Hooked): void {
   const hooks = this[HOOKS] ?? [];
   this[HOOKS] = undefined;
   this.off('close', runHooks);
-  for (const hook of hooks) hook();
+  for (const hook of hooks) hook(this);
 }

@@ -6,7 +6,7 @@
  * Koa route), or any other `Writable`. `target.writableLength` counts what the client has not taken yet, so the
  * bound holds.
  */
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
@@ -78,6 +78,18 @@ export function createStreamWriter(target: Writable, options: StreamWriterOption
 /** The heartbeat timer's callback, which gets its writer as an argument instead of a closure of its own. */
 const beat = (writer: Writer): void => writer.beat();
 
+/** Where a target keeps its writer, for the target's listeners, which every writer shares. */
+const WRITER = Symbol('streamWriter');
+type Target = Writable & { [WRITER]?: Writer };
+
+/** The target's close hook. */
+const targetClosed = (target: EventEmitter): void => (target as Target)[WRITER]?.cleanup('client-closed');
+
+/** The target's `error` listener, called on the target. */
+function targetFailed(this: Target, err: NodeJS.ErrnoException): void {
+  this[WRITER]?.cleanup(err.code !== undefined && DISCONNECT_CODES.has(err.code) ? 'client-closed' : 'error', err);
+}
+
 /**
  * One object per stream, its methods on the prototype: a stream may stay open for hours, and a closure for each
  * method, with the context they share, was several times the size of one object's fields.
@@ -102,9 +114,6 @@ class Writer implements StreamWriter {
   private readonly onClose: ((reason: CloseReason) => void) | undefined;
   private readonly probe: StreamProbe | undefined;
   private readonly closedProbe: ((reason: CloseReason) => void) | undefined;
-  private readonly onTargetClose = (): void => this.cleanup('client-closed');
-  private readonly onTargetError = (err: NodeJS.ErrnoException): void =>
-    this.cleanup(err.code !== undefined && DISCONNECT_CODES.has(err.code) ? 'client-closed' : 'error', err);
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -121,8 +130,9 @@ class Writer implements StreamWriter {
     this.timer = setInterval(beat, this.heartbeatMs, this);
     this.timer.unref();
     // Among the target's other close hooks (close-hooks.ts), not a listener of its own.
-    onTargetClosed(target, this.onTargetClose);
-    target.on('error', this.onTargetError);
+    (target as Target)[WRITER] = this;
+    onTargetClosed(target, targetClosed);
+    target.on('error', targetFailed);
     if (target.destroyed) this.cleanup('client-closed');
   }
 
@@ -161,14 +171,14 @@ class Writer implements StreamWriter {
     this.push(this.heartbeat());
   }
 
-  private cleanup(reason: CloseReason, err?: Error): void {
+  cleanup(reason: CloseReason, err?: Error): void {
     if (this.closed) return;
     const target = this.target;
     this.closed = true;
     this.reason = reason;
     clearInterval(this.timer);
-    offTargetClosed(target, this.onTargetClose);
-    target.off('error', this.onTargetError);
+    offTargetClosed(target, targetClosed);
+    target.off('error', targetFailed);
     this.aborter?.abort();
     if (reason === 'ended') target.end();
     else target.destroy();
