@@ -27,10 +27,27 @@ type Recorded = Parameters<Metrics['httpRequest']>[0];
 const servers: Server[] = [];
 afterEach(() => servers.splice(0).forEach((server) => server.close().closeAllConnections()));
 
-/** A Koa app with the request metrics in front of a route that opens a stream; `held` watches each context. */
-async function streamingApp(): Promise<{ port: number; held: Array<WeakRef<AppContext>>; recorded: Recorded[] }> {
+/** Listener counts of a response and its socket, for the events Koa's wait for the end listens to. */
+const countsOf = (ctx: AppContext): number[] => [
+  ctx.res.listenerCount('end'),
+  ctx.res.listenerCount('finish'),
+  ctx.socket.listenerCount('error'),
+  ctx.socket.listenerCount('close'),
+];
+
+/**
+ * A Koa app with the request metrics in front of a route that opens a stream; `held` watches each context, and
+ * `listeners` has each response's `countsOf` before and after its stream opened.
+ */
+async function streamingApp(): Promise<{
+  port: number;
+  held: Array<WeakRef<AppContext>>;
+  recorded: Recorded[];
+  listeners: Array<{ before: number[]; after: number[] }>;
+}> {
   const held: Array<WeakRef<AppContext>> = [];
   const recorded: Recorded[] = [];
+  const listeners: Array<{ before: number[]; after: number[] }> = [];
   const app = new Koa<RequestState>();
   app.use((ctx, next) => {
     ctx.state.bytesSent = () => 0;
@@ -39,12 +56,14 @@ async function streamingApp(): Promise<{ port: number; held: Array<WeakRef<AppCo
   app.use(httpMetrics({ httpRequest: (record) => void recorded.push(record), authRefused: () => undefined }));
   app.use((ctx) => {
     held.push(new WeakRef(ctx));
+    const before = countsOf(ctx);
     openKoaStream(ctx, 'text/event-stream', { heartbeatMs: 60_000, heartbeat: () => SSE_PING }).send(': hello\n\n');
+    listeners.push({ before, after: countsOf(ctx) });
   });
   const server = app.listen(0, '127.0.0.1');
   servers.push(server);
   await once(server, 'listening');
-  return { port: (server.address() as AddressInfo).port, held, recorded };
+  return { port: (server.address() as AddressInfo).port, held, recorded, listeners };
 }
 
 /** Collects garbage once every pending job has let go of what it held (a `WeakRef` target lives through its job). */
@@ -71,4 +90,20 @@ test('an open stream holds no Koa context, and its request is still recorded whe
   const { seconds, ...record } = recorded[0]!;
   assert.deepEqual(record, { route: '/v1/events', method: 'GET', status: 200, bytes: 0 });
   assert.ok(seconds >= 0);
+});
+
+test("Koa's wait for the end of an open stream takes its listeners off the response and the socket", async () => {
+  const { port, listeners } = await streamingApp();
+  const opened = new Promise<IncomingMessage>((resolve) => get(`http://127.0.0.1:${port}/v1/events`, resolve));
+  const res = await within(5_000, 'the stream opens', opened);
+  assert.equal(res.statusCode, 200);
+  assert.equal(listeners.length, 1);
+  const { before, after } = listeners[0]!;
+  // on-finished listens for `end` and `finish` on the response, `error` and `close` on the socket: one each.
+  assert.deepEqual(
+    after,
+    before.map((count) => count - 1),
+  );
+  assert.equal(after[0], 0);
+  res.destroy();
 });

@@ -19,7 +19,7 @@ export function openKoaStream(ctx: AppContext, contentType: string, options: Str
   ctx.res.flushHeaders();
   dropSentHeaders(ctx.res);
   releaseLeftovers(ctx);
-  releaseKoaFinish(ctx.res);
+  endKoaWait(ctx.res);
   return createStreamWriter(ctx.res, options);
 }
 
@@ -27,15 +27,19 @@ export function openKoaStream(ctx: AppContext, contentType: string, options: Str
 type FinishListener = { queue?: unknown[] | null };
 
 /**
- * Lets go of Koa's own wait for the response to end: Koa queues it (with `on-finished`, on
- * `res.__onFinished.queue`) before any middleware runs, and its callback holds the whole context (context, request,
- * response, state: a sixth of what an idle stream held) only to hand an error of the socket to the app's `error`
- * event. A stream has its own `close` hooks for every way it ends, and the app's listener drops the errors a
- * socket has when a client goes away. Only when Koa's is the one callback queued: any other still waits.
+ * Ends Koa's own wait for the response to end. Koa waits (with `on-finished`) from before any middleware runs,
+ * with listeners on the response and its socket, and a callback that holds the whole context (context, request,
+ * response, state) only to hand an error of the socket to the app's `error` event: together a third of what an
+ * idle stream held beyond bare node's. A stream has its own `close` hooks for every way it ends, and the app's
+ * listener drops the errors a socket has when a client goes away. `on-finished` takes a message's first `end` or
+ * `finish` for its end (`end`, as it also waits on requests); a response emits no `end` of its own, so one emitted
+ * here ends the wait: Koa's callback runs without an error (and does nothing), and every listener it put on the
+ * response and the socket comes off. Only when Koa's is the one callback waiting and nothing else listens for
+ * `end`: any other waits for the real end.
  */
-function releaseKoaFinish(res: AppContext['res']): void {
+function endKoaWait(res: AppContext['res']): void {
   const listener = (res as { __onFinished?: FinishListener | null }).__onFinished;
-  if (listener?.queue?.length === 1) listener.queue = null;
+  if (listener?.queue?.length === 1 && res.listenerCount('end') === 1) res.emit('end');
 }
 
 /**
