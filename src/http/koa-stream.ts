@@ -44,7 +44,8 @@ function endKoaWait(res: AppContext['res']): void {
 
 /**
  * Drops what routing, authentication and the rate limits left on the context that nothing reads once the headers
- * are out: Koa's own `on-finished` listener holds the context until the response ends, hours on for an idle stream.
+ * are out: the request's state lives as long as the stream (the request log reads it at the end), and so does the
+ * context where something still holds it (Koa's wait, when it cannot be ended here; the span's close hook).
  * The router reads `matched` again only for a 404 (`allowedMethods`), the OAuth challenge reads `oauth` only for a
  * 401/403 not yet sent, and the request's line and metrics read the caller, not its credentials or rate key.
  */

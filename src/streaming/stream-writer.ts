@@ -129,8 +129,8 @@ class Writer implements StreamWriter {
     this.closedProbe = options.probe?.opened();
     this.timer = setInterval(beat, this.heartbeatMs, this);
     this.timer.unref();
-    // Among the target's other close hooks (close-hooks.ts), not a listener of its own.
     (target as Target)[WRITER] = this;
+    // Among the target's other close hooks (close-hooks.ts), not a listener of its own.
     onTargetClosed(target, targetClosed);
     target.on('error', targetFailed);
     if (target.destroyed) this.cleanup('client-closed');
@@ -164,6 +164,7 @@ class Writer implements StreamWriter {
     this.cleanup('ended');
   }
 
+  /** One heartbeat (the timer's). */
   beat(): void {
     const now = performance.now();
     this.probe?.heartbeatLate(Math.max(0, now - this.lastBeat - this.heartbeatMs) / 1000);
@@ -171,6 +172,7 @@ class Writer implements StreamWriter {
     this.push(this.heartbeat());
   }
 
+  /** Ends the stream, once, however it ended (`close`, the target's listeners, an overflow). */
   cleanup(reason: CloseReason, err?: Error): void {
     if (this.closed) return;
     const target = this.target;
@@ -252,7 +254,7 @@ export function openResponseStream(
  * headers, `Vary`, the stream headers) once they are sent: a dictionary with an array for each, about 1 KiB that a
  * stream would hold for hours, for `getHeader` calls nothing makes once a stream's headers are out. Node has no
  * public way to drop them (`removeHeader` throws once they are sent), so this clears its own symbol-keyed store,
- * found by name; a response without one (HTTP/2) is left as it is, and `getHeader` then answers `undefined`.
+ * found by name: `getHeader` answers `undefined` after it. A response without that store is left as it is.
  */
 export function dropSentHeaders(res: ServerResponse): void {
   if (!res.headersSent) return;
