@@ -3,10 +3,11 @@
  * bytes (recorded when the response closes, so a stream counts until it ends), and each 401/403 by the problem's
  * code and the credential the request presented.
  */
+import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import type { ErrorCode } from '../../generated/types.gen.js';
 import { onClose } from '../streaming/close-hooks.js';
-import { stopwatch, type Credential, type Metrics } from '../metrics/index.js';
+import { instant, secondsSince, type Credential, type Metrics } from '../metrics/index.js';
 import type { AppContext, RequestState } from './handler.js';
 import { routeTemplate } from './route-template.js';
 import { SESSION_COOKIE } from './session-cookie.js';
@@ -20,23 +21,29 @@ import { SESSION_COOKIE } from './session-cookie.js';
  */
 export function httpMetrics(metrics: Pick<Metrics, 'httpRequest' | 'authRefused'>): Middleware<RequestState> {
   return async (ctx, next) => {
-    const elapsed = stopwatch();
-    const route = routeTemplate(ctx.path);
-    const { method } = ctx;
-    // `close` comes once, when the response is done or the client is gone, however the response was written.
-    onClose(ctx.res, () =>
-      metrics.httpRequest({
-        route,
-        method,
-        status: ctx.res.statusCode,
-        seconds: elapsed(),
-        bytes: ctx.state.bytesSent(),
-      }),
-    );
+    recordOnClose(metrics, ctx.res, routeTemplate(ctx.path), ctx.method, ctx.state.bytesSent);
     await next();
     const refusal = authRefusalOf(ctx);
     if (refusal) metrics.authRefused(refusal);
   };
+}
+
+/**
+ * Records the request when `res` closes: once, when the response is done or the client is gone, however it was
+ * written. Out here, so the hook holds the response and not the Koa context, and a start instant rather than a
+ * stopwatch: a stream keeps its hook for hours.
+ */
+function recordOnClose(
+  metrics: Pick<Metrics, 'httpRequest'>,
+  res: ServerResponse,
+  route: string,
+  method: string,
+  bytesSent: () => number,
+): void {
+  const start = instant();
+  onClose(res, () =>
+    metrics.httpRequest({ route, method, status: res.statusCode, seconds: secondsSince(start), bytes: bytesSent() }),
+  );
 }
 
 /** A 401/403 problem (set by the error responder) as a refusal record; nothing of the credential but its kind. */

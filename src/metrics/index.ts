@@ -2,7 +2,7 @@
 export { createMetrics, type Exposition, type Metrics, type MetricsOptions } from './metrics.js';
 export { METRICS_PATH, startMetricsListener, type MetricsListener } from './listener.js';
 export { reportToPrimary, workersExposition } from './cluster.js';
-export { stopwatch } from './stopwatch.js';
+export { instant, secondsSince, stopwatch } from './stopwatch.js';
 export type { Transport } from './mcp.js';
 export type { CapRefusal, StreamKind } from './streams.js';
 export type { RateWindowName, Credential } from './refusals.js';

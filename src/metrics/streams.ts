@@ -3,7 +3,7 @@
  * cap), how many requests a cap refused, how late heartbeats go out, and how many slow readers were cut off.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { StreamProbe } from '../streaming/stream-writer.js';
+import type { CloseReason, StreamProbe } from '../streaming/stream-writer.js';
 
 /** What a stream carries: the change feed, an invoke reply (SSE or NDJSON), an MCP reply or legacy session. */
 export const STREAM_KINDS = ['events', 'invoke_sse', 'invoke_ndjson', 'mcp_sse', 'legacy_sse'] as const;
@@ -19,8 +19,11 @@ export interface CapRefusal {
 }
 
 export interface StreamMetrics {
-  /** Counts a stream open; call the returned function when it closes (idempotent: once per stream). */
-  streamOpened(kind: StreamKind): () => void;
+  /**
+   * Counts a stream open; call the returned function when it closes, with why (idempotent: once per stream; a
+   * close for `overflow` is also a slow reader cut).
+   */
+  streamOpened(kind: StreamKind): (reason?: CloseReason) => void;
   capRefused(refusal: CapRefusal): void;
   /** How much later than scheduled a heartbeat was written (event-loop stalls, a busy process). */
   heartbeatLag(lag: { kind: StreamKind; seconds: number }): void;
@@ -65,29 +68,25 @@ export function streamMetrics(registry: Registry, maxStreams: number): StreamMet
     labelNames: ['kind'],
     registers: [registry],
   });
-  const streamOpened = (kind: StreamKind): (() => void) => {
+  const slowReaderCut = (kind: StreamKind): void => void cut.inc({ kind });
+  // One closure a stream holds for its lifetime, which is also its probe's close.
+  const streamOpened = (kind: StreamKind): ((reason?: CloseReason) => void) => {
     open.inc({ kind });
     let closed = false;
-    return () => {
+    return (reason) => {
       if (closed) return;
       closed = true;
       open.dec({ kind });
+      if (reason === 'overflow') slowReaderCut(kind);
     };
   };
-  const slowReaderCut = (kind: StreamKind): void => void cut.inc({ kind });
   return {
     streamOpened,
     capRefused: ({ budget, scope }) => refused.inc({ budget, scope }),
     heartbeatLag: ({ kind, seconds }) => lag.observe({ kind }, seconds),
     slowReaderCut,
     streamProbe: (kind) => ({
-      opened() {
-        const closed = streamOpened(kind);
-        return (reason) => {
-          closed();
-          if (reason === 'overflow') slowReaderCut(kind);
-        };
-      },
+      opened: () => streamOpened(kind),
       heartbeatLate: (seconds) => lag.observe({ kind }, seconds),
     }),
   };

@@ -10,42 +10,47 @@ import type { EventEmitter } from 'node:events';
 /** Where an emitter keeps its hooks: on itself, so they live and die with it. */
 const HOOKS = Symbol('closeHooks');
 
-/** An emitter's hooks and the one listener that runs them. */
-interface Hooks {
-  list: Array<() => void>;
-  run: () => void;
-}
+// Set to undefined, never deleted: deleting a property turns a response into a larger dictionary-mode object. Each
+// change makes a new array as long as its hooks (`concat`; one grown by `push` or a spread keeps room for 17 or
+// more), which a stream holds for its lifetime.
+type Hooked = EventEmitter & { [HOOKS]?: readonly CloseHook[] | undefined };
 
-// Set to undefined, never deleted: deleting a property turns a response into a larger dictionary-mode object.
-type Hooked = EventEmitter & { [HOOKS]?: Hooks | undefined };
+/** A hook, called with the emitter that closed (so one function can serve every emitter). */
+export type CloseHook = (target: EventEmitter) => void;
 
 /**
  * Runs `hook` once, when `target` emits `close` (only a `close` still to come: check `closed` first where it may
- * have come already). Returns what unregisters it; the last hook unregistered takes the listener off too.
+ * have come already). Returns what unregisters it (`offClose`).
  *
  * @example
  * const forget = onClose(res, () => slot.release());
  */
-export function onClose(target: EventEmitter, hook: () => void): () => void {
+export function onClose(target: EventEmitter, hook: CloseHook): () => void {
   const hooked = target as Hooked;
-  const hooks = hooked[HOOKS] ?? listen(hooked);
-  hooks.list.push(hook);
-  return () => {
-    const at = hooks.list.indexOf(hook);
-    if (at === -1) return;
-    hooks.list.splice(at, 1);
-    if (hooks.list.length > 0 || hooked[HOOKS] !== hooks) return;
-    hooked[HOOKS] = undefined;
-    target.off('close', hooks.run);
-  };
+  const hooks = hooked[HOOKS];
+  if (hooks === undefined) target.on('close', runHooks);
+  hooked[HOOKS] = hooks === undefined ? [hook] : hooks.concat(hook);
+  return () => offClose(target, hook);
 }
 
-function listen(target: Hooked): Hooks {
-  const list: Array<() => void> = [];
-  const run = (): void => {
-    target[HOOKS] = undefined;
-    for (const hook of list.splice(0)) hook();
-  };
-  target.once('close', run);
-  return (target[HOOKS] = { list, run });
+/** Unregisters `hook` from `target` (once, if it was registered twice); the last one takes the listener off too. */
+export function offClose(target: EventEmitter, hook: CloseHook): void {
+  const hooked = target as Hooked;
+  const hooks = hooked[HOOKS];
+  const at = hooks?.indexOf(hook) ?? -1;
+  if (hooks === undefined || at === -1) return;
+  if (hooks.length > 1) {
+    hooked[HOOKS] = hooks.toSpliced(at, 1);
+    return;
+  }
+  hooked[HOOKS] = undefined;
+  target.off('close', runHooks);
+}
+
+/** The one listener of every emitter: shared, it finds the hooks on the emitter it is called on. */
+function runHooks(this: Hooked): void {
+  const hooks = this[HOOKS] ?? [];
+  this[HOOKS] = undefined;
+  this.off('close', runHooks);
+  for (const hook of hooks) hook(this);
 }

@@ -6,11 +6,11 @@
  * Koa route), or any other `Writable`. `target.writableLength` counts what the client has not taken yet, so the
  * bound holds.
  */
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { onClose as onTargetClosed } from './close-hooks.js';
+import { offClose as offTargetClosed, onClose as onTargetClosed } from './close-hooks.js';
 
 /** Why a stream ended: we ended it, the client went away, the client read too slowly, or the target failed. */
 export type CloseReason = 'ended' | 'client-closed' | 'overflow' | 'error';
@@ -69,84 +69,134 @@ const DISCONNECT_CODES = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'E
 
 /** Wraps `target` in a stream writer; starts the heartbeat. */
 export function createStreamWriter(target: Writable, options: StreamWriterOptions): StreamWriter {
-  const { heartbeatMs, heartbeat, maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES, log, onClose, probe } = options;
+  const { heartbeatMs, maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES } = options;
   if (!(heartbeatMs > 0)) throw new RangeError(`heartbeatMs must be a positive number, got ${heartbeatMs}`);
   if (!(maxBufferedBytes > 0)) throw new RangeError(`maxBufferedBytes must be positive, got ${maxBufferedBytes}`);
+  return new Writer(target, options, maxBufferedBytes);
+}
 
-  let closed = false;
-  const closedProbe = probe?.opened();
-  let resolveDone!: (reason: CloseReason) => void;
-  const done = new Promise<CloseReason>((resolve) => (resolveDone = resolve));
+/** The heartbeat timer's callback, which gets its writer as an argument instead of a closure of its own. */
+const beat = (writer: Writer): void => writer.beat();
+
+/** Where a target keeps its writer, for the target's listeners, which every writer shares. */
+const WRITER = Symbol('streamWriter');
+type Target = Writable & { [WRITER]?: Writer };
+
+/** The target's close hook. */
+const targetClosed = (target: EventEmitter): void => (target as Target)[WRITER]?.cleanup('client-closed');
+
+/** The target's `error` listener, called on the target. */
+function targetFailed(this: Target, err: NodeJS.ErrnoException): void {
+  this[WRITER]?.cleanup(err.code !== undefined && DISCONNECT_CODES.has(err.code) ? 'client-closed' : 'error', err);
+}
+
+/**
+ * One object per stream, its methods on the prototype: a stream may stay open for hours, and a closure for each
+ * method, with the context they share, was several times the size of one object's fields.
+ */
+class Writer implements StreamWriter {
+  closed = false;
+  private reason: CloseReason | undefined;
+  private settle: ((reason: CloseReason) => void) | undefined;
+  private settled: Promise<CloseReason> | undefined;
   // Aborts the pending `drain` wait so no listener outlives the stream; made for the first wait (most streams never
   // wait, and an idle stream would hold it for hours).
-  let aborter: AbortController | undefined;
+  private aborter: AbortController | undefined;
   // The one wait every write behind a full buffer shares: writes come many at once (an MCP session's replies and
   // notifications), and a `drain` listener each would pass Node's limit of ten and warn of a leak. Made in `write`,
   // so a stream that never waits holds nothing for it.
-  let drained: Promise<void> | undefined;
+  private drained: Promise<void> | undefined;
+  // Node schedules each beat an interval after the previous one ran, so lateness is measured beat to beat.
+  private lastBeat = performance.now();
+  private readonly heartbeatMs: number;
+  private readonly heartbeat: () => string;
+  private readonly log: StreamLog | undefined;
+  private readonly onClose: ((reason: CloseReason) => void) | undefined;
+  private readonly probe: StreamProbe | undefined;
+  private readonly closedProbe: ((reason: CloseReason) => void) | undefined;
+  private readonly timer: NodeJS.Timeout;
 
-  const cleanup = (reason: CloseReason, err?: Error): void => {
-    if (closed) return;
-    closed = writer.closed = true;
-    clearInterval(timer);
-    forgetClose();
-    target.off('error', onTargetError);
-    aborter?.abort();
+  constructor(
+    private readonly target: Writable,
+    options: StreamWriterOptions,
+    private readonly maxBufferedBytes: number,
+  ) {
+    this.heartbeatMs = options.heartbeatMs;
+    this.heartbeat = options.heartbeat;
+    this.log = options.log;
+    this.onClose = options.onClose;
+    this.probe = options.probe;
+    this.closedProbe = options.probe?.opened();
+    this.timer = setInterval(beat, this.heartbeatMs, this);
+    this.timer.unref();
+    (target as Target)[WRITER] = this;
+    // Among the target's other close hooks (close-hooks.ts), not a listener of its own.
+    onTargetClosed(target, targetClosed);
+    target.on('error', targetFailed);
+    if (target.destroyed) this.cleanup('client-closed');
+  }
+
+  /** Settles once the stream is cleaned up; made when first asked for (most streams' is never read). */
+  get done(): Promise<CloseReason> {
+    return (this.settled ??=
+      this.reason === undefined
+        ? new Promise<CloseReason>((resolve) => (this.settle = resolve))
+        : Promise.resolve(this.reason));
+  }
+
+  send(frame: string): boolean {
+    this.push(frame);
+    return !this.closed;
+  }
+
+  async write(frame: string): Promise<boolean> {
+    if (!this.push(frame) && !this.closed) {
+      const { signal } = (this.aborter ??= new AbortController());
+      await (this.drained ??= once(this.target, 'drain', { signal }).then(
+        () => void (this.drained = undefined),
+        () => undefined,
+      ));
+    }
+    return !this.closed;
+  }
+
+  close(): void {
+    this.cleanup('ended');
+  }
+
+  /** One heartbeat (the timer's). */
+  beat(): void {
+    const now = performance.now();
+    this.probe?.heartbeatLate(Math.max(0, now - this.lastBeat - this.heartbeatMs) / 1000);
+    this.lastBeat = now;
+    this.push(this.heartbeat());
+  }
+
+  /** Ends the stream, once, however it ended (`close`, the target's listeners, an overflow). */
+  cleanup(reason: CloseReason, err?: Error): void {
+    if (this.closed) return;
+    const target = this.target;
+    this.closed = true;
+    this.reason = reason;
+    clearInterval(this.timer);
+    offTargetClosed(target, targetClosed);
+    target.off('error', targetFailed);
+    this.aborter?.abort();
     if (reason === 'ended') target.end();
     else target.destroy();
-    logClose(log, reason, target.writableLength, err);
-    closedProbe?.(reason);
-    onClose?.(reason);
-    resolveDone(reason);
-  };
-  const onTargetClose = (): void => cleanup('client-closed');
-  const onTargetError = (err: NodeJS.ErrnoException): void =>
-    cleanup(err.code !== undefined && DISCONNECT_CODES.has(err.code) ? 'client-closed' : 'error', err);
+    logClose(this.log, reason, target.writableLength, err);
+    this.closedProbe?.(reason);
+    this.onClose?.(reason);
+    this.settle?.(reason);
+  }
 
-  const push = (frame: string): boolean => {
-    if (closed) return false;
-    const ready = target.write(frame);
+  private push(frame: string): boolean {
+    if (this.closed) return false;
+    const ready = this.target.write(frame);
     // A reader that lets this much pile up is cut off, so a stalled client costs a bounded amount of memory.
-    if (target.writableLength > maxBufferedBytes) cleanup('overflow');
+    if (this.target.writableLength > this.maxBufferedBytes) this.cleanup('overflow');
     return ready;
-  };
-
-  // Node schedules each beat an interval after the previous one ran, so lateness is measured beat to beat.
-  let lastBeat = performance.now();
-  const beat = (): void => {
-    const now = performance.now();
-    probe?.heartbeatLate(Math.max(0, now - lastBeat - heartbeatMs) / 1000);
-    lastBeat = now;
-    push(heartbeat());
-  };
-  const timer = setInterval(beat, heartbeatMs);
-  timer.unref();
-  // Among the target's other close hooks (close-hooks.ts), not a listener of its own.
-  const forgetClose = onTargetClosed(target, onTargetClose);
-  target.on('error', onTargetError);
-  // `closed` is a plain property, set on cleanup, not a getter: an object literal with an accessor is a
-  // dictionary-mode object, several times the size, which a stream holds for hours.
-  const writer: StreamWriter & { closed: boolean } = {
-    closed: false,
-    send(frame) {
-      push(frame);
-      return !closed;
-    },
-    async write(frame) {
-      if (!push(frame) && !closed) {
-        const { signal } = (aborter ??= new AbortController());
-        await (drained ??= once(target, 'drain', { signal }).then(
-          () => void (drained = undefined),
-          () => undefined,
-        ));
-      }
-      return !closed;
-    },
-    close: () => cleanup('ended'),
-    done,
-  };
-  if (target.destroyed) cleanup('client-closed');
-  return writer;
+  }
 }
 
 function logClose(log: StreamLog | undefined, reason: CloseReason, unsent: number, err?: Error): void {
@@ -195,5 +245,19 @@ export function openResponseStream(
   tuneStreamSocket(req);
   res.writeHead(200, streamHeaders(contentType, req.httpVersionMajor));
   res.flushHeaders();
+  dropSentHeaders(res);
   return createStreamWriter(res, options);
+}
+
+/**
+ * Lets go of the copy Node keeps of every header a response set (`setHeader`: the request id, the rate-limit
+ * headers, `Vary`, the stream headers) once they are sent: a dictionary with an array for each, about 1 KiB that a
+ * stream would hold for hours, for `getHeader` calls nothing makes once a stream's headers are out. Node has no
+ * public way to drop them (`removeHeader` throws once they are sent), so this clears its own symbol-keyed store,
+ * found by name: `getHeader` answers `undefined` after it. A response without that store is left as it is.
+ */
+export function dropSentHeaders(res: ServerResponse): void {
+  if (!res.headersSent) return;
+  const store = Object.getOwnPropertySymbols(res).find((symbol) => symbol.description === 'kOutHeaders');
+  if (store) (res as unknown as Record<symbol, unknown>)[store] = null;
 }

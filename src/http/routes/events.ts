@@ -42,7 +42,7 @@ export function eventsHandlers(deps: EventsDeps): { getEvents: Handler<'getEvent
     };
     const writer = openKoaStream(ctx, 'text/event-stream', {
       heartbeatMs,
-      heartbeat: () => SSE_PING,
+      heartbeat: ping,
       maxBufferedBytes,
       log: ctx.state.log,
       probe,
@@ -64,6 +64,9 @@ export function eventsHandlers(deps: EventsDeps): { getEvents: Handler<'getEvent
 }
 
 const SHUTDOWN = formatSseComment('server shutting down');
+
+/** The heartbeat frame; out here, so a stream holds no closure of its own for it. */
+const ping = (): string => SSE_PING;
 
 /**
  * One feed entry onto a stream. An `unavailable` one (the bus is gone) also ends it, so `EventSource` reconnects
