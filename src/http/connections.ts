@@ -26,7 +26,8 @@ export function trackConnections(server: Server, tls: boolean): Connections {
   // The HTTP layer runs on the TLS socket, not on the TCP socket under it that `connection` announces.
   server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     open.set(socket, 0);
-    socket.once('close', () => open.delete(socket));
+    // `on`, not `once`: each fires once, and a `once` wrapper is two more objects a long-lived stream holds.
+    socket.on('close', () => open.delete(socket));
   });
   server.on('request', (req, res) => {
     const socket = req.socket;
@@ -39,7 +40,7 @@ export function trackConnections(server: Server, tls: boolean): Connections {
       done = true;
       if (open.has(socket)) busy(socket, -1);
     };
-    res.once('finish', settle);
+    res.on('finish', settle);
     onClose(res, settle);
   });
 
