@@ -11,10 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import type { AppContext, RequestState } from '../src/http/handler.js';
 import { httpMetrics } from '../src/http/http-metrics.js';
 import { openKoaStream } from '../src/http/koa-stream.js';
+import { createSessionStreams } from '../src/http/session-streams.js';
+import { httpTracing } from '../src/http/http-tracing.js';
+import { createOtelTracing } from '../src/tracing/otel.js';
 import type { Metrics } from '../src/metrics/index.js';
 import { SSE_PING } from '../src/streaming/sse.js';
 import { until, within } from './helpers/within.js';
@@ -36,10 +39,10 @@ const countsOf = (ctx: AppContext): number[] => [
 ];
 
 /**
- * A Koa app with the request metrics in front of a route that opens a stream; `held` watches each context, and
+ * A Koa app with the request metrics (and `gate`, when given) in front of a route that opens a stream; `held` watches each context, and
  * `listeners` has each response's `countsOf` before and after its stream opened.
  */
-async function streamingApp(): Promise<{
+async function streamingApp(gate?: Middleware<RequestState>): Promise<{
   port: number;
   held: Array<WeakRef<AppContext>>;
   recorded: Recorded[];
@@ -54,6 +57,7 @@ async function streamingApp(): Promise<{
     return next();
   });
   app.use(httpMetrics({ httpRequest: (record) => void recorded.push(record), authRefused: () => undefined }));
+  if (gate) app.use(gate);
   app.use((ctx) => {
     held.push(new WeakRef(ctx));
     const before = countsOf(ctx);
@@ -106,4 +110,54 @@ test("Koa's wait for the end of an open stream takes its listeners off the respo
   );
   assert.equal(after[0], 0);
   res.destroy();
+});
+
+test("a cookie session's open stream holds no Koa context, and its sign-out still ends it", async () => {
+  const sessions = createSessionStreams({ logger: { warn: () => undefined } });
+  const gate = sessions.gate('getEvents')!;
+  const signedIn: Middleware<RequestState> = (ctx, next) => {
+    ctx.state.caller = { name: 'alice', scopes: new Set(), via: 'cookie', session: 'session-1' };
+    return gate(ctx, next);
+  };
+  const { port, held } = await streamingApp(signedIn);
+  const opened = new Promise<IncomingMessage>((resolve) => get(`http://127.0.0.1:${port}/v1/events`, resolve));
+  const res = await within(5_000, 'the stream opens', opened);
+  await within(5_000, 'the first frame', once(res, 'data'));
+
+  await collect();
+  assert.equal(held[0]!.deref(), undefined, 'the context was collected while the stream is open');
+  // The sign-out destroys the stream, so the client's response ends aborted.
+  const aborted = once(res, 'error');
+  assert.equal(sessions.end('session-1'), 1);
+  const [err] = (await within(5_000, 'the stream ends', aborted)) as [NodeJS.ErrnoException];
+  assert.equal(err.code, 'ECONNRESET');
+  sessions.close();
+});
+
+test("a traced open stream holds no Koa context: its span's close hook holds the response", async () => {
+  // No collector listens on port 9: spans are only made and ended here, never looked at.
+  const tracing = createOtelTracing(
+    {
+      url: 'http://127.0.0.1:9/v1/traces',
+      headers: {},
+      timeoutMs: 1000,
+      scheduleDelayMs: 60_000,
+      serviceName: 'task-mcp-test',
+      resourceAttributes: {},
+      sampler: 'always_on',
+      samplerRatio: 1,
+    },
+    { version: '0', onExportChange: () => undefined },
+  );
+  try {
+    const { port, held } = await streamingApp(httpTracing(tracing));
+    const opened = new Promise<IncomingMessage>((resolve) => get(`http://127.0.0.1:${port}/v1/events`, resolve));
+    const res = await within(5_000, 'the stream opens', opened);
+    await within(5_000, 'the first frame', once(res, 'data'));
+    await collect();
+    assert.equal(held[0]!.deref(), undefined, 'the context was collected while the stream is open');
+    res.destroy();
+  } finally {
+    await tracing.shutdown();
+  }
 });

@@ -36,8 +36,10 @@ export function httpTracing(tracing: Tracing): Middleware<RequestState> {
       },
     });
     ctx.state.trace = span.ids;
-    onClose(ctx.res, () => {
-      const status = ctx.res.statusCode;
+    // The hook holds the span and the response, not the context: a stream's span ends hours on.
+    const res = ctx.res;
+    onClose(res, () => {
+      const status = res.statusCode;
       span.set({ 'http.response.status_code': status });
       span.end(status >= 500 ? { type: String(status) } : undefined);
     });

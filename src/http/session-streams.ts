@@ -52,9 +52,11 @@ export function createSessionStreams({ bus, logger }: SessionStreamsDeps): Sessi
 
   const gate: Middleware<RequestState> = (ctx, next) => {
     const session = ctx.state.caller?.session;
-    if (session === undefined || ctx.res.closed) return next();
-    const forget = add(session, () => ctx.res.destroy());
-    onClose(ctx.res, forget);
+    const res = ctx.res;
+    if (session === undefined || res.closed) return next();
+    // The ending holds the response, not the context: a session's stream may stay open for hours.
+    const forget = add(session, () => res.destroy());
+    onClose(res, forget);
     return next();
   };
 
