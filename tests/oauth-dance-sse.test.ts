@@ -12,13 +12,14 @@ import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotoc
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { decodeJwt } from 'jose';
-import { freePort } from './helpers/free-port.js';
 import { TestOAuthProvider } from './helpers/mcp-oauth.js';
 import { assertNoToken } from './helpers/oauth-assert.js';
-import { startOidc, type OidcServer } from './helpers/oidc.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startDanceServers, stepOf, type DanceServers } from './helpers/oauth-dance.js';
+import type { OidcServer } from './helpers/oidc.js';
+import type { TestServer } from './helpers/server.js';
 
 describe('the v1 SDK client over /sse, knowing only the URL', () => {
+  let servers: DanceServers;
   let as: OidcServer;
   let s: TestServer;
   let url: string;
@@ -28,9 +29,7 @@ describe('the v1 SDK client over /sse, knowing only the URL', () => {
   /** The client's fetch: the test certificate trusted, every request's method and path noted. */
   const watched: typeof fetch = async (input, init) => {
     const res = await s.fetch(input, init);
-    const target = new URL(String(input instanceof Request ? input.url : input));
-    const origin = target.origin === url ? 'server' : target.origin === as.issuer ? 'issuer' : target.origin;
-    requested.push(`${init?.method ?? 'GET'} ${origin}${target.pathname} ${res.status}`);
+    requested.push(`${stepOf(servers, input, init)} ${res.status}`);
     return res;
   };
   // The v1 SDK takes the same provider shape; its types are its own.
@@ -54,15 +53,10 @@ describe('the v1 SDK client over /sse, knowing only the URL', () => {
   };
 
   before(async () => {
-    const port = await freePort();
-    url = `https://127.0.0.1:${port}`;
-    as = await startOidc({ resources: [url, `${url}/mcp`, `${url}/sse`] });
-    s = await startServer({ env: { PORT: String(port), PUBLIC_URL: url, OAUTH_ISSUER: as.issuer } });
+    servers = await startDanceServers();
+    ({ as, s, url } = servers);
   });
-  after(async () => {
-    await s.stop();
-    await as.stop();
-  });
+  after(() => servers?.stop());
 
   it('completes the dance from the stream 401 to change_open, owned by the token subject', async () => {
     as.signInAs('erin');

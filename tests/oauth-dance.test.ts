@@ -16,12 +16,12 @@ import {
   UnauthorizedError,
 } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
-import { freePort } from './helpers/free-port.js';
 import { TestOAuthProvider } from './helpers/mcp-oauth.js';
 import { addedDelta, checkAllTasks, writeDelta } from './helpers/repo.js';
 import { assertNoToken } from './helpers/oauth-assert.js';
-import { startOidc, type OidcServer } from './helpers/oidc.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startDanceServers, stepOf, type DanceServers } from './helpers/oauth-dance.js';
+import type { OidcServer } from './helpers/oidc.js';
+import type { TestServer } from './helpers/server.js';
 
 /** One request the client made, as the test saw it go by. */
 interface Seen {
@@ -32,6 +32,7 @@ interface Seen {
 }
 
 describe('the v2 SDK client, knowing only the URL', () => {
+  let servers: DanceServers;
   let as: OidcServer;
   let s: TestServer;
   let url: string;
@@ -41,10 +42,8 @@ describe('the v2 SDK client, knowing only the URL', () => {
   /** The client's fetch: the test certificate trusted, and every request noted (its path, never its headers). */
   const watched: typeof fetch = async (input, init) => {
     const res = await s.fetch(input, init);
-    const target = new URL(String(input instanceof Request ? input.url : input));
-    const origin = target.origin === url ? 'server' : target.origin === as.issuer ? 'issuer' : target.origin;
     seen.push({
-      step: `${init?.method ?? 'GET'} ${origin}${target.pathname}`,
+      step: stepOf(servers, input, init),
       status: res.status,
       challenge: res.headers.get('www-authenticate'),
       body: typeof init?.body === 'string' ? init.body : init?.body instanceof URLSearchParams ? String(init.body) : '',
@@ -75,16 +74,11 @@ describe('the v2 SDK client, knowing only the URL', () => {
   };
 
   before(async () => {
-    const port = await freePort();
-    url = `https://127.0.0.1:${port}`;
-    as = await startOidc({ resources: [url, `${url}/mcp`, `${url}/sse`] });
-    s = await startServer({ env: { PORT: String(port), PUBLIC_URL: url, OAUTH_ISSUER: as.issuer } });
+    servers = await startDanceServers();
+    ({ as, s, url } = servers);
     assert.equal(s.url, url);
   });
-  after(async () => {
-    await s.stop();
-    await as.stop();
-  });
+  after(() => servers?.stop());
 
   it('completes the dance from a 401 to change_open, and the lock owner is the token subject', async () => {
     as.signInAs('carol');
