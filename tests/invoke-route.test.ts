@@ -23,6 +23,12 @@ async function finishedChange(s: TestServer, slug: string): Promise<void> {
   await s.repo.commit(`feat: ${slug}`);
 }
 
+/** Opens `slug` as alice, then asks for it as bob, answered as `accept`: refused, alice holds it. */
+async function openHeldByAlice(s: TestServer, slug: string, accept: string): Promise<Response> {
+  await invoke(s, 'change_open', 'application/json', { title: 'Held', slug }).then((r) => r.text());
+  return invoke(s, 'change_open', accept, { title: 'Mine', slug }, { token: TOKENS.bob });
+}
+
 /** The slug whose `change_open` fails the way no repository can be made to: an unexpected error with a path. */
 const EXPLODING = 'explode-now';
 
@@ -97,32 +103,14 @@ describe('POST /v1/tools/{tool}/invoke', () => {
   });
 
   test('a failed JSON call is the code’s status as problem+json', async () => {
-    await invoke(s, 'change_open', 'application/json', { title: 'Held', slug: 'held-json' }).then((r) => r.text());
-    const res = await invoke(
-      s,
-      'change_open',
-      'application/json',
-      { title: 'Mine', slug: 'held-json' },
-      {
-        token: TOKENS.bob,
-      },
-    );
+    const res = await openHeldByAlice(s, 'held-json', 'application/json');
     assert.equal(res.status, 409);
     assert.equal(res.headers.get('content-type'), 'application/problem+json');
     assert.equal(((await res.json()) as { code: string }).code, 'ELOCKED');
   });
 
   test('a failed streamed call ends with an error event holding the problem', async () => {
-    await invoke(s, 'change_open', 'application/json', { title: 'Held', slug: 'held-sse' }).then((r) => r.text());
-    const res = await invoke(
-      s,
-      'change_open',
-      'text/event-stream',
-      { title: 'Mine', slug: 'held-sse' },
-      {
-        token: TOKENS.bob,
-      },
-    );
+    const res = await openHeldByAlice(s, 'held-sse', 'text/event-stream');
     const requestId = res.headers.get('x-request-id');
     const last = sseEvents(await res.text()).at(-1)!;
     assert.equal(last.event, 'error');
