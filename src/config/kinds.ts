@@ -91,16 +91,23 @@ export function secret(min: number): Kind<string | undefined> {
   };
 }
 
+/** `raw` as a URL, or undefined when it is not one. */
+export function parseUrl(raw: string): URL | undefined {
+  try {
+    return new URL(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Comma-separated bare origins (`scheme://host[:port]`). */
 export const origins: Kind<string[]> = {
   parse(raw, name) {
     if (!raw) return [];
     return raw.split(',').map((entry) => {
       const origin = entry.trim();
-      let parsed: URL;
-      try {
-        parsed = new URL(origin);
-      } catch {
+      const parsed = parseUrl(origin);
+      if (parsed === undefined) {
         throw new ConfigError(`${name} entry "${origin}" is not an origin like https://app.example.com`);
       }
       if (parsed.origin !== origin) {
@@ -238,12 +245,7 @@ export const optionalToken: Kind<string | undefined> = {
 export const optionalHttpUrl: Kind<string | undefined> = {
   parse(raw, name) {
     if (!raw) return undefined;
-    let url: URL | undefined;
-    try {
-      url = new URL(raw);
-    } catch {
-      url = undefined;
-    }
+    const url = parseUrl(raw);
     if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
       throw new ConfigError(`${name} must be an http:// or https:// URL`);
     }

@@ -6,6 +6,7 @@
 import { defaultLabel, isIssuerLabel } from '../auth/caller-name.js';
 import type { IntrospectionOptions } from '../auth/introspection.js';
 import { resourceIdentifiers } from '../auth/resources.js';
+import { parseUrl } from './kinds.js';
 import type { SettingReader } from './settings.js';
 
 export interface OAuthConfig {
@@ -124,14 +125,6 @@ const list = (raw: string): string[] =>
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
-
-function parseUrl(raw: string): URL | undefined {
-  try {
-    return new URL(raw);
-  } catch {
-    return undefined;
-  }
-}
 
 /** `https:`, or `http:` to this machine (tests, a local issuer): the only places a token may travel in clear. */
 const secureOrLoopback = (url: URL): boolean =>
