@@ -41,6 +41,11 @@ export const RESOURCE_TEMPLATES = [
 
 export type ResourceTemplateName = (typeof RESOURCE_TEMPLATES)[number]['name'];
 
+/** Each fixed resource's URI, by its name. */
+export const FIXED_RESOURCE_URIS = {
+  'active-changes': 'changes://active',
+} as const;
+
 /** One URI of each template, from its variables (as given: a `{+path}` is not encoded). */
 export const RESOURCE_URIS = {
   'change-proposal': (p: { slug: string }): string => `change://${p.slug}/proposal`,

@@ -183,6 +183,11 @@ export const RESOURCE_TEMPLATES = ${JSON.stringify(templates, null, 2)} as const
 
 export type ResourceTemplateName = (typeof RESOURCE_TEMPLATES)[number]['name'];
 
+/** Each fixed resource's URI, by its name. */
+export const FIXED_RESOURCE_URIS = {
+${resources.map((r) => `  '${r.name}': '${r.uri}',`).join('\n')}
+} as const;
+
 /** One URI of each template, from its variables (as given: a \`{+path}\` is not encoded). */
 export const RESOURCE_URIS = {
 ${byTemplate(templateBuilder)}

@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { lstat, open, readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { RESOURCE_PATTERNS, RESOURCES, type ResourceTemplateName } from '../../generated/resources.gen.js';
+import { FIXED_RESOURCE_URIS, RESOURCE_PATTERNS, type ResourceTemplateName } from '../../generated/resources.gen.js';
 import { TaskError } from '../errors.js';
 import type { Domain } from './domain.js';
 import { assertSlug, isInside, isSlug } from './layout.js';
@@ -20,7 +20,7 @@ import type { ActiveChange, ActivePage, ResourceContent } from './types.js';
 const MAX_BYTES = 256 * 1024;
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
-const ACTIVE_URI = RESOURCES.find((r) => r.name === 'active-changes')!.uri;
+const ACTIVE_URI = FIXED_RESOURCE_URIS['active-changes'];
 const TEMPLATES = Object.entries(RESOURCE_PATTERNS) as Array<[ResourceTemplateName, RegExp]>;
 
 /** Which template `uri` is of, and its variables; undefined when it is of none. */

@@ -16,14 +16,14 @@
  * feed still holds, and their streams stay open meanwhile.
  */
 import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
-import { RESOURCE_URIS, RESOURCES } from '../../generated/resources.gen.js';
+import { FIXED_RESOURCE_URIS, RESOURCE_URIS } from '../../generated/resources.gen.js';
 import type { FeedEvent } from '../../generated/types.gen.js';
 import type { EventFeed } from '../events/feed.js';
 
 /** How long to wait before following a feed again that said its bus is unavailable. */
 const REFOLLOW_MS = 1000;
 
-const ACTIVE = RESOURCES.find((r) => r.name === 'active-changes')!.uri;
+const ACTIVE = FIXED_RESOURCE_URIS['active-changes'];
 
 const updated = (uri: string): ServerEvent => ({ kind: 'resource_updated', uri });
 
