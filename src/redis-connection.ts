@@ -31,6 +31,8 @@ export interface RedisConnection {
   ready(): boolean;
   /** Reports a failed command: logged once until Redis is back. */
   failed(err: unknown): void;
+  /** Runs `command` when Redis is up: undefined (a failure noted with `failed`) when it is not, or fails. */
+  attempt<T>(command: () => Promise<T>): Promise<T | undefined>;
   close(): void;
 }
 
@@ -64,10 +66,20 @@ export function connectRedis(url: string, logger: Logger, labels: StoreLabels): 
   // ioredis emits `error` on every failed reconnect; without a listener it would crash the process.
   client.on('error', down);
   client.on('close', () => down(new Error('connection closed')));
+  const ready = (): boolean => client.status === 'ready';
   return {
     client,
-    ready: (): boolean => client.status === 'ready',
+    ready,
     failed: down,
+    async attempt(command) {
+      if (!ready()) return undefined;
+      try {
+        return await command();
+      } catch (err) {
+        down(err);
+        return undefined;
+      }
+    },
     close(): void {
       closing = true;
       client.disconnect();

@@ -69,13 +69,8 @@ export function createRateLimiter(deps: RateLimitDeps): RateLimiter {
 
   /** The windows this request is counted in: Redis when it answers, else this instance's memory. */
   async function admit(ctx: Context): Promise<Verdict> {
-    if (redis?.ready()) {
-      try {
-        return await allFit(redisWindows, ctx);
-      } catch (err) {
-        redis.failed(err);
-      }
-    }
+    const shared = await redis?.attempt(() => allFit(redisWindows, ctx));
+    if (shared) return shared;
     memory.bound();
     return allFit(memoryWindows, ctx);
   }

@@ -63,13 +63,8 @@ function memoryRevocations(now: () => number): SessionRevocations {
 function redisRevocations(redis: RedisConnection, now: () => number): SessionRevocations {
   /** Runs `command` against Redis, or throws EUNAVAILABLE: never waits on a Redis that is not there. */
   async function attempt<T>(command: () => Promise<T>): Promise<T> {
-    if (redis.ready()) {
-      try {
-        return await command();
-      } catch (err) {
-        redis.failed(err);
-      }
-    }
+    const answer = await redis.attempt(command);
+    if (answer !== undefined) return answer;
     throw new TaskError('EUNAVAILABLE', 'Cookie sessions are unavailable: the session store does not answer.', {
       hint: 'Retry shortly, or use the bearer token, which does not depend on the session store.',
     });

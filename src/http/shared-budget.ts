@@ -106,21 +106,10 @@ export function createSharedBudget(deps: SharedBudgetDeps): SharedBudget {
   const prefix = `${namespace}:held:`;
   const mine = prefix + me;
 
-  /** Runs `command` when Redis is up; undefined (and noted) when it is not, or fails. */
-  async function attempt<T>(command: () => Promise<T>): Promise<T | undefined> {
-    if (!redis.ready()) return undefined;
-    try {
-      return await command();
-    } catch (err) {
-      redis.failed(err);
-      return undefined;
-    }
-  }
-
   const beat = async (): Promise<void> => {
     const fields = [...local.held()].flatMap(([key, count]) => [key, count]);
     if (local.open > 0) fields.push(TOTAL, local.open);
-    await attempt(() => scripts.beat(instances, mine, me, LIFETIME_MS, ...fields));
+    await redis.attempt(() => scripts.beat(instances, mine, me, LIFETIME_MS, ...fields));
   };
   const timer = setInterval(() => void beat(), BEAT_MS);
   timer.unref();
@@ -135,7 +124,7 @@ export function createSharedBudget(deps: SharedBudgetDeps): SharedBudget {
       // Counted here while Redis is asked, and until Redis has been told it is given back: a beat always writes this
       // instance's whole count, so one sent in between must not leave a slot out (the total would admit one more).
       const reserved = local.take(key);
-      const verdict = await attempt(() =>
+      const verdict = await redis.attempt(() =>
         scripts.takeSlot(instances, prefix, me, key, cap.perClient, cap.total, LIFETIME_MS),
       );
       if (verdict !== 'ok') reserved();
@@ -145,14 +134,14 @@ export function createSharedBudget(deps: SharedBudgetDeps): SharedBudget {
       return () => {
         if (given) return;
         given = true;
-        void attempt(() => scripts.giveSlot(mine, key)).finally(reserved);
+        void redis.attempt(() => scripts.giveSlot(mine, key)).finally(reserved);
       };
     },
     checks: { streamCapStore: async () => (redis.ready() ? 'ok' : 'degraded') },
     beat,
     async close() {
       clearInterval(timer);
-      await attempt(() => redis.client.multi().zrem(instances, me).del(mine).exec());
+      await redis.attempt(() => redis.client.multi().zrem(instances, me).del(mine).exec());
       redis.close();
     },
   };

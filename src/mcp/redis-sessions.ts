@@ -76,24 +76,12 @@ export function createRedisSessionDirectory({ url, bus, logger }: RedisSessionsD
   });
   const entry = (owner: string): string => JSON.stringify({ instance: me, owner } satisfies Entry);
 
-  /** Runs `command` if Redis is up; false (and noted) when it is not or fails. */
-  async function attempt(command: () => Promise<unknown>): Promise<boolean> {
-    if (!redis.ready()) return false;
-    try {
-      await command();
-      return true;
-    } catch (err) {
-      redis.failed(err);
-      return false;
-    }
-  }
-
   const renew = (): void => {
     const sessions = [...here.local()];
     if (sessions.length === 0) return;
     const batch = redis.client.pipeline();
     for (const { id, owner } of sessions) batch.set(keyOf(id), entry(owner), 'PX', ENTRY_MS);
-    void attempt(() => batch.exec());
+    void redis.attempt(() => batch.exec());
   };
   const timer = setInterval(renew, RENEW_MS);
   timer.unref();
@@ -131,7 +119,7 @@ export function createRedisSessionDirectory({ url, bus, logger }: RedisSessionsD
       });
       if (heard === 0) {
         // Its instance is gone: nobody will ever answer for this session.
-        void attempt(() => redis.client.del(keyOf(id)));
+        void redis.attempt(() => redis.client.del(keyOf(id)));
         throw noSession();
       }
       const outcome = await answered;
@@ -145,25 +133,18 @@ export function createRedisSessionDirectory({ url, bus, logger }: RedisSessionsD
 
   /** Where session `id` lives, from the registry; undefined when it is in none. */
   async function lookUp(id: string): Promise<Entry | undefined> {
-    const refused = unavailable('the session registry does not answer');
-    if (!redis.ready()) throw refused;
-    let found: string | null;
-    try {
-      found = await redis.client.get(keyOf(id));
-    } catch (err) {
-      redis.failed(err);
-      throw refused;
-    }
+    const found = await redis.attempt(() => redis.client.get(keyOf(id)));
+    if (found === undefined) throw unavailable('the session registry does not answer');
     return found === null ? undefined : entryOf(found);
   }
 
   return {
     open(session) {
       const forget = here.open(session);
-      void attempt(() => redis.client.set(keyOf(session.id), entry(session.owner), 'PX', ENTRY_MS));
+      void redis.attempt(() => redis.client.set(keyOf(session.id), entry(session.owner), 'PX', ENTRY_MS));
       return () => {
         forget();
-        void attempt(() => redis.client.del(keyOf(session.id)));
+        void redis.attempt(() => redis.client.del(keyOf(session.id)));
       };
     },
     async find(id, owner): Promise<SessionHandle | undefined> {
