@@ -24,8 +24,6 @@ export interface PubSub {
   publish(channel: string, message: BusMessage): Promise<number>;
   /** Calls `handler` with every message on `channel` from now on; returns the unsubscribe function. */
   subscribe(channel: string, handler: (message: BusMessage) => void): () => void;
-  /** Whether messages flow both ways now. */
-  ready(): boolean;
   close(): void;
 }
 
@@ -98,7 +96,6 @@ export function connectPubSub(url: string, logger: Pick<Logger, 'info' | 'warn'>
         subscriber.unsubscribe(PREFIX + channel).catch(() => undefined);
       };
     },
-    ready: () => up === true,
     close() {
       closing = true;
       handlers.clear();

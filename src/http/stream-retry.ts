@@ -16,10 +16,10 @@ export const RETRY_MS = 3000;
  * Answers the stream request with `retry:` and an `unavailable` event (no `id:`, so the client keeps its
  * `Last-Event-ID`), then ends it.
  */
-export function answerComeBackLater(ctx: AppContext, now: () => Date = () => new Date()): void {
+export function answerComeBackLater(ctx: AppContext): void {
   ctx.status = 200;
   ctx.set(streamHeaders('text/event-stream', ctx.req.httpVersionMajor));
-  const unavailable: UnavailableEvent = { type: 'unavailable', at: now().toISOString() };
+  const unavailable: UnavailableEvent = { type: 'unavailable', at: new Date().toISOString() };
   ctx.body =
     formatSseEvent({ retry: RETRY_MS }) + formatSseEvent({ event: 'unavailable', data: JSON.stringify(unavailable) });
 }

@@ -44,9 +44,6 @@ export interface Principal {
   log: Logger;
 }
 
-/** The MCP transports, as the tool pipeline names them. */
-export type McpTransport = 'mcp' | 'legacy-sse';
-
 /**
  * What a server instance serves: an HTTP+SSE session (its id), or one Streamable HTTP exchange of the SDK's `era`
  * (`modern`: 2026-07-28; `legacy`: a 2025-era request, served statelessly) whose `MCP-Protocol-Version` header
