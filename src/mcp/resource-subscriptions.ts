@@ -9,7 +9,7 @@
  */
 import type { Server, ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import { rpcError } from './contract-server.js';
-import { isServed } from './resources.js';
+import { assertServed } from './resources.js';
 
 /** URIs one session may watch at once: a bound on what a client can make the server hold. */
 export const MAX_WATCHED_URIS = 100;
@@ -20,7 +20,7 @@ export function serveResourceSubscriptions(server: Server, bus: ServerEventBus, 
   let initialized = false;
 
   server.setRequestHandler('resources/subscribe', ({ params: { uri } }) => {
-    if (!isServed(uri)) throw rpcError(revision(), 'ENOCHANGE', `No such resource: ${uri}`, { uri });
+    assertServed(uri, revision());
     if (!watched.has(uri) && watched.size >= MAX_WATCHED_URIS) {
       throw rpcError(revision(), 'EBADINPUT', `A session watches at most ${MAX_WATCHED_URIS} resources.`, {
         uri,

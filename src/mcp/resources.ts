@@ -30,8 +30,14 @@ const TEMPLATES: ListResourceTemplatesResult = { resourceTemplates: [...RESOURCE
 const FIXED: ReadonlySet<string> = new Set(RESOURCES.map((r) => r.uri));
 const PATTERNS = Object.values(RESOURCE_PATTERNS);
 
-/** Whether `uri` is one the domain serves; anything else is refused before it reaches the domain. */
-export const isServed = (uri: string): boolean => FIXED.has(uri) || PATTERNS.some((pattern) => pattern.test(uri));
+/**
+ * Refuses a `uri` the domain does not serve before it reaches the domain (a read, a subscription), echoing it in
+ * `data` as the resources spec's "Error Handling" example does.
+ */
+export function assertServed(uri: string, revision: string): void {
+  if (FIXED.has(uri) || PATTERNS.some((pattern) => pattern.test(uri))) return;
+  throw rpcError(revision, 'ENOCHANGE', `No such resource: ${uri}`, { uri });
+}
 
 export function createResourceBox(service: ResourceReader): ResourceBox {
   return {
@@ -39,7 +45,7 @@ export function createResourceBox(service: ResourceReader): ResourceBox {
     templates: TEMPLATES,
     async read(uri, { log, revision }) {
       // Every refusal echoes the URI in `data`, as the resources spec's "Error Handling" example does.
-      if (!isServed(uri)) throw rpcError(revision, 'ENOCHANGE', `No such resource: ${uri}`, { uri });
+      assertServed(uri, revision);
       try {
         const content = await service.readResource(uri);
         return { contents: [{ uri: content.uri, mimeType: content.mimeType, text: content.text }] };
