@@ -7,7 +7,7 @@ import type { DomainProbe } from './changes/index.js';
 import { isTaskError } from './errors.js';
 import type { Metrics } from './metrics/index.js';
 import { stopwatch } from './metrics/stopwatch.js';
-import type { Tracing } from './tracing/tracing.js';
+import { inSpan, type Tracing } from './tracing/tracing.js';
 
 /** A failure's `error.type`: the contract's code, else the error's class name; never its message (paths). */
 const errorTypeOf = (err: unknown): string =>
@@ -25,7 +25,7 @@ export function domainProbe(
         attributes: { 'process.executable.name': command, 'task_mcp.subcommand': subcommand },
       });
       try {
-        const result = await (span ? span.run(run) : run());
+        const result = await inSpan(span, run);
         span?.end();
         return result;
       } catch (err) {

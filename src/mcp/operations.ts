@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics/index.js';
 import { mcpMethodLabel, toolLabel } from '../metrics/labels.js';
 import { stopwatch } from '../metrics/stopwatch.js';
 import { TRANSPORT_LABELS, type ToolTransport } from '../tools/pipeline.js';
-import type { Span, Tracing } from '../tracing/tracing.js';
+import { inSpan, type Span, type Tracing } from '../tracing/tracing.js';
 import { ERROR_META_KEY } from './result-meta.js';
 
 /** Where the operations are reported; neither is required. */
@@ -99,8 +99,7 @@ export function watchOperations({ metrics, tracing }: OperationsDeps, site: Oper
       const id = 'id' in message ? message.id : undefined;
       const op = start(method, id, message.params as Params);
       if (id !== undefined) pending.set(keyOf(id), op);
-      if (op.span) op.span.run(deliver);
-      else deliver();
+      inSpan(op.span, deliver);
       if (id === undefined) end(op, undefined);
     },
     sent(message) {

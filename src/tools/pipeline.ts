@@ -18,7 +18,7 @@ import { isTaskError, type ErrorCode, type TaskError } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Metrics, Transport } from '../metrics/index.js';
 import { stopwatch } from '../metrics/stopwatch.js';
-import type { Span, Tracing } from '../tracing/tracing.js';
+import { inSpan, type Span, type Tracing } from '../tracing/tracing.js';
 import { findTool, parseToolInput, type ToolSpec } from './catalog.js';
 import { withDeadline } from './deadline.js';
 
@@ -106,8 +106,9 @@ export function createToolPipeline(deps: ToolPipelineDeps): ToolPipeline {
   const settle = async (tool: ToolSpec, input: unknown, meta: CallMeta, span?: Span): Promise<Outcome> => {
     const ctx: CallContext = { actor: meta.caller, requestId: meta.requestId, progress: meta.progress };
     const label = { tool: tool.name, reqId: meta.requestId, caller: meta.caller };
-    const call = (): Promise<ToolResult> => tool.run(service, input, ctx);
-    const work = lifecycle.track((async () => (span ? span.run(call) : call()))(), label);
+    // async: a tool that throws at once fails its promise like any other failure.
+    const call = async (): Promise<ToolResult> => tool.run(service, input, ctx);
+    const work = lifecycle.track(inSpan(span, call), label);
     try {
       // The work is not cancelled at the deadline: it runs to its end, and a late failure only reaches the log.
       const result = STREAMED.has(meta.transport)

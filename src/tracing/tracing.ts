@@ -29,6 +29,9 @@ export interface Span {
   run<T>(fn: () => T): T;
 }
 
+/** Runs `fn` with `span` current when there is one (tracing on), else just runs it. */
+export const inSpan = <T>(span: Span | undefined, fn: () => T): T => (span ? span.run(fn) : fn());
+
 export interface SpanOptions {
   /** `server` for the work of a request from outside; `internal` (the default) for a step inside one. */
   kind?: 'server' | 'internal';
