@@ -43,10 +43,12 @@ export interface EventFeedOptions {
   onDelivered?: (lagSeconds: number) => void;
 }
 
-/** Seconds from a change event's `at` (when the domain published it) to `now`; undefined for the feed's own. */
-export function deliveryLag(event: FeedEvent, now: Date): number | undefined {
-  if (!('slug' in event)) return undefined; // a reset or unavailable entry is the feed's, not a publication
-  return Math.max(0, now.getTime() - Date.parse(event.at)) / 1000;
+/**
+ * Tells `onDelivered` the seconds from a change event's `at` (when the domain published it) to `now`; nothing for
+ * the feed's own entries (a reset, an unavailable), which are no publication.
+ */
+export function reportDelivery(event: FeedEvent, now: Date, onDelivered?: (lagSeconds: number) => void): void {
+  if (onDelivered && 'slug' in event) onDelivered(Math.max(0, now.getTime() - Date.parse(event.at)) / 1000);
 }
 
 /** Creates an in-process feed. */
@@ -95,8 +97,7 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       const item = entry(lastId);
       // A copy, so a listener that unsubscribes (or subscribes) while we deliver cannot disturb the loop.
       for (const listener of [...listeners]) deliver(listener, item);
-      const lag = deliveryLag(event, now());
-      if (lag !== undefined) onDelivered?.(lag);
+      reportDelivery(event, now(), onDelivered);
     },
     subscribe(lastEventId, listener) {
       const replay = lastEventId === undefined ? [] : missed(lastEventId);

@@ -14,7 +14,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import type { CheckState, FeedEvent } from '../../generated/types.gen.js';
 import { createRedisClient } from '../redis-connection.js';
 import { createFanOut, isStreamId, UNKNOWN_POSITION, type Replay } from './fan-out.js';
-import { deliveryLag, type EventFeed, type FeedEntry, type FeedListener } from './feed.js';
+import { reportDelivery, type EventFeed, type FeedEntry, type FeedListener } from './feed.js';
 import { createOutbox } from './redis-outbox.js';
 
 /** The stream's default key, in the project's Redis namespace (the rate limits use `task-mcp:rl:`). */
@@ -152,8 +152,7 @@ export function createRedisEventFeed(options: RedisEventFeedOptions): RedisEvent
         for (const entry of toEntries(reply?.[0]?.[1] ?? [], logger)) {
           cursor = entry.id;
           subscribers.publish(entry);
-          const lag = deliveryLag(entry.event, now());
-          if (lag !== undefined) onDelivered?.(lag);
+          reportDelivery(entry.event, now(), onDelivered);
         }
       }
     } catch (err) {
