@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { withEmbeddedDefaults } from './embedded-defaults.js';
-import { startMetricsListener, workersExposition, type MetricsListener } from './metrics/index.js';
+import { serveMetrics, workersExposition } from './metrics/index.js';
 
 /** The first restart after a death. */
 const RESTART_BASE_MS = 100;
@@ -83,7 +83,7 @@ export async function runPrimary(config: Config, { logDestination, print }: Prim
   // One secret for all: a cookie signed by one worker must be accepted by the others.
   const secret = config.cookieSecret ? {} : { COOKIE_SECRET: randomBytes(32).toString('base64url') };
   const env = { ...runtime.pinned, ...secret };
-  const scrape = await serveWorkersMetrics(config, logger);
+  const scrape = await serveMetrics(config.metrics, workersExposition(), logger, { workers: true });
   const supervisor = supervise({
     count: config.workers,
     fork: () => cluster.fork(env),
@@ -100,16 +100,6 @@ export async function runPrimary(config: Config, { logDestination, print }: Prim
   await scrape?.stop();
   logger.info({ code }, 'stopped');
   return code;
-}
-
-/** The instance's `/metrics`, for every worker, when `METRICS_PORT` asks for it. */
-async function serveWorkersMetrics(config: Config, logger: Logger): Promise<MetricsListener | undefined> {
-  if (!config.metrics) return undefined;
-  const { host, port, token } = config.metrics;
-  const onError = (err: unknown): void => logger.error({ err }, "collecting the workers' metrics failed");
-  const listener = await startMetricsListener({ host, port, token, expose: workersExposition(), onError });
-  logger.info({ url: listener.url, tokenRequired: token !== undefined }, 'metrics listening, for all workers');
-  return listener;
 }
 
 interface SuperviseDeps {

@@ -9,7 +9,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { operations } from '../generated/operations.gen.js';
 import { createChangeService } from './changes/index.js';
 import type { ChangeService } from './changes/types.js';
-import { readConfig, type Config, type MetricsConfig, type OAuthConfig } from './config/index.js';
+import { readConfig, type Config, type OAuthConfig } from './config/index.js';
 import { loadContract } from './contract/index.js';
 import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { chooseFeed } from './events/choose-feed.js';
@@ -42,13 +42,7 @@ import { createTokenStore } from './http/tokens.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import type { Mcp } from './mcp/index.js';
 import { createRedisSessionDirectory } from './mcp/redis-sessions.js';
-import {
-  createMetrics,
-  reportToPrimary,
-  startMetricsListener,
-  type Metrics,
-  type MetricsListener,
-} from './metrics/index.js';
+import { createMetrics, reportToPrimary, serveMetrics } from './metrics/index.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './http/server.js';
 import { domainProbe } from './telemetry.js';
@@ -251,7 +245,7 @@ export async function startTaskMcp(
     router,
   });
   if (metricsToPrimary) reportToPrimary(metrics.registry);
-  const scrape = metricsToPrimary ? undefined : await serveMetrics(config.metrics, metrics, logger);
+  const scrape = metricsToPrimary ? undefined : await serveMetrics(config.metrics, metrics.expose, logger);
   const listening = await listen(app, {
     host: config.host,
     port: config.port,
@@ -303,20 +297,6 @@ function shareAcrossInstances(redisUrl: string | undefined, streamCap: Cap, logg
       bus.close();
     },
   };
-}
-
-/** The separate `/metrics` listener `METRICS_PORT` asks for, or none. */
-async function serveMetrics(
-  settings: MetricsConfig | undefined,
-  metrics: Metrics,
-  logger: Logger,
-): Promise<MetricsListener | undefined> {
-  if (!settings) return undefined;
-  const { host, port, token } = settings;
-  const onError = (err: unknown): void => logger.error({ err }, 'collecting metrics failed');
-  const listener = await startMetricsListener({ host, port, token, expose: metrics.expose, onError });
-  logger.info({ url: listener.url, tokenRequired: token !== undefined }, 'metrics listening');
-  return listener;
 }
 
 /** Who a request is: static tokens, signed session cookies and their sign-outs, and OAuth tokens when configured. */

@@ -9,6 +9,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { bearerToken } from '../auth/bearer-token.js';
 import { bind } from '../http/server.js';
 import { createTokenStore } from '../http/tokens.js';
+import type { Logger } from 'pino';
+import type { MetricsConfig } from '../config/index.js';
 import type { Exposition } from './metrics.js';
 
 export interface MetricsListenerOptions {
@@ -81,4 +83,24 @@ async function answer(
 function plain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
   res.end(`${text}\n`);
+}
+
+/**
+ * The listener `METRICS_PORT` asks for (`settings`), or none, serving `expose` and logging where it listens;
+ * `workers`: it serves every worker's metrics (WORKERS), from the primary.
+ */
+export async function serveMetrics(
+  settings: MetricsConfig | undefined,
+  expose: () => Promise<Exposition>,
+  logger: Logger,
+  { workers = false }: { workers?: boolean } = {},
+): Promise<MetricsListener | undefined> {
+  if (!settings) return undefined;
+  const { host, port, token } = settings;
+  const what = workers ? "the workers' metrics" : 'metrics';
+  const onError = (err: unknown): void => logger.error({ err }, `collecting ${what} failed`);
+  const listener = await startMetricsListener({ host, port, token, expose, onError });
+  const listening = workers ? 'metrics listening, for all workers' : 'metrics listening';
+  logger.info({ url: listener.url, tokenRequired: token !== undefined }, listening);
+  return listener;
 }
