@@ -237,7 +237,7 @@ export async function startTaskMcp(
     httpMetrics: httpMetrics(metrics),
     httpTracing: tracing && httpTracing(tracing),
     cors: corsAllowlist(config.corsOrigins),
-    errorResponder: errorResponder(),
+    errorResponder: errorResponder(credentials.oauth?.challenge),
     drainGate: drainGate(lifecycle, [...PROBES, operations.getEvents.path]),
     originCheck: originCheck(config.corsOrigins),
     oauth: credentials.oauth,

@@ -25,8 +25,8 @@ export interface AppParts {
   drainGate: Middleware<RequestState>;
   /** Refuses pages from foreign origins (origin-check.ts). */
   originCheck: Middleware<RequestState>;
-  /** With `OAUTH_ISSUER`: the token verifier and the 401 challenge (oauth-bearer.ts). */
-  oauth?: { verify: Middleware<RequestState>; challenge: Middleware<RequestState> } | undefined;
+  /** With `OAUTH_ISSUER`: the token verifier (oauth-bearer.ts); its challenge is the error responder's. */
+  oauth?: { verify: Middleware<RequestState> } | undefined;
   /** The request rate limits (rate-limit.ts). */
   rateLimit: Middleware<RequestState>;
   /** Every operation of the contract (router.ts). */
@@ -45,7 +45,6 @@ export function createApp(parts: AppParts): Koa<RequestState> {
   if (parts.httpTracing) app.use(parts.httpTracing);
   app.use(parts.httpMetrics);
   app.use(parts.cors);
-  if (parts.oauth) app.use(parts.oauth.challenge);
   app.use(parts.errorResponder);
   // The feed ends itself on a drain (see routes/events.ts), which EventSource survives where it would not a 503.
   app.use(parts.drainGate);

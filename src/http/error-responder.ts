@@ -6,9 +6,9 @@
 import type { Middleware } from 'koa';
 import type { ErrorCode } from '../../generated/types.gen.js';
 import { TaskError, isTaskError } from '../errors.js';
-import { formatChallenge } from '../auth/challenge.js';
+import { formatChallenge, type Challenge } from '../auth/challenge.js';
 import { challengeOf } from './auth.js';
-import type { RequestState } from './handler.js';
+import type { AppContext, RequestState } from './handler.js';
 import { PROBLEM_TYPE, toProblem } from './problem.js';
 import { recordFailure } from './request-log.js';
 
@@ -31,7 +31,12 @@ function asTaskError(err: unknown, allow: string): TaskError | undefined {
   return known && (err as { expose?: unknown }).expose ? new TaskError(known.code, known.message) : undefined;
 }
 
-export function errorResponder(): Middleware<RequestState> {
+/** The `WWW-Authenticate` value of a 401 or step-up 403: with OAuth, the protected resource's (oauth-bearer.ts). */
+export type ChallengeWriter = (ctx: AppContext, challenge: Challenge) => string;
+
+const plainChallenge: ChallengeWriter = (_ctx, challenge) => formatChallenge(challenge);
+
+export function errorResponder(writeChallenge: ChallengeWriter = plainChallenge): Middleware<RequestState> {
   return async (ctx, next) => {
     try {
       await next();
@@ -48,7 +53,7 @@ export function errorResponder(): Middleware<RequestState> {
       ctx.type = PROBLEM_TYPE;
       ctx.body = problem;
       const challenge = challengeOf(problem, Boolean(ctx.get('Authorization')));
-      if (challenge) ctx.set('WWW-Authenticate', formatChallenge(challenge));
+      if (challenge) ctx.set('WWW-Authenticate', writeChallenge(ctx, challenge));
     }
   };
 }

@@ -7,14 +7,14 @@
  */
 import type { Middleware } from 'koa';
 import { operations } from '../../generated/operations.gen.js';
-import type { CheckState, Problem } from '../../generated/types.gen.js';
+import type { CheckState } from '../../generated/types.gen.js';
 import type { OAuthConfig } from '../config/index.js';
 import { callerName, labelOf } from '../auth/caller-name.js';
 import { InvalidTokenError, IssuerUnavailableError, createOAuthVerifier } from '../auth/oauth-verifier.js';
 import { createProtectedResource, type ProtectedResource } from '../auth/protected-resource.js';
 import { knownScopes } from '../auth/scopes.js';
 import { TaskError } from '../errors.js';
-import { challengeOf } from './auth.js';
+import type { ChallengeWriter } from './error-responder.js';
 import type { AppContext, Identity, RequestState } from './handler.js';
 import type { TokenStore } from './tokens.js';
 
@@ -32,8 +32,8 @@ export interface OAuthBearer {
   resource: ProtectedResource;
   /** Verifies a non-static bearer token; mount after the error responder and before the rate limiter. */
   verify: Middleware<RequestState>;
-  /** Puts the RFC 6750 / RFC 9728 challenge on every 401 and step-up 403; mount before (outside) the error responder. */
-  challenge: Middleware<RequestState>;
+  /** The RFC 6750 / RFC 9728 challenge of every 401 and step-up 403, for the error responder. */
+  challenge: ChallengeWriter;
   /** Whether `name` is a caller of a configured issuer (so its session cookie still holds). */
   knows(name: string): boolean;
   /** The readiness check: `degraded` while an issuer cannot be reached. */
@@ -62,15 +62,14 @@ export function createOAuthBearer(config: OAuthConfig, tokens: TokenStore): OAut
     return next();
   };
 
-  const challenge: Middleware<RequestState> = async (ctx, next) => {
-    await next();
-    if ((ctx.status !== 401 && ctx.status !== 403) || ctx.headerSent || !isProblem(ctx.body)) return;
-    const answered = challengeOf(ctx.body, Boolean(ctx.get('Authorization')));
-    if (answered === undefined) return; // a 403 of another kind (a foreign origin, a foreign owner)
+  // A token the verifier refused says why on the 401, and every challenge points at the resource's metadata.
+  const challenge: ChallengeWriter = (ctx, answered) => {
     const outcome = ctx.state.oauth;
     const refusal = ctx.status === 401 && outcome && 'refusal' in outcome ? outcome.refusal : undefined;
-    const said = refusal ? { error: refusal.error, description: refusal.description } : answered;
-    ctx.set('WWW-Authenticate', resource.challenge(ctx.path, said));
+    return resource.challenge(
+      ctx.path,
+      refusal ? { error: refusal.error, description: refusal.description } : answered,
+    );
   };
 
   return {
@@ -81,9 +80,6 @@ export function createOAuthBearer(config: OAuthConfig, tokens: TokenStore): OAut
     checks: { oauth: async () => verifier.health() },
   };
 }
-
-const isProblem = (body: unknown): body is Problem =>
-  typeof body === 'object' && body !== null && typeof (body as Problem).code === 'string';
 
 /** 503 with `Retry-After`: the token may be fine, we cannot tell yet. Logged with the issuer, never the token. */
 function unavailable(ctx: AppContext, err: IssuerUnavailableError): TaskError {
