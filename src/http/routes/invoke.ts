@@ -30,9 +30,10 @@ export interface InvokeDeps {
 
 type StreamType = Exclude<MediaTypeOf<'invokeTool'>, 'application/json'>;
 
-const FRAMINGS: Record<StreamType, InvokeFraming> = {
-  'text/event-stream': sseInvokeFraming,
-  'application/x-ndjson': ndjsonInvokeFraming,
+/** Each streamed reply's framing, and what it counts as among open streams. */
+const STREAMED: Record<StreamType, { framing: InvokeFraming; kind: StreamKind }> = {
+  'text/event-stream': { framing: sseInvokeFraming, kind: 'invoke_sse' },
+  'application/x-ndjson': { framing: ndjsonInvokeFraming, kind: 'invoke_ndjson' },
 };
 
 const TRANSPORTS = {
@@ -40,12 +41,6 @@ const TRANSPORTS = {
   'text/event-stream': 'invoke-sse',
   'application/x-ndjson': 'invoke-ndjson',
 } as const;
-
-/** What each streamed reply counts as among open streams. */
-const STREAM_KINDS: Record<StreamType, StreamKind> = {
-  'text/event-stream': 'invoke_sse',
-  'application/x-ndjson': 'invoke_ndjson',
-};
 
 /** The server failed: the problem says so and nothing more (the pipeline logged the cause). */
 const fault = (): TaskError =>
@@ -66,6 +61,10 @@ function lastEvent(outcome: Outcome, requestId: string): InvokeResult | InvokeEr
 /** The `invokeTool` handler. */
 export function invokeHandlers(deps: InvokeDeps): { invokeTool: Handler<'invokeTool'> } {
   const { pipeline, heartbeatMs, maxBufferedBytes, probes, now = () => new Date() } = deps;
+  // Each kind's probe, made once: every stream of a kind shares it.
+  const probeOf = Object.fromEntries(
+    Object.entries(STREAMED).map(([type, { kind }]) => [type, probes?.(kind)]),
+  ) as Record<StreamType, StreamProbe | undefined>;
 
   const invokeTool: Handler<'invokeTool'> = async (ctx, input) => {
     ctx.state.transport = 'invoke';
@@ -88,13 +87,13 @@ export function invokeHandlers(deps: InvokeDeps): { invokeTool: Handler<'invokeT
 
     if (media === 'application/json') return { status: 200, body: resultOf(await call.run({ requestId, log })) };
 
-    const framing = FRAMINGS[media];
+    const { framing } = STREAMED[media];
     const writer = openKoaStream(ctx, framing.contentType, {
       heartbeatMs,
       heartbeat: () => framing.heartbeat(now()),
       maxBufferedBytes,
       log,
-      probe: probes?.(STREAM_KINDS[media]),
+      probe: probeOf[media],
     });
     // Koa starts piping the body only once the handler returns, so the call runs in the background.
     void streamToolCall(writer, framing, {
