@@ -41,7 +41,7 @@ export function createSessionVerifier(
   const signsIn = (name: string): boolean => {
     if (labelOf(name) !== undefined) return oauthCallers(name);
     const scopes = tokens.scopesOf(name);
-    return scopes !== undefined && [...SESSION_SCOPES].every((scope) => scopes.has(scope));
+    return scopes !== undefined && operations.createSession.scopes.every((scope) => scopes.has(scope));
   };
   return (value) => {
     const claims = cookies.verify(value, new Date());
