@@ -2,7 +2,7 @@
  * Bearer tokens, kept only as SHA-256 digests and compared in constant time: a token is never stored, logged
  * or echoed, and how long a comparison takes says nothing about which token nearly matched.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { ALL_SCOPES, type Scope } from '../auth/scopes.js';
 import type { Token } from '../config/index.js';
 import type { Identity } from './handler.js';
@@ -14,7 +14,8 @@ export interface TokenStore {
   scopesOf(name: string): ReadonlySet<Scope> | undefined;
 }
 
-const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+// One-shot: no Hash object per request (every bearer request digests the token it presents).
+const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 export function createTokenStore(tokens: readonly Token[]): TokenStore {
   const identities = new Map<string, Identity>(
