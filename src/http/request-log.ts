@@ -1,7 +1,8 @@
 /**
  * One JSON log line per request, written when the response ends (for a stream, when the stream ends), with the
  * request id, method, path, status, duration, the bytes really sent, the caller's token name and, for tool calls,
- * the tool and the transport, and with tracing on the request's `trace_id` and `span_id`. Headers are not logged at all; the root logger also redacts by configuration.
+ * the tool and the transport, and with tracing on the request's `trace_id` and `span_id`. Headers are not logged at all:
+ * a `req` or `res` anywhere in the log is reduced to its method and path or its status (`LOG_SERIALIZERS`).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -20,6 +21,18 @@ function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
+
+/**
+ * What a `req` or a `res` becomes in every log line, the request line's and any other (the root logger's
+ * serializers): its method and path (no query string), its status. Never a header, raw or parsed, whoever logs it.
+ */
+export const LOG_SERIALIZERS = {
+  req: (req: { method?: unknown; url?: unknown } | null | undefined) => ({
+    method: req?.method,
+    path: typeof req?.url === 'string' ? req.url.split('?')[0] : undefined,
+  }),
+  res: (res: { statusCode?: unknown } | null | undefined) => ({ status: res?.statusCode }),
+};
 
 /** pino-http hands its callbacks Node's request: this is how they find the request's `ctx.state`. */
 type StatefulRequest = IncomingMessage & { state?: RequestState };
@@ -52,16 +65,12 @@ function lineOf(req: StatefulRequest, val: { res: unknown; responseTime: number;
 export function requestLog(logger: Logger): Middleware<RequestState> {
   const http = koaPinoLogger({
     logger,
-    // pino-http's own serializers copy every header for ours to throw away; ours read the raw request.
+    // pino-http's own serializers copy every header for ours (the root logger's) to throw away.
     wrapSerializers: false,
     genReqId: (req, res) => {
       const id = requestIdOf(req);
       res.setHeader('X-Request-Id', id);
       return id;
-    },
-    serializers: {
-      req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
-      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
     },
     customLogLevel: (_req, res, err) =>
       err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
