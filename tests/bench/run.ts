@@ -49,6 +49,7 @@ const want = (group: Group): boolean => !only || only.includes(group);
 const root = (relative: string): string => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 const TASK_MCP = root('tests/load/server.ts');
 const BARE = root('tests/bench/servers/bare.ts');
+const KOA_FLOOR = root('tests/bench/servers/koa-floor.ts');
 const MCP_SDK = root('tests/bench/servers/mcp-sdk.ts');
 const DOC = root('docs/benchmarks.md');
 
@@ -152,8 +153,21 @@ const compare = (...measures: Parameters<typeof sideBySide>[0]) => sideBySide(me
 async function health(start: Start, env: Record<string, string>, ours: ServerProcess, bare: ServerProcess) {
   const rows: Row[] = [];
   log('GET /healthz');
-  const [health, bareHealth] = await compare(http(ours, '/healthz'), http(bare, '/healthz'));
+  const floor = await start(KOA_FLOOR, { env: {} });
+  const [health, bareHealth, floorHealth] = await compare(
+    http(ours, '/healthz'),
+    http(bare, '/healthz'),
+    http(floor, '/healthz'),
+  );
+  await floor.stop();
   rows.push(...pair('`GET /healthz` vs bare node:http', health!, bareHealth!));
+  // Its p99 says nothing the bare row's does not: throughput only.
+  rows.push({
+    name: '`GET /healthz` vs Koa + @koa/router + koa-pino-logger alone: throughput',
+    unit: 'req/s',
+    ours: health!.reqPerSec,
+    baseline: floorHealth!.reqPerSec,
+  });
 
   log('GET /healthz over TLS');
   const cert = await testCertificate();

@@ -5,27 +5,17 @@
  * collects garbage and prints `{ rss, heapUsed, external, handles, errors }` (handles: ref'd resources; errors:
  * log lines at level error or above); stops on SIGTERM.
  */
-import { Writable } from 'node:stream';
 import type * as Compose from '../../src/compose.js';
+import { errorCountingSink } from '../helpers/log-sink.js';
 import { printLine, reportMemoryOnSignal } from '../helpers/memory-probe.js';
 
 // TASK_MCP_BUILT=1 runs the built server (dist/, as deployed: `npm run bench` builds it first), else the sources.
 const entry = process.env.TASK_MCP_BUILT === '1' ? '../../dist/src/compose.js' : '../../src/compose.js';
 const { startTaskMcp } = (await import(entry)) as typeof Compose;
 
-let errors = 0;
-reportMemoryOnSignal(() => ({ errors }));
-const logSink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString().split('\n')) {
-      if (!/"level":(50|60)/.test(line)) continue;
-      errors++;
-      console.error(line);
-    }
-    done();
-  },
-});
+const log = errorCountingSink();
+reportMemoryOnSignal(() => ({ errors: log.errors() }));
 
-const server = await startTaskMcp(process.env, { logDestination: logSink });
+const server = await startTaskMcp(process.env, { logDestination: log.stream });
 printLine({ url: server.url });
 process.once('SIGTERM', () => void server.stop(2000).then(() => process.exit(0)));
