@@ -42,7 +42,7 @@ import { createTokenStore } from './http/tokens.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import type { Mcp } from './mcp/index.js';
 import { createRedisSessionDirectory } from './mcp/redis-sessions.js';
-import { createMetrics, reportToPrimary, serveMetrics } from './metrics/index.js';
+import { createMetrics, metricsOff, reportToPrimary, serveMetrics } from './metrics/index.js';
 import { readVersion } from './package-root.js';
 import { listen, type Listening } from './http/server.js';
 import { domainProbe } from './telemetry.js';
@@ -131,11 +131,14 @@ export async function startTaskMcp(
   );
   const lifecycle = createLifecycle();
   const contract = loadContract();
-  const metrics = createMetrics({
-    callerLabels: config.metrics?.callerLabels ?? false,
-    maxStreams: config.maxStreams,
-    defaultCollectors: config.metrics !== undefined,
-  });
+  // Recorded only where they can be scraped (`METRICS_PORT`): metrics nobody can read cost nothing.
+  const metrics = config.metrics
+    ? createMetrics({
+        callerLabels: config.metrics.callerLabels,
+        maxStreams: config.maxStreams,
+        defaultCollectors: true,
+      })
+    : metricsOff();
   const events = chooseFeed({
     redisUrl: config.redisUrl,
     ringSize: config.eventRingSize,
@@ -236,7 +239,7 @@ export async function startTaskMcp(
     trustProxy: config.trustProxy,
     logger,
     requestLog: requestLog(logger),
-    httpMetrics: httpMetrics(metrics),
+    httpMetrics: config.metrics && httpMetrics(metrics),
     httpTracing: tracing && httpTracing(tracing),
     cors: corsAllowlist(config.corsOrigins),
     errorResponder: errorResponder(credentials.oauth?.challenge),

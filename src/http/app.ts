@@ -14,8 +14,8 @@ export interface AppParts {
   logger: Logger;
   /** The request's id, logger and one log line (request-log.ts). */
   requestLog: Middleware<RequestState>;
-  /** HTTP request metrics, beside the request's log line (http-metrics.ts). */
-  httpMetrics: Middleware<RequestState>;
+  /** HTTP request metrics, beside the request's log line (http-metrics.ts), when they are exposed. */
+  httpMetrics?: Middleware<RequestState> | undefined;
   /** The server span of each request, when tracing is on (http-tracing.ts). */
   httpTracing?: Middleware<RequestState>;
   cors: Middleware<RequestState>;
@@ -43,7 +43,7 @@ export function createApp(parts: AppParts): Koa<RequestState> {
 
   app.use(parts.requestLog);
   if (parts.httpTracing) app.use(parts.httpTracing);
-  app.use(parts.httpMetrics);
+  if (parts.httpMetrics) app.use(parts.httpMetrics);
   app.use(parts.cors);
   app.use(parts.errorResponder);
   // The feed ends itself on a drain (see routes/events.ts), which EventSource survives where it would not a 503.

@@ -154,13 +154,16 @@ async function health(start: Start, env: Record<string, string>, ours: ServerPro
   const rows: Row[] = [];
   log('GET /healthz');
   const floor = await start(KOA_FLOOR, { env: {} });
-  const [health, bareHealth, floorHealth] = await compare(
+  const measured = await start(TASK_MCP, { env: { ...env, METRICS_PORT: '0' } });
+  const [health, bareHealth, floorHealth, measuredHealth] = await compare(
     http(ours, '/healthz'),
     http(bare, '/healthz'),
     http(floor, '/healthz'),
+    http(measured, '/healthz'),
   );
-  await floor.stop();
+  await Promise.all([floor.stop(), measured.stop()]);
   rows.push(...pair('`GET /healthz` vs bare node:http', health!, bareHealth!));
+  rows.push(...pair('`GET /healthz` with metrics on (`METRICS_PORT`) vs bare node:http', measuredHealth!, bareHealth!));
   // Its p99 says nothing the bare row's does not: throughput only.
   rows.push({
     name: '`GET /healthz` vs Koa + @koa/router + koa-pino-logger alone: throughput',
