@@ -1,8 +1,8 @@
 /**
  * One JSON log line per request, written when the response ends (for a stream, when the stream ends), with the
  * request id, method, path, status, duration, the bytes really sent, the caller's token name and, for tool calls,
- * the tool and the transport, and with tracing on the request's `trace_id` and `span_id`. Headers are not logged at all:
- * a `req` or `res` anywhere in the log is reduced to its method and path or its status (`LOG_SERIALIZERS`).
+ * the tool and the transport, and with tracing on the request's `trace_id` and `span_id`. Headers are not logged
+ * at all: a `req` or `res` anywhere in the log is reduced to its method and path or its status (`LOG_SERIALIZERS`).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
