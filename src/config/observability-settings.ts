@@ -30,7 +30,8 @@ export const OBSERVABILITY_SETTINGS = {
   METRICS_PORT: {
     kind: optionalPort,
     default: '',
-    description: 'Port of the separate `GET /metrics` listener (Prometheus text); unset: none; 0 picks a free one',
+    description:
+      'Port of the separate `GET /metrics` listener (Prometheus text); unset: none, and no metric is recorded; 0 picks a free one',
   },
   METRICS_HOST: {
     kind: host,
