@@ -249,7 +249,8 @@ export async function startTaskMcp(
     rateLimit: limiter.middleware,
     router,
   });
-  if (metricsToPrimary) reportToPrimary(metrics.registry);
+  // A worker answers the primary's scrapes only when there are metrics to serve.
+  if (metricsToPrimary && config.metrics) reportToPrimary(metrics.registry);
   const scrape = metricsToPrimary ? undefined : await serveMetrics(config.metrics, metrics.expose, logger);
   const listening = await listen(app, {
     host: config.host,

@@ -3,7 +3,7 @@
  * its primary's requests from its registry, and the primary adds the workers' metrics up, each by its aggregator
  * (counters and histograms summed; `task_mcp_readiness_check` by `max`, so a state is on when any worker is in it).
  */
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import { AggregatorRegistry, type PrometheusContentType, type Registry } from 'prom-client';
 import type { Exposition } from './metrics.js';
 
 /** In a worker: the primary's requests for metrics are answered from `registry` (the server's own). */
@@ -21,6 +21,10 @@ export function reportToPrimary(registry: Registry): void {
  * await startMetricsListener({ host, port, token, expose: workersExposition(), onError });
  */
 export function workersExposition(): () => Promise<Exposition> {
-  const aggregator = new AggregatorRegistry();
-  return async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() });
+  // Built at the first scrape: an aggregator listens to every worker's messages, for nothing when none is served.
+  let aggregator: AggregatorRegistry<PrometheusContentType> | undefined;
+  return async () => {
+    aggregator ??= new AggregatorRegistry();
+    return { contentType: aggregator.contentType, body: await aggregator.clusterMetrics() };
+  };
 }
