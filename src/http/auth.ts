@@ -113,16 +113,16 @@ export function createIdentify(tokens: TokenStore, verifySession: SessionVerifie
  * Authenticates per the operation's `auth` mode, records the caller in `ctx.state.caller`, and refuses a caller
  * without the operation's scopes (EINSUFFICIENT_SCOPE). When a cookie's sign-out cannot be checked (EUNAVAILABLE),
  * `unverifiable` answers the request instead, if given (a stream route tells its client to come back); else the
- * EUNAVAILABLE is the answer.
+ * EUNAVAILABLE is the answer. An `auth: none` operation gets no middleware at all (a probe pays for no frame).
  */
 export function authenticate(
   { auth: mode, scopes }: Pick<Operation, 'auth' | 'scopes'>,
   identify: Identify,
   isRevoked: RevocationCheck,
   unverifiable?: (ctx: AppContext) => void,
-): Middleware<RequestState> {
-  return async (ctx, next) => {
-    if (mode === 'none') return next();
+): Middleware<RequestState>[] {
+  if (mode === 'none') return [];
+  const check: Middleware<RequestState> = async (ctx, next) => {
     if (Object.keys(queryOf(ctx)).some((key) => TOKEN_PARAMS.includes(key.toLowerCase()))) {
       throw unauthorized('Tokens are refused in the query string: URLs end up in logs and proxies.');
     }
@@ -141,6 +141,7 @@ export function authenticate(
     requireScopes(caller.scopes, scopes);
     return next();
   };
+  return [check];
 }
 
 const cookieRefused = (): TaskError => unauthorized('The session cookie is expired or not valid; sign in again.');

@@ -38,8 +38,7 @@ export function createRouter(deps: RouterDeps): Router<RequestState> {
     const op = operations[id];
     // A stream a cookie opens is told to come back while the cookie cannot be checked: EventSource survives that.
     const unverifiable = holdsStream(id) ? answerComeBackLater : undefined;
-    const chain: Middleware<RequestState>[] = [authenticate(op, deps.identify, deps.isRevoked, unverifiable)];
-    chain.push(...(deps.guards?.(id) ?? []));
+    const chain = [...authenticate(op, deps.identify, deps.isRevoked, unverifiable), ...(deps.guards?.(id) ?? [])];
     if (op.body) chain.push(parseJson);
     chain.push(runHandler(id, deps.handlers[id] as Handler<OperationId>, deps.contract));
     router.register(koaPath(op.path), [op.method], chain);
