@@ -6,19 +6,17 @@
  * answers, as before there was a listener.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { TaskError } from '../errors.js';
-import { onClose } from '../streaming/close-hooks.js';
 import { PROBLEM_TYPE, toProblem } from './problem.js';
 
-export interface ClientErrors {
-  /** The server's `request` listener: remembers which response each socket is receiving a request for. */
-  onRequest(req: IncomingMessage, res: ServerResponse): void;
-  /** The server's `clientError` listener. */
-  onClientError(err: NodeJS.ErrnoException, socket: Duplex): void;
-}
+/**
+ * The server's `clientError` listener, told the response in progress on the socket, if any (connections.ts knows
+ * which).
+ */
+export type ClientErrorListener = (err: NodeJS.ErrnoException, socket: Duplex, res: ServerResponse | undefined) => void;
 
 /** Node's answers to the other client errors (`_http_server.js`), kept once we own the listener. */
 const NODE_ANSWERS: Record<string, string> = {
@@ -27,8 +25,7 @@ const NODE_ANSWERS: Record<string, string> = {
 };
 
 /** `timeoutMs` is RECEIVE_TIMEOUT_MS, for the message. */
-export function createClientErrors(timeoutMs: number, log: Pick<Logger, 'warn'>): ClientErrors {
-  const receiving = new WeakMap<Duplex, ServerResponse>();
+export function createClientErrors(timeoutMs: number, log: Pick<Logger, 'warn'>): ClientErrorListener {
   const problem = (requestId: string): string => {
     const err = new TaskError('ERECEIVE_TIMEOUT', `The request did not arrive within ${timeoutMs} ms.`, {
       hint: 'Send the headers and the whole body at once; the connection is closed.',
@@ -37,37 +34,28 @@ export function createClientErrors(timeoutMs: number, log: Pick<Logger, 'warn'>)
     return JSON.stringify(toProblem(err, requestId));
   };
 
-  return {
-    onRequest(req, res) {
-      receiving.set(req.socket, res);
-      onClose(res, () => {
-        if (receiving.get(req.socket) === res) receiving.delete(req.socket);
+  return (err, socket, res) => {
+    if (err.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return answerLikeNode(err, socket, res);
+    if (res && !res.headersSent) {
+      // Node ends the socket once this response is sent (`Connection: close`); the app's body read then fails
+      // quietly behind it, and the slot it held (a call, a stream) comes back on `close`.
+      const body = problem(String(res.getHeader('X-Request-Id') ?? randomUUID()));
+      res.writeHead(408, {
+        'Content-Type': PROBLEM_TYPE,
+        'Content-Length': Buffer.byteLength(body),
+        Connection: 'close',
       });
-    },
-    onClientError(err, socket) {
-      const res = receiving.get(socket);
-      if (err.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return answerLikeNode(err, socket, res);
-      if (res && !res.headersSent) {
-        // Node ends the socket once this response is sent (`Connection: close`); the app's body read then fails
-        // quietly behind it, and the slot it held (a call, a stream) comes back on `close`.
-        const body = problem(String(res.getHeader('X-Request-Id') ?? randomUUID()));
-        res.writeHead(408, {
-          'Content-Type': PROBLEM_TYPE,
-          'Content-Length': Buffer.byteLength(body),
-          Connection: 'close',
-        });
-        res.end(body);
-      } else if (!res && socket.writable) {
-        const requestId = randomUUID();
-        const body = problem(requestId);
-        log.warn({ reqId: requestId, status: 408 }, 'request headers not received in time');
-        socket.end(
-          `HTTP/1.1 408 Request Timeout\r\nContent-Type: ${PROBLEM_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}` +
-            `\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-          () => socket.destroy(),
-        );
-      } else socket.destroy(err);
-    },
+      res.end(body);
+    } else if (!res && socket.writable) {
+      const requestId = randomUUID();
+      const body = problem(requestId);
+      log.warn({ reqId: requestId, status: 408 }, 'request headers not received in time');
+      socket.end(
+        `HTTP/1.1 408 Request Timeout\r\nContent-Type: ${PROBLEM_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}` +
+          `\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+        () => socket.destroy(),
+      );
+    } else socket.destroy(err);
   };
 }
 

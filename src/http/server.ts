@@ -6,9 +6,10 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import type { TlsCredentials } from '../embedded-defaults.js';
-import type { ClientErrors } from './client-error.js';
+import type { ClientErrorListener } from './client-error.js';
 import { trackConnections, type Connections } from './connections.js';
 import type { Lifecycle } from '../lifecycle.js';
 
@@ -36,7 +37,7 @@ export interface ListenOptions {
   /** RECEIVE_TIMEOUT_MS: how long receiving one request (headers and body) may take. */
   receiveTimeoutMs: number;
   /** Answers what Node reports outside any route, the receive timeout's 408 among it. */
-  clientErrors: ClientErrors;
+  clientErrors: ClientErrorListener;
 }
 
 /**
@@ -85,8 +86,9 @@ export async function listen(app: Koa<never> | Koa<Koa.DefaultState>, options: L
     : createHttpServer(limits, callback);
   server.keepAliveTimeout = 5_000;
   const connections = trackConnections(server, options.tls !== undefined);
-  server.on('request', options.clientErrors.onRequest);
-  server.on('clientError', options.clientErrors.onClientError);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+    options.clientErrors(err, socket, connections.responseOn(socket)),
+  );
   const authority = await bind(server, options.port, options.host);
   return {
     server,
