@@ -31,16 +31,18 @@ export function meterBytes(res: ServerResponse): () => number {
   return () => meter.bytes;
 }
 
-function meteredWrite(this: Metered, chunk: unknown, ...rest: unknown[]): boolean {
+// Node's `write` and `end` take at most (chunk, encoding, callback) and read an argument passed as undefined as one
+// left out: forwarding exactly three spares every call a rest array and a spread.
+function meteredWrite(this: Metered, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
   const meter = this[METER];
-  meter.bytes += byteLength(chunk, rest[0]);
-  return meter.write.call(this, chunk, ...rest);
+  meter.bytes += byteLength(chunk, encoding);
+  return meter.write.call(this, chunk, encoding, callback);
 }
 
-function meteredEnd(this: Metered, chunk?: unknown, ...rest: unknown[]): ServerResponse {
+function meteredEnd(this: Metered, chunk?: unknown, encoding?: unknown, callback?: unknown): ServerResponse {
   const meter = this[METER];
-  if (typeof chunk !== 'function') meter.bytes += byteLength(chunk, rest[0]);
-  return meter.end.call(this, chunk, ...rest);
+  if (typeof chunk !== 'function') meter.bytes += byteLength(chunk, encoding);
+  return meter.end.call(this, chunk, encoding, callback);
 }
 
 function byteLength(chunk: unknown, encoding: unknown): number {
