@@ -10,9 +10,10 @@ import type { ParameterizedContext } from 'koa';
  * no trusted proxy appended: entries further left are whatever the client sent and are never read. An entry
  * that is not an address (a misconfigured proxy) falls back to the peer rather than keying on arbitrary text.
  */
-export function clientIp(ctx: Pick<ParameterizedContext, 'ip' | 'req'>): string {
+export function clientIp(ctx: Pick<ParameterizedContext, 'app' | 'ip' | 'req'>): string {
   const peer = ctx.req.socket.remoteAddress ?? '';
-  const candidate = isIP(ctx.ip) ? ctx.ip : peer;
+  // Without `proxy`, Koa's `ctx.ip` is the peer too, found by way of the `X-Forwarded-For` it then ignores.
+  const candidate = ctx.app.proxy && isIP(ctx.ip) ? ctx.ip : peer;
   // One client, one key, whether it arrived over IPv4 or as an IPv4-mapped IPv6 address.
   return candidate.startsWith('::ffff:') && isIP(candidate.slice(7)) === 4 ? candidate.slice(7) : candidate;
 }
