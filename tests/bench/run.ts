@@ -139,7 +139,7 @@ async function throughput(scope: Scope, repo: TempRepo): Promise<Row[]> {
   if (want('healthz')) rows.push(...(await health(start, env, ours, bare)));
   if (want('mcp')) rows.push(...(await listing(start, repo, ours, bare)));
   if (want('tracing')) rows.push(...(await tracingOff(scope, start, env, ours)));
-  if (want('open')) rows.push(...(await opening(repo, ours)));
+  if (want('open')) rows.push(...(await opening(start, repo, ours)));
   const { errors } = (await ours.sample()) as unknown as { errors: number };
   if (errors > 0) throw new Error(`task-mcp logged ${errors} errors during the run`);
   return rows;
@@ -224,32 +224,48 @@ async function tracingOff(scope: Scope, start: Start, env: Record<string, string
   return rows;
 }
 
-/** Creates connection `n`'s change through `ours` (the first runs `openspec init`), so later calls resume it. */
-async function createOpenChanges(ours: ServerProcess): Promise<void> {
-  for (let n = 0; n < CONNECTIONS; n++) {
-    const body = JSON.stringify(openInput(n));
-    const first = await fetch(`${ours.url}/v1/tools/change.open/invoke`, {
-      method: 'POST',
-      headers: OPEN.headers,
-      body,
-    });
-    if (first.status !== 200) throw new Error(`change.open: status ${first.status}: ${await first.text()}`);
-  }
+/**
+ * Creates connection `n`'s change through `ours` (the first runs `openspec init`), so later calls resume it;
+ * returns the result of a resume (JSON text).
+ */
+async function createOpenChanges(ours: ServerProcess): Promise<string> {
+  const open = async (n: number): Promise<string> => {
+    const url = `${ours.url}/v1/tools/change.open/invoke`;
+    const reply = await fetch(url, { method: 'POST', headers: OPEN.headers, body: JSON.stringify(openInput(n)) });
+    const text = await reply.text();
+    if (reply.status !== 200) throw new Error(`change.open: status ${reply.status}: ${text}`);
+    return text;
+  };
+  for (let n = 0; n < CONNECTIONS; n++) await open(n);
+  return open(0);
 }
 
-async function opening(repo: TempRepo, ours: ServerProcess): Promise<Row[]> {
+/**
+ * A resume over HTTP and MCP against the domain alone; and the SDK's reference server answering the same
+ * `tools/call` with a tool that does no work (it returns a resume's result recorded from task-mcp): what the SDK
+ * alone costs a call, which bounds the MCP row whatever task-mcp does around it.
+ */
+async function opening(start: Start, repo: TempRepo, ours: ServerProcess): Promise<Row[]> {
   log('change.open (resume)');
-  await createOpenChanges(ours);
+  const resumed = await createOpenChanges(ours);
+  const reference = await start(MCP_SDK, { args: ['reference'], env: { REFERENCE_RESULT: resumed } });
   const service = createChangeService({ repoRoot: repo.root, events: { emit() {} }, version: '0' });
-  const [invoke, call, direct] = await compare(
+  const [invoke, call, direct, free] = await compare(
     http(ours, '/v1/tools/change.open/invoke', OPEN),
     http(ours, '/mcp', OPEN_MCP),
     inProcess((n) => service.open(openInput(n), { actor: 'alice' })),
+    http(reference, '/mcp', OPEN_MCP),
   );
   service.close();
+  await reference.stop();
   return [
     ...pair('`change.open` JSON invoke (resume) vs the domain called in-process', invoke!, direct!),
     ...pair('MCP `tools/call` `change_open` (resume) vs the domain called in-process', call!, direct!),
+    ...pair(
+      'MCP `tools/call` of a tool that does no work, SDK reference server, vs the domain called in-process',
+      free!,
+      direct!,
+    ),
   ];
 }
 

@@ -1,7 +1,9 @@
 /**
  * MCP servers on bare node:http for `npm run bench`, one per process, chosen by the first argument:
  * - `reference`: the SDK's reference way of serving statelessly, everything built per request (a new `McpServer`
- *   whose tools are converted with `fromJsonSchema` from the contract's schemas), listing the same two tools;
+ *   whose tools are converted with `fromJsonSchema` from the contract's schemas), listing the same two tools. A
+ *   tool does no work: it answers with `REFERENCE_RESULT` when set (a `change.open` result the bench recorded from
+ *   task-mcp, so the SDK checks it against the output schema as it checks task-mcp's), else with nothing;
  * - `factory`: task-mcp's own server factory (`createServerFactory`) behind the same SDK handler, without Koa,
  *   auth, rate limits or logging: what the SDK entry itself costs us. Needs `REPO_ROOT` (never touched).
  * Run with `node --expose-gc`; speaks the memory-probe protocol.
@@ -22,6 +24,11 @@ import { printLine, reportMemoryOnSignal } from '../../helpers/memory-probe.js';
 
 reportMemoryOnSignal();
 const contract = loadContract();
+const recorded = process.env.REFERENCE_RESULT ? (JSON.parse(process.env.REFERENCE_RESULT) as object) : undefined;
+const answer = () =>
+  recorded
+    ? { content: [{ type: 'text' as const, text: 'Opened.' }], structuredContent: { ...recorded } }
+    : { content: [] };
 
 function referenceServer(c: Contract): McpServer {
   const server = new McpServer({ name: 'reference', version: '0' });
@@ -34,7 +41,7 @@ function referenceServer(c: Contract): McpServer {
         inputSchema: fromJsonSchema(c.schema(tool.inputSchema)),
         outputSchema: fromJsonSchema(c.schema(tool.outputSchema)),
       },
-      () => ({ content: [] }),
+      answer,
     );
   }
   return server;
