@@ -15,7 +15,7 @@ import { withEmbeddedDefaults, type Runtime } from './embedded-defaults.js';
 import { chooseFeed } from './events/choose-feed.js';
 import { createApp } from './http/app.js';
 import { createIdentify, createSessionVerifier } from './http/auth.js';
-import { createClientErrors } from './http/client-error.js';
+import { createClientErrorListener } from './http/client-error.js';
 import { corsAllowlist } from './http/cors.js';
 import { drainGate } from './http/drain-gate.js';
 import { errorResponder } from './http/error-responder.js';
@@ -259,7 +259,7 @@ export async function startTaskMcp(
     lifecycle,
     log: logger,
     receiveTimeoutMs: config.receiveTimeoutMs,
-    clientErrors: createClientErrors(config.receiveTimeoutMs, logger),
+    onClientError: createClientErrorListener(config.receiveTimeoutMs, logger),
   }).catch(async (err: unknown) => {
     await scrape?.stop();
     throw err;

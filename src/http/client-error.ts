@@ -25,7 +25,7 @@ const NODE_ANSWERS: Record<string, string> = {
 };
 
 /** `timeoutMs` is RECEIVE_TIMEOUT_MS, for the message. */
-export function createClientErrors(timeoutMs: number, log: Pick<Logger, 'warn'>): ClientErrorListener {
+export function createClientErrorListener(timeoutMs: number, log: Pick<Logger, 'warn'>): ClientErrorListener {
   const problem = (requestId: string): string => {
     const err = new TaskError('ERECEIVE_TIMEOUT', `The request did not arrive within ${timeoutMs} ms.`, {
       hint: 'Send the headers and the whole body at once; the connection is closed.',

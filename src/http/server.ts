@@ -37,7 +37,7 @@ export interface ListenOptions {
   /** RECEIVE_TIMEOUT_MS: how long receiving one request (headers and body) may take. */
   receiveTimeoutMs: number;
   /** Answers what Node reports outside any route, the receive timeout's 408 among it. */
-  clientErrors: ClientErrorListener;
+  onClientError: ClientErrorListener;
 }
 
 /**
@@ -87,7 +87,7 @@ export async function listen(app: Koa<never> | Koa<Koa.DefaultState>, options: L
   server.keepAliveTimeout = 5_000;
   const connections = trackConnections(server, options.tls !== undefined);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
-    options.clientErrors(err, socket, connections.responseOn(socket)),
+    options.onClientError(err, socket, connections.responseOn(socket)),
   );
   const authority = await bind(server, options.port, options.host);
   return {
